@@ -1,0 +1,1 @@
+//! The opsrun command line: clap commands, exit codes, tracing setup.

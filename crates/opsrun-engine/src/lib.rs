@@ -1,0 +1,1 @@
+//! Runs a Plan: scheduler, processes, health gates, state, journal, lock, signals; emits Events.

@@ -1,0 +1,355 @@
+//! The event seam: everything the engine has to say, as data.
+//!
+//! Renderers, the run journal and embedders all consume the same [`Event`] stream through an
+//! [`EventSink`]. Events are serialised as JSON lines (`--output json`, the journal) in an
+//! [`EventEnvelope`] carrying the schema version, a timestamp and the run id; the schema is
+//! documented in `docs/events.md` and versioned by [`EVENT_SCHEMA_VERSION`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change to the JSON form of events.
+pub const EVENT_SCHEMA_VERSION: u32 = 1;
+
+/// Receives events. Called synchronously from the engine; implementations must be quick
+/// (buffer or hand off work) and must not panic.
+pub trait EventSink: Send + Sync {
+    /// Handles one event.
+    fn emit(&self, event: &EventEnvelope);
+}
+
+impl<F: Fn(&EventEnvelope) + Send + Sync> EventSink for F {
+    fn emit(&self, event: &EventEnvelope) {
+        self(event);
+    }
+}
+
+/// Sends every event to several sinks in order.
+#[derive(Clone, Default)]
+pub struct FanOut(pub Vec<Arc<dyn EventSink>>);
+
+impl EventSink for FanOut {
+    fn emit(&self, event: &EventEnvelope) {
+        for sink in &self.0 {
+            sink.emit(event);
+        }
+    }
+}
+
+/// An event with its version, time and run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EventEnvelope {
+    /// [`EVENT_SCHEMA_VERSION`].
+    pub v: u32,
+    /// When it happened, RFC 3339 with sub-second precision, UTC.
+    pub ts: jiff::Timestamp,
+    /// The run it belongs to.
+    pub run: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A run began.
+    RunStarted {
+        /// `run`, `pipeline`, `recovery`.
+        mode: RunMode,
+        /// The pipeline name, or the targets joined with spaces.
+        name: String,
+        /// Every task of the plan, in topological order.
+        tasks: Vec<PlannedTask>,
+        /// Where state and journal live, when recorded.
+        state_dir: Option<PathBuf>,
+    },
+    /// A task's previous run never finished (opsrun was killed); it will run again.
+    TaskWasInterrupted {
+        /// The task key.
+        task: String,
+        /// The run that left it `running`.
+        previous_run: String,
+    },
+    /// A task begins (its checks, then perhaps its commands).
+    TaskStarted {
+        /// The task key.
+        task: String,
+    },
+    /// A task will not run its commands: it is up to date or resumed from a previous run.
+    TaskSkipped {
+        /// The task key.
+        task: String,
+        /// Why.
+        reason: SkipReason,
+        /// Human detail (`status commands passed`, `unchanged since run X; gate passed`).
+        detail: String,
+    },
+    /// A command starts.
+    CommandStarted {
+        /// The task key.
+        task: String,
+        /// Index in the task's command list.
+        index: usize,
+        /// The command, secrets masked.
+        command: String,
+        /// The task or command is `silent`: renderers should not echo it.
+        silent: bool,
+    },
+    /// A line of a command's output (secrets masked, without the newline).
+    Output {
+        /// The task key.
+        task: String,
+        /// Which stream.
+        stream: Stream,
+        /// The line.
+        line: String,
+    },
+    /// A command ended.
+    CommandFinished {
+        /// The task key.
+        task: String,
+        /// Index in the task's command list.
+        index: usize,
+        /// Exit code, if it exited.
+        exit_code: Option<i32>,
+        /// How it ended.
+        status: CommandStatus,
+        /// Wall time.
+        duration_ms: u64,
+    },
+    /// A task's commands failed and will be tried again.
+    TaskRetrying {
+        /// The task key.
+        task: String,
+        /// The attempt about to start (2 = first retry).
+        attempt: u32,
+        /// Of how many.
+        of: u32,
+        /// The pause before it.
+        delay_ms: u64,
+    },
+    /// A health gate starts polling.
+    GateStarted {
+        /// The task key.
+        task: String,
+        /// The gate's name.
+        gate: String,
+        /// The whole-gate limit.
+        timeout_ms: u64,
+        /// Consecutive passes needed.
+        success_threshold: u32,
+    },
+    /// One probe of a gate was evaluated.
+    GateProbe {
+        /// The task key.
+        task: String,
+        /// The gate's name.
+        gate: String,
+        /// 1-based attempt number.
+        attempt: u32,
+        /// The classification.
+        verdict: ProbeVerdict,
+        /// A one-line reason (`exit 1: deployment not found`, `HTTP 503`).
+        detail: String,
+        /// Since the gate started.
+        elapsed_ms: u64,
+        /// Consecutive passes so far.
+        consecutive_passes: u32,
+    },
+    /// A gate finished.
+    GateFinished {
+        /// The task key.
+        task: String,
+        /// The gate's name.
+        gate: String,
+        /// Passed or not.
+        passed: bool,
+        /// Probes made.
+        attempts: u32,
+        /// Since the gate started.
+        elapsed_ms: u64,
+        /// On failure: class, elapsed, attempts and the last probe's output tail.
+        message: Option<String>,
+    },
+    /// A task ended.
+    TaskFinished {
+        /// The task key.
+        task: String,
+        /// How.
+        outcome: TaskOutcome,
+        /// Wall time from start.
+        duration_ms: u64,
+        /// On failure, why.
+        message: Option<String>,
+        /// Gate probes made (0 without a gate).
+        gate_attempts: u32,
+        /// The task's log file, when recorded.
+        log: Option<PathBuf>,
+    },
+    /// A signal arrived.
+    Interrupt {
+        /// `SIGINT`, `SIGTERM`, `SIGHUP`.
+        signal: String,
+        /// True when this escalates to SIGKILL (second signal or grace period over).
+        kill: bool,
+    },
+    /// Something the operator should know that is not a failure.
+    Warning {
+        /// The task concerned, if any.
+        task: Option<String>,
+        /// The message.
+        message: String,
+    },
+    /// The run ended.
+    RunFinished {
+        /// How.
+        outcome: RunOutcome,
+        /// Wall time.
+        duration_ms: u64,
+        /// The command that resumes from here, when it makes sense.
+        resume_hint: Option<String>,
+    },
+}
+
+/// The kind of run.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// `opsrun run`: tasks always run unless up to date by `status`/`sources`.
+    Run,
+    /// `opsrun bootstrap` / `opsrun pipeline`: resumes from saved state.
+    Pipeline,
+    /// `opsrun emergency-recovery`: runs `recover` commands where defined.
+    Recovery,
+}
+
+/// A task in [`Event::RunStarted`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlannedTask {
+    /// The task key.
+    pub task: String,
+    /// Keys of its direct dependencies.
+    pub deps: Vec<String>,
+    /// The gate's name, if it has one.
+    pub gate: Option<String>,
+    /// Description.
+    pub desc: Option<String>,
+}
+
+/// Why a task was skipped.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// `status` commands passed or `sources` are unchanged.
+    UpToDate,
+    /// It succeeded in an earlier run with the same fingerprint and its gate passes now.
+    Resumed,
+}
+
+/// An output stream.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandStatus {
+    /// Exit 0.
+    Succeeded,
+    /// Non-zero exit or killed by a signal.
+    Failed,
+    /// Past the task's timeout; its process group was ended.
+    TimedOut,
+    /// Ended by an interrupt.
+    Interrupted,
+    /// `sh` could not be started.
+    SpawnFailed,
+}
+
+/// The classification of one probe, as Argo Rollouts and kstatus do.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeVerdict {
+    /// Healthy.
+    Pass,
+    /// Not yet: keep polling until the deadline.
+    NotReady,
+    /// Could not evaluate (spawn failure, probe timeout): fail after N in a row.
+    Error,
+    /// Definitively broken: fail at once.
+    Failed,
+}
+
+impl ProbeVerdict {
+    /// `pass`, `not ready`, `error`, `failed`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProbeVerdict::Pass => "pass",
+            ProbeVerdict::NotReady => "not ready",
+            ProbeVerdict::Error => "error",
+            ProbeVerdict::Failed => "failed",
+        }
+    }
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskOutcome {
+    /// Ran and succeeded (gate passed, if any).
+    Ok,
+    /// Skipped: `status`/`sources` say up to date.
+    UpToDate,
+    /// Skipped: done in an earlier run.
+    Resumed,
+    /// Failed (command, precondition, timeout or gate).
+    Failed,
+    /// Failed, but `ignore_error` is set: the run goes on.
+    FailedIgnored,
+    /// Ended by a signal.
+    Interrupted,
+    /// Never started: a dependency failed or the run stopped.
+    NotRun,
+}
+
+impl TaskOutcome {
+    /// True for outcomes that let dependents run.
+    pub fn is_success(self) -> bool {
+        matches!(self, TaskOutcome::Ok | TaskOutcome::UpToDate | TaskOutcome::Resumed | TaskOutcome::FailedIgnored)
+    }
+
+    /// `ok`, `up to date`, ...
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskOutcome::Ok => "ok",
+            TaskOutcome::UpToDate => "up to date",
+            TaskOutcome::Resumed => "resumed",
+            TaskOutcome::Failed => "failed",
+            TaskOutcome::FailedIgnored => "failed (ignored)",
+            TaskOutcome::Interrupted => "interrupted",
+            TaskOutcome::NotRun => "not run",
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Every task succeeded or was skipped.
+    Succeeded,
+    /// A task failed.
+    Failed,
+    /// A signal ended the run.
+    Interrupted,
+}

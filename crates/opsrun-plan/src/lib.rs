@@ -1,0 +1,35 @@
+//! `opsrun-plan`: a [`Spec`](opsrun_spec::Spec), targets and a selection → a [`Plan`].
+//!
+//! A plan is a petgraph DAG of [`PlanTask`]s: the targets and everything they depend on, each
+//! invocation (task + call vars) exactly once however many paths reach it. Edges point from a
+//! dependency to its dependent. [`Plan::order`] is a deterministic topological order (file
+//! order breaks ties), used for `--dry-run`, graph export and the summary.
+//!
+//! ```
+//! use std::path::Path;
+//! use opsrun_spec::{Invocation, Resolver};
+//! use opsrun_plan::{Plan, PlanOptions};
+//!
+//! let spec = opsrun_spec::load_str(Path::new("/tmp/p/tasks.toml"), r#"
+//!     [tasks.a]
+//!     cmds = ["true"]
+//!     [tasks.b]
+//!     deps = ["a"]
+//!     [tasks.c]
+//!     deps = ["a"]
+//!     [tasks.d]
+//!     deps = ["b", "c"]
+//! "#)?;
+//! let resolver = Resolver::new(&spec, Invocation::default());
+//! let plan = Plan::build(&resolver, &["d".to_string()], &PlanOptions::default())?;
+//! let names: Vec<_> = plan.order().iter().map(|&i| plan.task(i).name.as_str()).collect();
+//! assert_eq!(names, ["a", "b", "c", "d"]); // the diamond's `a` appears once
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod build;
+mod export;
+
+pub use build::{Plan, PlanError, PlanOptions, PlanTask};
+pub use export::GraphFormat;
+pub use petgraph::graph::NodeIndex;

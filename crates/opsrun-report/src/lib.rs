@@ -1,0 +1,1 @@
+//! Turns opsrun Events into output: progress bars, plain lines, JSON lines, summary.

@@ -1,0 +1,202 @@
+//! Errors in user input, rendered as `file:line:column` with a snippet, a caret and help.
+//!
+//! Every error a user can cause by writing `tasks.toml` (or a variable on the command line) is a
+//! [`SpecError`]: one or more [`Diagnostic`]s plus the [`SourceMap`] they point into. Rendering
+//! is done by `codespan-reporting`, which owns line/column arithmetic and snippet layout.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
+use codespan_reporting::files::{Files, SimpleFiles};
+use codespan_reporting::term::{self, Config};
+
+/// Index of a file in a [`SourceMap`].
+pub type FileId = usize;
+
+/// The text of every file read while loading a spec, kept for error snippets.
+#[derive(Default)]
+pub struct SourceMap {
+    files: SimpleFiles<String, String>,
+    paths: Vec<PathBuf>,
+}
+
+impl fmt::Debug for SourceMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceMap").field("paths", &self.paths).finish()
+    }
+}
+
+impl SourceMap {
+    /// Adds a file and returns its id.
+    pub fn add(&mut self, path: &Path, text: String) -> FileId {
+        self.paths.push(path.to_path_buf());
+        self.files.add(path.display().to_string(), text)
+    }
+
+    /// The path of a file.
+    pub fn path(&self, id: FileId) -> &Path {
+        &self.paths[id]
+    }
+
+    /// The text of a file.
+    pub fn text(&self, id: FileId) -> &str {
+        self.files.get(id).map_or("", |f| f.source().as_str())
+    }
+
+    /// `(line, column)`, both 1-based, of a byte offset.
+    pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
+        let Ok(line) = self.files.line_index(id, offset) else {
+            return (1, 1);
+        };
+        let col = self.files.column_number(id, line, offset).unwrap_or(1);
+        (line + 1, col)
+    }
+}
+
+/// A place in a source file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The file.
+    pub file: FileId,
+    /// Byte range in the file.
+    pub span: Range<usize>,
+}
+
+/// One problem, optionally tied to a place in a file.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    /// What is wrong, as a lowercase sentence fragment.
+    pub message: String,
+    /// Where, when known.
+    pub location: Option<Location>,
+    /// The text under the caret, e.g. "expected a duration like `30s`".
+    pub label: String,
+    /// Suggestions, each rendered as `help: ...`.
+    pub help: Vec<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic without a location.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), location: None, label: String::new(), help: Vec::new() }
+    }
+
+    /// Points the diagnostic at a place.
+    #[must_use]
+    pub fn at(mut self, location: Location, label: impl Into<String>) -> Self {
+        self.location = Some(location);
+        self.label = label.into();
+        self
+    }
+
+    /// Adds a `help:` line.
+    #[must_use]
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help.push(help.into());
+        self
+    }
+}
+
+/// An error in the user's spec: one or more diagnostics and the sources they point into.
+#[derive(Clone)]
+pub struct SpecError {
+    /// The problems found; at least one.
+    pub diagnostics: Vec<Diagnostic>,
+    sources: Arc<SourceMap>,
+}
+
+impl SpecError {
+    /// Wraps diagnostics with the sources they refer to.
+    pub fn new(diagnostics: Vec<Diagnostic>, sources: Arc<SourceMap>) -> Self {
+        Self { diagnostics, sources }
+    }
+
+    /// An error with no file to point into (for example, a file that cannot be read).
+    pub fn plain(message: impl Into<String>) -> Self {
+        Self::new(vec![Diagnostic::new(message)], Arc::new(SourceMap::default()))
+    }
+
+    /// Renders every diagnostic like rustc does, with ANSI colours when `color` is set.
+    pub fn render(&self, color: bool) -> String {
+        let mut out = codespan_reporting::term::termcolor::Buffer::no_color();
+        let mut colored = codespan_reporting::term::termcolor::Buffer::ansi();
+        let buffer = if color { &mut colored } else { &mut out };
+        let config = Config::default();
+        for d in &self.diagnostics {
+            let mut cs = CsDiagnostic::error().with_message(&d.message);
+            if let Some(loc) = &d.location {
+                cs = cs.with_labels(vec![Label::primary(loc.file, loc.span.clone()).with_message(&d.label)]);
+            }
+            cs = cs.with_notes(d.help.iter().map(|h| format!("help: {h}")).collect());
+            // Rendering into memory cannot fail except on a bad span, which we clamp on creation.
+            let _ = term::emit(buffer, &config, &self.sources.files, &cs);
+        }
+        String::from_utf8_lossy(buffer.as_slice()).trim_end().to_string()
+    }
+
+    /// The first diagnostic's `file:line:column`, if it has a location.
+    pub fn position(&self) -> Option<(PathBuf, usize, usize)> {
+        let loc = self.diagnostics.first()?.location.as_ref()?;
+        let (line, col) = self.sources.line_col(loc.file, loc.span.start);
+        Some((self.sources.path(loc.file).to_path_buf(), line, col))
+    }
+}
+
+impl fmt::Debug for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// The candidate closest to `word`, if it is close enough to be a plausible typo.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Turns serde's "unknown field `x`, expected one of `a`, `b`" into a help line.
+pub(crate) fn unknown_field_help(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    match did_you_mean(field, expected.iter().copied()) {
+        Some(best) => Some(format!("did you mean `{best}`?")),
+        None if !expected.is_empty() => Some(format!(
+            "valid keys here: {}",
+            expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+        )),
+        None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_field() {
+        let help = unknown_field_help("unknown field `cmdz`, expected one of `desc`, `cmds`, `deps`");
+        assert_eq!(help.as_deref(), Some("did you mean `cmds`?"));
+    }
+
+    #[test]
+    fn lists_fields_when_nothing_is_close() {
+        let help = unknown_field_help("unknown field `zzzzzz`, expected `desc` or `targets`");
+        assert_eq!(help.as_deref(), Some("valid keys here: `desc`, `targets`"));
+    }
+}

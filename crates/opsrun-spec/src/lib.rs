@@ -1,0 +1,46 @@
+//! `opsrun-spec`: `tasks.toml` → a validated [`Spec`].
+//!
+//! This crate owns the first step of opsrun's data path: reading the tasks file and its
+//! includes ([`load`]), reporting every mistake with `file:line:column`, a snippet and a
+//! suggestion ([`SpecError`]), and rendering tasks for one invocation with go-task–compatible
+//! templates ([`Resolver`], [`template`]).
+//!
+//! ```
+//! use std::path::Path;
+//! use opsrun_spec::{Invocation, Resolver, ResolvedCmdKind};
+//!
+//! let spec = opsrun_spec::load_str(
+//!     Path::new("/tmp/demo/tasks.toml"),
+//!     r#"
+//!     vars = { CLUSTER = "home-ops" }
+//!     [tasks.hello]
+//!     desc = "Say hello"
+//!     cmds = ["echo hello {{.CLUSTER}} {{.WHO | default \"world\"}}"]
+//!     "#,
+//! )?;
+//! let resolver = Resolver::new(&spec, Invocation::default());
+//! let task = resolver.resolve("hello", &Default::default())?;
+//! assert_eq!(task.cmds[0].kind, ResolvedCmdKind::Shell("echo hello home-ops world".into()));
+//! # Ok::<(), opsrun_spec::SpecError>(())
+//! ```
+
+pub mod template;
+
+mod diagnostic;
+mod duration;
+mod load;
+mod model;
+mod raw;
+mod resolve;
+
+pub use diagnostic::{Diagnostic, FileId, Location, SourceMap, SpecError, did_you_mean};
+pub use duration::{format_duration, parse_duration};
+pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_str};
+pub use model::{
+    Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, GitopsConfig, HealthSpec, Pipeline, Precondition, ProbeSpec, Retries,
+    Spec, Task, Tmpl, VarDef, VarValue,
+};
+pub use resolve::{
+    Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep, ResolvedHealth, ResolvedProbe, ResolvedTask, Resolver,
+    invocation_key,
+};

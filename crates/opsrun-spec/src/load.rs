@@ -1,0 +1,742 @@
+//! Loading: read `tasks.toml` and its includes, check everything that can be checked before
+//! running, and produce a [`Spec`].
+//!
+//! All problems found are collected and reported together, each with its place in the file.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use toml::Spanned;
+
+use crate::diagnostic::{Diagnostic, FileId, Location, SourceMap, SpecError, did_you_mean, unknown_field_help};
+use crate::duration::parse_duration;
+use crate::model::{
+    Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, GitopsConfig, HealthSpec, Pipeline, Precondition, ProbeSpec,
+    Retries, Spec, Task, Tmpl, VarDef, VarValue,
+};
+use crate::raw::{
+    RawBackoff, RawCmd, RawDep, RawFile, RawHealth, RawInclude, RawPrecondition, RawRetries, RawStatusCodes,
+    RawTask, RawVar,
+};
+use crate::template::{Template, Value};
+
+/// The file names searched for when no file is given, in order.
+pub const DEFAULT_FILE_NAMES: &[&str] = &["tasks.toml", "opsrun.toml"];
+
+/// Finds the tasks file in `start` or its nearest parent, as go-task does.
+pub fn find_tasks_file(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find_map(|dir| {
+        DEFAULT_FILE_NAMES.iter().map(|name| dir.join(name)).find(|p| p.is_file())
+    })
+}
+
+/// Reads and validates a tasks file and everything it includes.
+pub fn load(path: &Path) -> Result<Spec, SpecError> {
+    let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut loader = Loader::default();
+    loader.load_file(&file, "", None, IndexMap::new(), None)?;
+    loader.finish(file)
+}
+
+/// Parses a tasks file from a string (for tests and embedders); `path` is used for messages and
+/// as the base for relative paths and includes.
+pub fn load_str(path: &Path, text: &str) -> Result<Spec, SpecError> {
+    let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut loader = Loader::default();
+    loader.load_text(&file, text.to_string(), "", None, IndexMap::new(), None)?;
+    loader.finish(file)
+}
+
+/// A reference to a task written in a file, resolved after every file is read.
+struct PendingRef {
+    /// The task that holds the reference.
+    from: String,
+    /// The namespace to resolve relative names in.
+    namespace: String,
+    /// The name as written.
+    name: String,
+    location: Location,
+    kind: RefKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RefKind {
+    Dep(usize),
+    Cmd { recover: bool, index: usize },
+    Pipeline,
+}
+
+#[derive(Default)]
+struct Loader {
+    sources: SourceMap,
+    diags: Vec<Diagnostic>,
+    spec_tasks: IndexMap<String, Task>,
+    aliases: IndexMap<String, String>,
+    scopes: Vec<FileScope>,
+    pipelines: IndexMap<String, Pipeline>,
+    gitops: GitopsConfig,
+    classify: Option<toml::Value>,
+    raw_deps: Vec<PendingRef>,
+    /// Files being loaded, to refuse include cycles.
+    visiting: Vec<PathBuf>,
+}
+
+impl Loader {
+    fn finish(mut self, file: PathBuf) -> Result<Spec, SpecError> {
+        self.resolve_references();
+        self.check_cycles();
+        let root_dir = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let sources = Arc::new(self.sources);
+        if !self.diags.is_empty() {
+            return Err(SpecError::new(self.diags, sources));
+        }
+        Ok(Spec {
+            file,
+            root_dir,
+            scopes: self.scopes,
+            tasks: self.spec_tasks,
+            aliases: self.aliases,
+            pipelines: self.pipelines,
+            gitops: self.gitops,
+            classify: self.classify,
+            sources,
+        })
+    }
+
+    fn load_file(
+        &mut self,
+        path: &Path,
+        namespace: &str,
+        include_dir: Option<PathBuf>,
+        include_vars: IndexMap<String, VarDef>,
+        parent: Option<usize>,
+    ) -> Result<(), SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let mut d = Diagnostic::new(format!("cannot read tasks file `{}`: {e}", path.display()));
+            if e.kind() == std::io::ErrorKind::NotFound {
+                d = d.help("create it, or point at another file with `-f FILE`");
+            }
+            SpecError::new(vec![d], Arc::new(SourceMap::default()))
+        })?;
+        self.load_text(path, text, namespace, include_dir, include_vars, parent)
+    }
+
+    fn load_text(
+        &mut self,
+        path: &Path,
+        text: String,
+        namespace: &str,
+        include_dir: Option<PathBuf>,
+        include_vars: IndexMap<String, VarDef>,
+        parent: Option<usize>,
+    ) -> Result<(), SpecError> {
+        let file_id = self.sources.add(path, text);
+        let raw: RawFile = match toml::from_str(self.sources.text(file_id)) {
+            Ok(raw) => raw,
+            Err(e) => {
+                self.diags.push(toml_error(&e, file_id));
+                return Ok(());
+            }
+        };
+        self.visiting.push(path.to_path_buf());
+        let file_dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let scope_index = self.scopes.len();
+        let mut scope = FileScope {
+            namespace: namespace.to_string(),
+            include_vars,
+            vars: self.var_map(&raw.vars, file_id),
+            env: IndexMap::new(),
+            dir: include_dir.unwrap_or_else(|| file_dir.clone()),
+            parent,
+        };
+        if let Some(v) = &raw.version
+            && *v.get_ref() != 1
+        {
+            self.diags.push(
+                Diagnostic::new(format!("unsupported tasks.toml version {}", v.get_ref()))
+                    .at(loc(file_id, v.span()), "only version 1 exists")
+                    .help("remove the key or set `version = 1`"),
+            );
+        }
+        for d in &raw.dotenv {
+            let p = file_dir.join(d.get_ref());
+            match dotenvy::from_path_iter(&p) {
+                Ok(iter) => {
+                    for item in iter {
+                        match item {
+                            Ok((k, v)) => {
+                                scope.env.entry(k).or_insert(VarDef { value: VarValue::Literal(Value::Str(v)), secret: false });
+                            }
+                            Err(e) => self.diags.push(
+                                Diagnostic::new(format!("cannot parse dotenv file `{}`: {e}", p.display()))
+                                    .at(loc(file_id, d.span()), "listed here"),
+                            ),
+                        }
+                    }
+                }
+                // A missing dotenv file is not an error, as in go-task: it is often per-machine.
+                Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => self.diags.push(
+                    Diagnostic::new(format!("cannot read dotenv file `{}`: {e}", p.display()))
+                        .at(loc(file_id, d.span()), "listed here"),
+                ),
+            }
+        }
+        // `env` wins over dotenv values.
+        let env = self.var_map(&raw.env, file_id);
+        for (k, v) in env {
+            scope.env.insert(k, v);
+        }
+        self.scopes.push(scope);
+
+        if namespace.is_empty() {
+            self.classify = raw.classify;
+            if let Some(g) = raw.gitops {
+                if let Some(s) = g.suspend {
+                    self.gitops.suspend = s;
+                }
+                if let Some(r) = g.resume {
+                    self.gitops.resume = r;
+                }
+            }
+        }
+
+        for (name, raw_task) in &raw.tasks {
+            self.add_task(name, raw_task, namespace, scope_index, file_id);
+        }
+
+        for (name, p) in &raw.pipelines {
+            let full = qualify(namespace, name.get_ref());
+            for t in &p.targets {
+                self.raw_deps.push(PendingRef {
+                    from: full.clone(),
+                    namespace: namespace.to_string(),
+                    name: t.get_ref().clone(),
+                    location: loc(file_id, t.span()),
+                    kind: RefKind::Pipeline,
+                });
+            }
+            if p.targets.is_empty() {
+                self.diags.push(
+                    Diagnostic::new(format!("pipeline `{full}` has no targets"))
+                        .at(loc(file_id, name.span()), "defined here")
+                        .help("add `targets = [\"task\"]`"),
+                );
+            }
+            self.pipelines.insert(full.clone(), Pipeline { name: full, desc: p.desc.clone(), targets: Vec::new() });
+        }
+
+        for (ns, inc) in &raw.includes {
+            let (inc_path, dir, optional, vars, span) = match inc.get_ref() {
+                RawInclude::Path(p) => (p.clone(), None, false, IndexMap::new(), inc.span()),
+                RawInclude::Table(t) => (t.path.clone(), t.dir.clone(), t.optional, t.vars.clone(), inc.span()),
+            };
+            let mut target = file_dir.join(&inc_path);
+            if target.is_dir() {
+                target = DEFAULT_FILE_NAMES.iter().map(|n| target.join(n)).find(|p| p.is_file()).unwrap_or(target);
+            }
+            let full_ns = qualify(namespace, ns);
+            if !target.is_file() {
+                if !optional {
+                    self.diags.push(
+                        Diagnostic::new(format!("included file `{}` does not exist", target.display()))
+                            .at(loc(file_id, span), "included here")
+                            .help("fix the path, or mark the include `optional = true`"),
+                    );
+                }
+                continue;
+            }
+            let canonical = target.canonicalize().unwrap_or_else(|_| target.clone());
+            if self.visiting.iter().any(|v| v.canonicalize().ok().as_ref() == Some(&canonical)) {
+                self.diags.push(
+                    Diagnostic::new(format!("include cycle: `{}` includes itself", target.display()))
+                        .at(loc(file_id, span), "included here"),
+                );
+                continue;
+            }
+            let include_vars = self.var_map(&vars, file_id);
+            let inc_dir = dir.map(|d| file_dir.join(d));
+            self.load_file(&target, &full_ns, inc_dir, include_vars, Some(scope_index))?;
+        }
+        self.visiting.pop();
+        Ok(())
+    }
+
+    fn var_map(&mut self, raw: &IndexMap<String, Spanned<RawVar>>, file: FileId) -> IndexMap<String, VarDef> {
+        let mut out = IndexMap::new();
+        for (name, value) in raw {
+            if let Some(def) = self.var_def(value.get_ref(), loc(file, value.span())) {
+                out.insert(name.clone(), def);
+            }
+        }
+        out
+    }
+
+    fn var_def(&mut self, raw: &RawVar, location: Location) -> Option<VarDef> {
+        let value = match raw {
+            RawVar::Str(s) => VarValue::Template(self.tmpl(s, &location, true)?),
+            RawVar::Int(i) => VarValue::Literal(Value::Int(*i)),
+            RawVar::Float(f) => VarValue::Literal(Value::Float(*f)),
+            RawVar::Bool(b) => VarValue::Literal(Value::Bool(*b)),
+            RawVar::List(items) => VarValue::Literal(Value::List(items.iter().cloned().map(Value::Str).collect())),
+            RawVar::Table(t) => match (&t.sh, &t.value) {
+                (Some(sh), None) => VarValue::Sh(self.tmpl(sh, &location, false)?),
+                (None, Some(v)) => VarValue::Template(self.tmpl(v, &location, false)?),
+                _ => {
+                    self.diags.push(
+                        Diagnostic::new("a variable table needs exactly one of `sh` or `value`")
+                            .at(location, "here")
+                            .help("write `{ sh = \"command\" }` for a dynamic value or `{ value = \"...\", secret = true }`"),
+                    );
+                    return None;
+                }
+            },
+        };
+        let secret = matches!(raw, RawVar::Table(t) if t.secret);
+        Some(VarDef { value, secret })
+    }
+
+    fn unspanned_vars(&mut self, raw: &IndexMap<String, RawVar>, location: &Location) -> IndexMap<String, VarDef> {
+        raw.iter().filter_map(|(k, v)| Some((k.clone(), self.var_def(v, location.clone())?))).collect()
+    }
+
+    /// Parses a template. `exact` means `location` covers exactly this string literal, so an
+    /// error inside the template can be pointed at precisely.
+    fn tmpl(&mut self, source: &str, location: &Location, exact: bool) -> Option<Tmpl> {
+        let content_start = exact.then(|| location.span.start + literal_prefix_len(self.sources.text(location.file), location.span.start));
+        match Template::parse(source) {
+            Ok(t) => Some(Tmpl { source: source.to_string(), parsed: Arc::new(t), location: location.clone(), content_start }),
+            Err(e) => {
+                let at = template_error_location(location, content_start, e.offset, e.len);
+                self.diags.push(Diagnostic::new(format!("invalid template: {e}")).at(at, "in this template"));
+                None
+            }
+        }
+    }
+
+    fn add_task(&mut self, name: &Spanned<String>, raw: &RawTask, namespace: &str, scope: usize, file: FileId) {
+        let full = qualify(namespace, name.get_ref());
+        let location = loc(file, name.span());
+        if name.get_ref().is_empty() || name.get_ref().chars().any(char::is_whitespace) {
+            self.diags.push(
+                Diagnostic::new(format!("invalid task name `{}`", name.get_ref()))
+                    .at(location.clone(), "task names cannot be empty or contain spaces"),
+            );
+        }
+        let mut cmds = Vec::new();
+        let all_cmds: Vec<&Spanned<RawCmd>> = raw.cmd.iter().chain(raw.cmds.iter()).collect();
+        for (i, c) in all_cmds.iter().enumerate() {
+            if let Some(cmd) = self.cmd(c, &full, namespace, false, i, file) {
+                cmds.push(cmd);
+            }
+        }
+        let mut recover = Vec::new();
+        for (i, c) in raw.recover.iter().enumerate() {
+            if let Some(cmd) = self.cmd(c, &full, namespace, true, i, file) {
+                recover.push(cmd);
+            }
+        }
+        let mut deps = Vec::new();
+        for (i, d) in raw.deps.iter().enumerate() {
+            let dloc = loc(file, d.span());
+            let (dep_name, vars) = match d.get_ref() {
+                RawDep::Name(n) => (n.clone(), IndexMap::new()),
+                RawDep::Table(t) => (t.task.clone(), self.unspanned_vars(&t.vars, &dloc)),
+            };
+            self.raw_deps.push(PendingRef { from: full.clone(), namespace: namespace.to_string(), name: dep_name.clone(), location: dloc.clone(), kind: RefKind::Dep(i) });
+            deps.push(Dep { task: dep_name, vars, location: dloc });
+        }
+        let preconditions = raw
+            .preconditions
+            .iter()
+            .filter_map(|p| {
+                let ploc = loc(file, p.span());
+                match p.get_ref() {
+                    RawPrecondition::Shell(s) => Some(Precondition { sh: self.tmpl(s, &ploc, true)?, msg: None }),
+                    RawPrecondition::Table(t) => {
+                        let sh = self.tmpl(&t.sh, &ploc, false)?;
+                        let msg = match &t.msg {
+                            Some(m) => Some(self.tmpl(m, &ploc, false)?),
+                            None => None,
+                        };
+                        Some(Precondition { sh, msg })
+                    }
+                }
+            })
+            .collect();
+        let status = self.tmpl_list(&raw.status, file);
+        let sources = self.tmpl_list(&raw.sources, file);
+        let generates = self.tmpl_list(&raw.generates, file);
+        let timeout = raw.timeout.as_ref().and_then(|t| self.duration_spec(t.get_ref(), &loc(file, t.span()), true));
+        let retries = match raw.retries.as_ref().map(|r| (r.get_ref(), loc(file, r.span()))) {
+            None => Retries::default(),
+            Some((RawRetries::Attempts(n), _)) => Retries { attempts: *n, delay: Duration::ZERO },
+            Some((RawRetries::Table(t), l)) => Retries {
+                attempts: t.attempts,
+                delay: t.delay.as_ref().and_then(|d| self.duration(d, &l)).unwrap_or(Duration::ZERO),
+            },
+        };
+        let dir = raw.dir.as_ref().and_then(|d| self.tmpl(d.get_ref(), &loc(file, d.span()), true));
+        let confirm = raw.confirm.as_ref().and_then(|c| self.tmpl(c.get_ref(), &loc(file, c.span()), true));
+        let health = raw.health.as_ref().and_then(|h| self.health(h.get_ref(), &loc(file, h.span())));
+        let vars = self.var_map(&raw.vars, file);
+        let env = self.var_map(&raw.env, file);
+        let mut aliases = Vec::new();
+        for a in &raw.aliases {
+            let alias = qualify(namespace, a.get_ref());
+            if self.spec_tasks.contains_key(&alias) || self.aliases.contains_key(&alias) {
+                self.diags.push(
+                    Diagnostic::new(format!("alias `{alias}` is already a task or alias"))
+                        .at(loc(file, a.span()), "duplicate name"),
+                );
+                continue;
+            }
+            self.aliases.insert(alias.clone(), full.clone());
+            aliases.push(alias);
+        }
+        if self.spec_tasks.contains_key(&full) || self.aliases.contains_key(&full) && !aliases.contains(&full) {
+            self.diags.push(Diagnostic::new(format!("task `{full}` is defined twice")).at(location.clone(), "second definition"));
+            return;
+        }
+        let task = Task {
+            name: full.clone(),
+            desc: raw.desc.clone(),
+            summary: raw.summary.clone(),
+            cmds,
+            deps,
+            vars,
+            env,
+            dir,
+            preconditions,
+            status,
+            sources,
+            generates,
+            timeout,
+            retries,
+            silent: raw.silent,
+            ignore_error: raw.ignore_error,
+            internal: raw.internal,
+            aliases,
+            confirm,
+            recover,
+            health,
+            scope,
+            location,
+        };
+        self.spec_tasks.insert(full, task);
+    }
+
+    fn cmd(&mut self, c: &Spanned<RawCmd>, task: &str, namespace: &str, recover: bool, index: usize, file: FileId) -> Option<Cmd> {
+        let location = loc(file, c.span());
+        match c.get_ref() {
+            RawCmd::Shell(s) => Some(Cmd { kind: CmdKind::Shell(self.tmpl(s, &location, true)?), ignore_error: false, silent: false, location }),
+            RawCmd::Table(t) => {
+                let kind = match (&t.cmd, &t.task) {
+                    (Some(cmd), None) => CmdKind::Shell(self.tmpl(cmd, &location, false)?),
+                    (None, Some(name)) => {
+                        self.raw_deps.push(PendingRef { from: task.to_string(), namespace: namespace.to_string(), name: name.clone(), location: location.clone(), kind: RefKind::Cmd { recover, index } });
+                        CmdKind::Task { name: name.clone(), vars: self.unspanned_vars(&t.vars, &location) }
+                    }
+                    _ => {
+                        self.diags.push(
+                            Diagnostic::new("a command table needs exactly one of `cmd` or `task`")
+                                .at(location, "here")
+                                .help("write `{ cmd = \"...\" }` to run a command or `{ task = \"name\" }` to call a task"),
+                        );
+                        return None;
+                    }
+                };
+                Some(Cmd { kind, ignore_error: t.ignore_error, silent: t.silent, location })
+            }
+        }
+    }
+
+    fn tmpl_list(&mut self, items: &[Spanned<String>], file: FileId) -> Vec<Tmpl> {
+        items.iter().filter_map(|s| self.tmpl(s.get_ref(), &loc(file, s.span()), true)).collect()
+    }
+
+    fn duration(&mut self, text: &str, location: &Location) -> Option<Duration> {
+        match parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.diags.push(Diagnostic::new(format!("invalid duration: {e}")).at(location.clone(), "expected a duration like `30s`, `5m` or `1h30m`"));
+                None
+            }
+        }
+    }
+
+    /// A duration that may be a template: literal ones are checked now.
+    fn duration_spec(&mut self, text: &str, location: &Location, exact: bool) -> Option<DurationSpec> {
+        if text.contains("{{") {
+            self.tmpl(text, location, exact).map(DurationSpec::Template)
+        } else {
+            self.duration(text, location).map(DurationSpec::Fixed)
+        }
+    }
+
+    fn health(&mut self, raw: &RawHealth, location: &Location) -> Option<HealthSpec> {
+        let probe = match (&raw.cmd, &raw.http, &raw.tcp) {
+            (Some(cmd), None, None) => ProbeSpec::Cmd(self.tmpl(cmd, location, false)?),
+            (None, Some(url), None) => ProbeSpec::Http {
+                url: self.tmpl(url, location, false)?,
+                status: match &raw.status {
+                    None => Vec::new(),
+                    Some(RawStatusCodes::One(s)) => vec![*s],
+                    Some(RawStatusCodes::Many(s)) => s.clone(),
+                },
+                body: match &raw.body {
+                    Some(b) => Some(self.tmpl(b, location, false)?),
+                    None => None,
+                },
+                body_not: match &raw.body_not {
+                    Some(b) => Some(self.tmpl(b, location, false)?),
+                    None => None,
+                },
+                insecure_tls: raw.insecure_tls,
+            },
+            (None, None, Some(addr)) => ProbeSpec::Tcp(self.tmpl(addr, location, false)?),
+            _ => {
+                self.diags.push(
+                    Diagnostic::new("a health gate needs exactly one of `cmd`, `http` or `tcp`")
+                        .at(location.clone(), "this gate")
+                        .help("for example `health = { cmd = \"kubectl get --raw=/readyz\" }`"),
+                );
+                return None;
+            }
+        };
+        if !matches!(probe, ProbeSpec::Http { .. }) && (raw.status.is_some() || raw.body.is_some() || raw.body_not.is_some() || raw.insecure_tls) {
+            self.diags.push(
+                Diagnostic::new("`status`, `body`, `body_not` and `insecure_tls` only apply to `http` gates").at(location.clone(), "this gate"),
+            );
+        }
+        let dur = |v: &Option<String>, default: Duration, this: &mut Self| match v {
+            Some(t) => this.duration_spec(t, location, false).unwrap_or(DurationSpec::Fixed(default)),
+            None => DurationSpec::Fixed(default),
+        };
+        let initial_delay = dur(&raw.initial_delay, Duration::ZERO, self);
+        let interval = dur(&raw.interval, Duration::from_secs(5), self);
+        let probe_timeout = dur(&raw.probe_timeout, Duration::from_secs(30), self);
+        let timeout = dur(&raw.timeout, Duration::from_secs(300), self);
+        let backoff = match &raw.backoff {
+            None | Some(RawBackoff::Enabled(false)) => None,
+            Some(RawBackoff::Enabled(true)) => Some(Backoff::default()),
+            Some(RawBackoff::Table(t)) => {
+                let d = Backoff::default();
+                Some(Backoff {
+                    factor: t.factor.unwrap_or(d.factor).max(1.0),
+                    max: t.max.as_ref().and_then(|m| self.duration(m, location)).unwrap_or(d.max),
+                    jitter: t.jitter.unwrap_or(d.jitter),
+                })
+            }
+        };
+        let success_threshold = raw.success_threshold.unwrap_or(2);
+        if success_threshold == 0 {
+            self.diags.push(Diagnostic::new("`success_threshold` must be at least 1").at(location.clone(), "this gate"));
+        }
+        let mut fatal_patterns = Vec::new();
+        for p in &raw.fatal_patterns {
+            if let Err(e) = regex::Regex::new(p) {
+                self.diags.push(Diagnostic::new(format!("invalid fatal pattern `{p}`: {e}")).at(location.clone(), "this gate"));
+            } else if let Some(t) = self.tmpl(p, location, false) {
+                fatal_patterns.push(t);
+            }
+        }
+        for b in raw.body.iter().chain(raw.body_not.iter()) {
+            if !b.contains("{{")
+                && let Err(e) = regex::Regex::new(b)
+            {
+                self.diags.push(Diagnostic::new(format!("invalid body pattern `{b}`: {e}")).at(location.clone(), "this gate"));
+            }
+        }
+        Some(HealthSpec {
+            name: raw.name.clone(),
+            probe,
+            initial_delay,
+            interval,
+            backoff,
+            probe_timeout,
+            timeout,
+            success_threshold: success_threshold.max(1),
+            consecutive_error_limit: raw.consecutive_error_limit.unwrap_or(4).max(1),
+            fatal_exit_codes: raw.fatal_exit_codes.clone(),
+            fatal_patterns,
+            error_exit_codes: raw.error_exit_codes.clone(),
+            location: location.clone(),
+        })
+    }
+
+    /// Resolves every task reference (deps, task calls, pipeline targets) to a canonical name,
+    /// reporting unknown ones with a suggestion.
+    fn resolve_references(&mut self) {
+        let refs = std::mem::take(&mut self.raw_deps);
+        for r in refs {
+            let candidates = if r.namespace.is_empty() {
+                vec![r.name.clone()]
+            } else {
+                vec![qualify(&r.namespace, &r.name), r.name.trim_start_matches(':').to_string()]
+            };
+            let found = candidates.iter().find_map(|c| {
+                if self.spec_tasks.contains_key(c) {
+                    Some(c.clone())
+                } else {
+                    self.aliases.get(c).cloned()
+                }
+            });
+            let Some(canonical) = found else {
+                let names = self.spec_tasks.keys().map(String::as_str).chain(self.aliases.keys().map(String::as_str));
+                let what = match r.kind {
+                    RefKind::Dep(_) => format!("task `{}` depends on unknown task `{}`", r.from, r.name),
+                    RefKind::Cmd { .. } => format!("task `{}` calls unknown task `{}`", r.from, r.name),
+                    RefKind::Pipeline => format!("pipeline `{}` targets unknown task `{}`", r.from, r.name),
+                };
+                let mut d = Diagnostic::new(what).at(r.location, "no task by this name");
+                if let Some(best) = did_you_mean(&r.name, names) {
+                    d = d.help(format!("did you mean `{best}`?"));
+                }
+                self.diags.push(d);
+                continue;
+            };
+            match r.kind {
+                RefKind::Dep(i) => {
+                    if let Some(t) = self.spec_tasks.get_mut(&r.from) {
+                        t.deps[i].task = canonical;
+                    }
+                }
+                RefKind::Cmd { recover, index } => {
+                    if let Some(t) = self.spec_tasks.get_mut(&r.from) {
+                        let list = if recover { &mut t.recover } else { &mut t.cmds };
+                        if let Some(Cmd { kind: CmdKind::Task { name, .. }, .. }) = list.get_mut(index) {
+                            *name = canonical;
+                        }
+                    }
+                }
+                RefKind::Pipeline => {
+                    if let Some(p) = self.pipelines.get_mut(&r.from) {
+                        p.targets.push(canonical);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reports every dependency cycle (through deps and task calls) with its full path.
+    fn check_cycles(&mut self) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            Visiting,
+            Done,
+        }
+        fn edges(t: &Task) -> Vec<(String, Location)> {
+            let calls = t.cmds.iter().chain(t.recover.iter()).filter_map(|c| match &c.kind {
+                CmdKind::Task { name, .. } => Some((name.clone(), c.location.clone())),
+                CmdKind::Shell(_) => None,
+            });
+            t.deps.iter().map(|d| (d.task.clone(), d.location.clone())).chain(calls).collect()
+        }
+        fn visit(
+            name: &str,
+            tasks: &IndexMap<String, Task>,
+            marks: &mut HashMap<String, Mark>,
+            stack: &mut Vec<String>,
+            found: &mut Vec<(Vec<String>, Location)>,
+        ) {
+            marks.insert(name.to_string(), Mark::Visiting);
+            stack.push(name.to_string());
+            if let Some(t) = tasks.get(name) {
+                for (next, location) in edges(t) {
+                    match marks.get(&next) {
+                        Some(Mark::Visiting) => {
+                            let start = stack.iter().position(|s| *s == next).unwrap_or(0);
+                            let mut path: Vec<String> = stack[start..].to_vec();
+                            path.push(next.clone());
+                            found.push((path, location));
+                        }
+                        Some(Mark::Done) => {}
+                        None => visit(&next, tasks, marks, stack, found),
+                    }
+                }
+            }
+            stack.pop();
+            marks.insert(name.to_string(), Mark::Done);
+        }
+        let mut marks = HashMap::new();
+        let mut found = Vec::new();
+        let names: Vec<String> = self.spec_tasks.keys().cloned().collect();
+        for name in names {
+            if !marks.contains_key(&name) {
+                visit(&name, &self.spec_tasks, &mut marks, &mut Vec::new(), &mut found);
+            }
+        }
+        let mut seen = HashSet::new();
+        for (path, location) in found {
+            let mut key = path[..path.len() - 1].to_vec();
+            key.sort();
+            if !seen.insert(key) {
+                continue;
+            }
+            self.diags.push(
+                Diagnostic::new(format!("dependency cycle: {}", path.join(" → ")))
+                    .at(location, "this dependency closes the cycle")
+                    .help("remove one of these dependencies; a task cannot (indirectly) depend on itself"),
+            );
+        }
+    }
+}
+
+/// Where an error at `offset` inside a template points: precisely when the template's start in
+/// the file is known, otherwise at the whole value.
+pub(crate) fn template_error_location(location: &Location, content_start: Option<usize>, offset: usize, len: usize) -> Location {
+    match content_start {
+        Some(base) => {
+            let end_limit = location.span.end.max(base + 1);
+            let start = (base + offset).min(end_limit - 1);
+            Location { file: location.file, span: start..(start + len.max(1)).min(end_limit) }
+        }
+        None => location.clone(),
+    }
+}
+
+fn qualify(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() { name.to_string() } else { format!("{namespace}:{name}") }
+}
+
+fn loc(file: FileId, span: std::ops::Range<usize>) -> Location {
+    Location { file, span }
+}
+
+/// The number of quote characters before a TOML string's content starts.
+fn literal_prefix_len(text: &str, start: usize) -> usize {
+    let rest = text.get(start..).unwrap_or("");
+    if rest.starts_with("\"\"\"") || rest.starts_with("'''") {
+        if rest[3..].starts_with('\n') { 4 } else if rest[3..].starts_with("\r\n") { 5 } else { 3 }
+    } else if rest.starts_with('"') || rest.starts_with('\'') {
+        1
+    } else {
+        0
+    }
+}
+
+/// Turns a TOML parse or type error into a diagnostic with a suggestion where possible.
+fn toml_error(e: &toml::de::Error, file: FileId) -> Diagnostic {
+    let message = e.message().trim().to_string();
+    let (label, help) = if let Some(help) = unknown_field_help(&message) {
+        ("unknown key".to_string(), Some(help))
+    } else if message.starts_with("missing field") {
+        ("in this table".to_string(), None)
+    } else if message.contains("invalid type") || message.starts_with("expected") {
+        ("wrong type".to_string(), None)
+    } else {
+        ("here".to_string(), None)
+    };
+    let mut d = Diagnostic::new(format!("invalid tasks file: {message}"));
+    if let Some(span) = e.span() {
+        d = d.at(loc(file, span), label);
+    }
+    if let Some(h) = help {
+        d = d.help(h);
+    }
+    d
+}

@@ -1,0 +1,319 @@
+//! The validated spec: what the rest of opsrun consumes.
+//!
+//! Strings that may contain `{{ }}` are kept as [`Tmpl`]s, parsed once at load time so that
+//! syntax errors surface before anything runs; they are rendered per task invocation by
+//! [`crate::Resolver`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use crate::diagnostic::{Location, SourceMap};
+use crate::template::{Template, Value};
+
+/// A parsed template string and where it was written.
+#[derive(Debug, Clone)]
+pub struct Tmpl {
+    /// The text as written.
+    pub source: String,
+    /// The parsed form.
+    pub parsed: Arc<Template>,
+    /// Where it was written.
+    pub location: Location,
+    /// The file offset where the template text starts, when `location` is exactly this string
+    /// literal, so that errors inside the template can point at the right column.
+    pub content_start: Option<usize>,
+}
+
+/// The whole validated `tasks.toml`, includes merged in.
+#[derive(Debug)]
+pub struct Spec {
+    /// The root tasks file, absolute.
+    pub file: PathBuf,
+    /// The directory of the root tasks file: tasks run here by default, `.opsrun/` lives here.
+    pub root_dir: PathBuf,
+    /// Variable scopes: `scopes[0]` is the root file; each include adds one.
+    pub scopes: Vec<FileScope>,
+    /// Every task, root and included (included ones as `ns:task`), in file order.
+    pub tasks: IndexMap<String, Task>,
+    /// Alias → task name.
+    pub aliases: IndexMap<String, String>,
+    /// `[pipelines.NAME]`.
+    pub pipelines: IndexMap<String, Pipeline>,
+    /// `[gitops]` override commands.
+    pub gitops: GitopsConfig,
+    /// The raw `[classify]` table, for `opsrun-change`.
+    pub classify: Option<toml::Value>,
+    /// The text of every file read, for diagnostics.
+    pub sources: Arc<SourceMap>,
+}
+
+impl Spec {
+    /// Looks a task up by name or alias.
+    pub fn task(&self, name: &str) -> Option<&Task> {
+        self.tasks.get(name).or_else(|| self.aliases.get(name).and_then(|n| self.tasks.get(n)))
+    }
+
+    /// The canonical name for a task name or alias.
+    pub fn canonical_name<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        if let Some((k, _)) = self.tasks.get_key_value(name) {
+            return Some(k.as_str());
+        }
+        self.aliases.get(name).map(String::as_str)
+    }
+}
+
+/// The variables, environment and directory of one file (the root or an include).
+#[derive(Debug, Default)]
+pub struct FileScope {
+    /// The include namespace (`""` for the root file).
+    pub namespace: String,
+    /// `vars` given on the `includes` entry (higher priority than the file's own).
+    pub include_vars: IndexMap<String, VarDef>,
+    /// The file's top-level `vars`.
+    pub vars: IndexMap<String, VarDef>,
+    /// The file's top-level `env`, plus its `dotenv` files (lower priority).
+    pub env: IndexMap<String, VarDef>,
+    /// The directory tasks of this file run in by default.
+    pub dir: PathBuf,
+    /// The index of the parent scope (the includer); `None` for the root.
+    pub parent: Option<usize>,
+}
+
+/// A variable definition.
+#[derive(Debug, Clone)]
+pub struct VarDef {
+    /// How to get the value.
+    pub value: VarValue,
+    /// Masked in every output when set.
+    pub secret: bool,
+}
+
+/// How a variable's value is produced.
+#[derive(Debug, Clone)]
+pub enum VarValue {
+    /// A literal that is not a string (number, boolean, list).
+    Literal(Value),
+    /// A string, possibly with `{{ }}`.
+    Template(Tmpl),
+    /// `{ sh = "..." }`: the trimmed stdout of a command, run at most once per run, when used.
+    Sh(Tmpl),
+}
+
+/// One `[tasks.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// The full name (`ns:task` for included tasks).
+    pub name: String,
+    /// One-line description shown by `opsrun list`.
+    pub desc: Option<String>,
+    /// Longer text.
+    pub summary: Option<String>,
+    /// Commands run in order.
+    pub cmds: Vec<Cmd>,
+    /// Tasks that must finish (and pass their gates) first.
+    pub deps: Vec<Dep>,
+    /// Task-level variables.
+    pub vars: IndexMap<String, VarDef>,
+    /// Task-level environment.
+    pub env: IndexMap<String, VarDef>,
+    /// Working directory, relative to the file's directory.
+    pub dir: Option<Tmpl>,
+    /// All must pass before anything of the task runs.
+    pub preconditions: Vec<Precondition>,
+    /// Up-to-date commands: all exiting 0 means the task is skipped.
+    pub status: Vec<Tmpl>,
+    /// Globs whose content fingerprint decides whether the task is up to date.
+    pub sources: Vec<Tmpl>,
+    /// Globs that must exist for a sources check to count as up to date.
+    pub generates: Vec<Tmpl>,
+    /// Limit for the whole task (all commands).
+    pub timeout: Option<DurationSpec>,
+    /// Retries of the command list on failure.
+    pub retries: Retries,
+    /// Do not echo commands.
+    pub silent: bool,
+    /// A failure of this task does not fail the run.
+    pub ignore_error: bool,
+    /// Hidden from `list`, not runnable from the command line.
+    pub internal: bool,
+    /// Other names.
+    pub aliases: Vec<String>,
+    /// A question that must be answered yes before the task runs.
+    pub confirm: Option<Tmpl>,
+    /// Commands emergency recovery runs instead of `cmds`.
+    pub recover: Vec<Cmd>,
+    /// The health gate run after the commands.
+    pub health: Option<HealthSpec>,
+    /// Index into [`Spec::scopes`].
+    pub scope: usize,
+    /// Where the task's name was written.
+    pub location: Location,
+}
+
+/// A command of a task.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    /// What to run.
+    pub kind: CmdKind,
+    /// A failure of this command does not fail the task.
+    pub ignore_error: bool,
+    /// Do not echo this command.
+    pub silent: bool,
+    /// Where it was written.
+    pub location: Location,
+}
+
+/// A shell script or a call of another task.
+#[derive(Debug, Clone)]
+pub enum CmdKind {
+    /// Run with `sh -c`.
+    Shell(Tmpl),
+    /// Run another task's commands in sequence, with extra vars.
+    Task {
+        /// The canonical task name.
+        name: String,
+        /// Vars given to the call.
+        vars: IndexMap<String, VarDef>,
+    },
+}
+
+/// A dependency edge.
+#[derive(Debug, Clone)]
+pub struct Dep {
+    /// The canonical task name.
+    pub task: String,
+    /// Vars given to the dependency.
+    pub vars: IndexMap<String, VarDef>,
+    /// Where it was written.
+    pub location: Location,
+}
+
+/// A precondition and its failure message.
+#[derive(Debug, Clone)]
+pub struct Precondition {
+    /// The command.
+    pub sh: Tmpl,
+    /// The message when it fails.
+    pub msg: Option<Tmpl>,
+}
+
+/// Retry policy of a task's commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retries {
+    /// Extra attempts after the first failure.
+    pub attempts: u32,
+    /// Pause between attempts.
+    pub delay: Duration,
+}
+
+/// `[pipelines.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The pipeline name.
+    pub name: String,
+    /// Description.
+    pub desc: Option<String>,
+    /// Target tasks (canonical names).
+    pub targets: Vec<String>,
+}
+
+/// `[gitops]`: commands for emergency overrides; `{{.NAME}}` is the kustomization.
+#[derive(Debug, Clone)]
+pub struct GitopsConfig {
+    /// The suspend command.
+    pub suspend: String,
+    /// The resume command.
+    pub resume: String,
+}
+
+impl Default for GitopsConfig {
+    fn default() -> Self {
+        Self {
+            suspend: "flux suspend kustomization {{.NAME}} -n flux-system".into(),
+            resume: "flux resume kustomization {{.NAME}} -n flux-system".into(),
+        }
+    }
+}
+
+/// A health gate: what to probe and how to poll it.
+#[derive(Debug, Clone)]
+pub struct HealthSpec {
+    /// A name for messages (defaults to the probe).
+    pub name: Option<String>,
+    /// What one probe checks.
+    pub probe: ProbeSpec,
+    /// Wait before the first probe.
+    pub initial_delay: DurationSpec,
+    /// Pause between probes.
+    pub interval: DurationSpec,
+    /// Exponential backoff of the interval.
+    pub backoff: Option<Backoff>,
+    /// Limit for one probe; a probe past it is killed and counts as Error.
+    pub probe_timeout: DurationSpec,
+    /// Limit for the whole gate.
+    pub timeout: DurationSpec,
+    /// Consecutive passes needed.
+    pub success_threshold: u32,
+    /// Consecutive Errors that fail the gate.
+    pub consecutive_error_limit: u32,
+    /// Exit codes that mean Failed (definitive, stop at once).
+    pub fatal_exit_codes: Vec<i32>,
+    /// Output patterns (regexes) that mean Failed.
+    pub fatal_patterns: Vec<Tmpl>,
+    /// Exit codes that mean Error (could not evaluate) instead of NotReady.
+    pub error_exit_codes: Vec<i32>,
+    /// Where the gate was written.
+    pub location: Location,
+}
+
+/// The probe kinds.
+#[derive(Debug, Clone)]
+pub enum ProbeSpec {
+    /// Exit 0 passes.
+    Cmd(Tmpl),
+    /// An HTTP(S) GET.
+    Http {
+        /// The URL.
+        url: Tmpl,
+        /// Accepted status codes; empty means any 2xx.
+        status: Vec<u16>,
+        /// A regex the body must match.
+        body: Option<Tmpl>,
+        /// A regex the body must not match.
+        body_not: Option<Tmpl>,
+        /// Accept self-signed certificates.
+        insecure_tls: bool,
+    },
+    /// A TCP connect to `host:port`.
+    Tcp(Tmpl),
+}
+
+/// Exponential backoff of a gate's interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// Multiplier per probe (default 2).
+    pub factor: f64,
+    /// Upper bound of the interval (default 30s).
+    pub max: Duration,
+    /// Randomise each interval by ±20% (default on).
+    pub jitter: bool,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { factor: 2.0, max: Duration::from_secs(30), jitter: true }
+    }
+}
+
+/// A duration written literally (checked at load time) or as a template (checked when
+/// rendered), so operators can tune gates per environment: `interval = "{{.GATE_INTERVAL}}"`.
+#[derive(Debug, Clone)]
+pub enum DurationSpec {
+    /// A literal duration.
+    Fixed(Duration),
+    /// A template that renders to a duration.
+    Template(Tmpl),
+}

@@ -1,0 +1,723 @@
+//! Resolution: rendering a task's templates with its variables, for one invocation.
+//!
+//! Variable precedence, highest first (see `docs/tasks-toml.md`):
+//! command-line `NAME=value` → vars given by the caller (`deps`/`{ task = ... }`) → the task's
+//! `vars` → the include's `vars` → the file's `vars` (then its includer's, up to the root) →
+//! special vars (`ROOT_DIR`, `TASK`, `CLI_ARGS`, ...) → the process environment.
+//!
+//! Variables are evaluated lazily, each at most once per invocation; a variable that refers to
+//! itself (`VERSION = "{{.VERSION | default \"1\"}}"`) sees the next lower definition, as
+//! go-task users expect. Dynamic `{ sh = ... }` values run at most once per run (cached by
+//! command and directory) and only when used.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use crate::diagnostic::{Diagnostic, SpecError};
+use crate::load::template_error_location;
+use crate::model::{Cmd, CmdKind, DurationSpec, HealthSpec, ProbeSpec, Retries, Spec, Task, Tmpl, VarDef, VarValue};
+use crate::template::{Scope, TemplateErrorKind, Value};
+
+/// What the command line contributes to resolution.
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    /// `NAME=value` pairs from the command line.
+    pub vars: IndexMap<String, String>,
+    /// Everything after `--`, shell-quoted and joined (`{{.CLI_ARGS}}`).
+    pub cli_args: String,
+    /// The directory opsrun was started in (`{{.USER_WORKING_DIR}}`).
+    pub working_dir: PathBuf,
+}
+
+/// Renders tasks for one run. Cheap to share: dynamic values and secrets are behind locks.
+#[derive(Debug)]
+pub struct Resolver<'s> {
+    spec: &'s Spec,
+    invocation: Invocation,
+    env: HashMap<String, String>,
+    dynamic: Mutex<HashMap<(String, PathBuf), Result<String, String>>>,
+    secrets: Arc<Mutex<Vec<String>>>,
+}
+
+/// A task rendered for one invocation: every string final.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedTask {
+    /// The task name.
+    pub name: String,
+    /// Unique per invocation: the name, plus the call vars when there are any.
+    pub key: String,
+    /// Vars given by the caller, as rendered strings (part of the key).
+    pub call_vars: IndexMap<String, String>,
+    /// Description.
+    pub desc: Option<String>,
+    /// Commands in order.
+    pub cmds: Vec<ResolvedCmd>,
+    /// Commands for emergency recovery (empty: use `cmds`).
+    pub recover: Vec<ResolvedCmd>,
+    /// Dependencies with their call vars.
+    pub deps: Vec<ResolvedDep>,
+    /// Working directory, absolute.
+    pub dir: PathBuf,
+    /// Environment the spec adds (the process environment is inherited on top of which these
+    /// are set).
+    pub env: IndexMap<String, String>,
+    /// The task's own vars as rendered (for fingerprints and `--dry-run`).
+    pub vars: IndexMap<String, String>,
+    /// Preconditions: `(command, message)`.
+    pub preconditions: Vec<(String, Option<String>)>,
+    /// Up-to-date commands.
+    pub status: Vec<String>,
+    /// Source globs, relative to `dir`.
+    pub sources: Vec<String>,
+    /// Generated-file globs, relative to `dir`.
+    pub generates: Vec<String>,
+    /// Whole-task limit.
+    pub timeout: Option<Duration>,
+    /// Retry policy.
+    pub retries: Retries,
+    /// Do not echo commands.
+    pub silent: bool,
+    /// Failure does not fail the run.
+    pub ignore_error: bool,
+    /// Internal task.
+    pub internal: bool,
+    /// Confirmation question.
+    pub confirm: Option<String>,
+    /// The health gate.
+    pub health: Option<ResolvedHealth>,
+}
+
+/// A rendered command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedCmd {
+    /// What to run.
+    pub kind: ResolvedCmdKind,
+    /// Failure is ignored.
+    pub ignore_error: bool,
+    /// Not echoed.
+    pub silent: bool,
+}
+
+/// A rendered shell script or task call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResolvedCmdKind {
+    /// `sh -c SCRIPT`.
+    Shell(String),
+    /// Run this task's commands (and its deps) in sequence.
+    Task {
+        /// Task name.
+        name: String,
+        /// Rendered call vars.
+        vars: IndexMap<String, Value>,
+    },
+}
+
+/// A rendered dependency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedDep {
+    /// Task name.
+    pub task: String,
+    /// Rendered call vars.
+    pub vars: IndexMap<String, Value>,
+}
+
+/// A rendered health gate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedHealth {
+    /// Display name: the gate's `name`, or a short form of the probe.
+    pub name: String,
+    /// The probe.
+    pub probe: ResolvedProbe,
+    /// Wait before the first probe.
+    pub initial_delay: Duration,
+    /// Pause between probes.
+    pub interval: Duration,
+    /// Exponential backoff.
+    pub backoff: Option<crate::model::Backoff>,
+    /// Per-probe limit.
+    pub probe_timeout: Duration,
+    /// Whole-gate limit.
+    pub timeout: Duration,
+    /// Consecutive passes needed.
+    pub success_threshold: u32,
+    /// Consecutive errors that fail the gate.
+    pub consecutive_error_limit: u32,
+    /// Exit codes meaning Failed.
+    pub fatal_exit_codes: Vec<i32>,
+    /// Output regexes meaning Failed.
+    pub fatal_patterns: Vec<String>,
+    /// Exit codes meaning Error.
+    pub error_exit_codes: Vec<i32>,
+}
+
+/// A rendered probe.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResolvedProbe {
+    /// `sh -c CMD`, exit 0 passes.
+    Cmd(String),
+    /// HTTP GET.
+    Http {
+        /// URL.
+        url: String,
+        /// Accepted codes; empty = 2xx.
+        status: Vec<u16>,
+        /// Body regex.
+        body: Option<String>,
+        /// Body regex that must not match.
+        body_not: Option<String>,
+        /// Accept self-signed certificates.
+        insecure_tls: bool,
+    },
+    /// TCP connect.
+    Tcp(String),
+}
+
+impl ResolvedProbe {
+    /// A one-line description, e.g. `cmd: kubectl get --raw=/readyz`.
+    pub fn describe(&self) -> String {
+        match self {
+            ResolvedProbe::Cmd(c) => format!("cmd: {}", first_line(c)),
+            ResolvedProbe::Http { url, .. } => format!("http: {url}"),
+            ResolvedProbe::Tcp(a) => format!("tcp: {a}"),
+        }
+    }
+}
+
+fn first_line(s: &str) -> String {
+    let line = s.trim().lines().next().unwrap_or("");
+    if s.trim().lines().count() > 1 { format!("{line} …") } else { line.to_string() }
+}
+
+impl<'s> Resolver<'s> {
+    /// A resolver for `spec`, with the process environment captured now.
+    pub fn new(spec: &'s Spec, invocation: Invocation) -> Self {
+        Self::with_env(spec, invocation, std::env::vars().collect())
+    }
+
+    /// A resolver with an explicit environment (for tests and embedders).
+    pub fn with_env(spec: &'s Spec, invocation: Invocation, env: HashMap<String, String>) -> Self {
+        Self { spec, invocation, env, dynamic: Mutex::default(), secrets: Arc::default() }
+    }
+
+    /// The spec being resolved.
+    pub fn spec(&self) -> &'s Spec {
+        self.spec
+    }
+
+    /// The secret values seen so far, to be masked in every output. Shared: values found later
+    /// are visible through the same handle.
+    pub fn secrets(&self) -> Arc<Mutex<Vec<String>>> {
+        Arc::clone(&self.secrets)
+    }
+
+    /// Renders task `name` for an invocation with `call_vars`.
+    pub fn resolve(&self, name: &str, call_vars: &IndexMap<String, Value>) -> Result<ResolvedTask, SpecError> {
+        let task = self.spec.task(name).ok_or_else(|| {
+            SpecError::plain(format!("unknown task `{name}`"))
+        })?;
+        let mut scope = self.scope_for(task, call_vars);
+        let r = |t: &Tmpl, scope: &mut TaskScope<'_, '_>| self.render(t, scope, &task.name);
+        let dir = match &task.dir {
+            Some(d) => {
+                let rendered = r(d, &mut scope)?;
+                let p = Path::new(&rendered);
+                if p.is_absolute() { p.to_path_buf() } else { self.spec.scopes[task.scope].dir.join(p) }
+            }
+            None => self.spec.scopes[task.scope].dir.clone(),
+        };
+        let mut env = IndexMap::new();
+        for def_map in self.env_chain(task) {
+            for (k, def) in def_map {
+                let value = self.eval_def(k, def, &mut scope, &task.name)?;
+                env.insert(k.clone(), value.to_display_string());
+            }
+        }
+        let mut vars = IndexMap::new();
+        for k in task.vars.keys() {
+            if let Some(v) = scope.lookup(k).map_err(|m| self.var_error(task, k, &m))? {
+                vars.insert(k.clone(), v.to_display_string());
+            }
+        }
+        let cmds = self.cmds(&task.cmds, &mut scope, task)?;
+        let recover = self.cmds(&task.recover, &mut scope, task)?;
+        let mut deps = Vec::new();
+        for d in &task.deps {
+            let mut vars = IndexMap::new();
+            for (k, def) in &d.vars {
+                vars.insert(k.clone(), self.eval_def(k, def, &mut scope, &task.name)?);
+            }
+            deps.push(ResolvedDep { task: d.task.clone(), vars });
+        }
+        let mut preconditions = Vec::new();
+        for p in &task.preconditions {
+            let msg = match &p.msg {
+                Some(m) => Some(r(m, &mut scope)?),
+                None => None,
+            };
+            preconditions.push((r(&p.sh, &mut scope)?, msg));
+        }
+        let list = |items: &[Tmpl], scope: &mut TaskScope<'_, '_>| items.iter().map(|t| r(t, scope)).collect::<Result<Vec<_>, _>>();
+        let status = list(&task.status, &mut scope)?;
+        let sources = list(&task.sources, &mut scope)?;
+        let generates = list(&task.generates, &mut scope)?;
+        let confirm = match &task.confirm {
+            Some(c) => Some(r(c, &mut scope)?),
+            None => None,
+        };
+        let health = match &task.health {
+            Some(h) => Some(self.health(h, &mut scope, &task.name)?),
+            None => None,
+        };
+        let call_vars: IndexMap<String, String> = call_vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect();
+        let key = invocation_key(&task.name, &call_vars);
+        Ok(ResolvedTask {
+            name: task.name.clone(),
+            key,
+            call_vars,
+            desc: task.desc.clone(),
+            cmds,
+            recover,
+            deps,
+            dir,
+            env,
+            vars,
+            preconditions,
+            status,
+            sources,
+            generates,
+            timeout: match &task.timeout {
+                Some(t) => Some(self.duration(t, &mut scope, &task.name)?),
+                None => None,
+            },
+            retries: task.retries,
+            silent: task.silent,
+            ignore_error: task.ignore_error,
+            internal: task.internal,
+            confirm,
+            health,
+        })
+    }
+
+    /// Renders a free-standing template string (e.g. the `[gitops]` commands) with the root
+    /// file's vars plus `extra`.
+    pub fn render_root(&self, source: &str, extra: &IndexMap<String, Value>) -> Result<String, SpecError> {
+        let parsed = crate::template::Template::parse(source).map_err(|e| SpecError::plain(format!("invalid template `{source}`: {e}")))?;
+        let empty = IndexMap::new();
+        let mut scope = TaskScope::new(self, &empty, extra, 0, String::new(), self.spec.root_dir.clone());
+        parsed.render(&mut scope).map_err(|e| SpecError::plain(format!("cannot render `{source}`: {e}")))
+    }
+
+    fn scope_for<'a>(&'a self, task: &'a Task, call_vars: &'a IndexMap<String, Value>) -> TaskScope<'a, 's> {
+        let dir = self.spec.scopes[task.scope].dir.clone();
+        TaskScope::new(self, &task.vars, call_vars, task.scope, task.name.clone(), dir)
+    }
+
+    /// The env maps that apply to a task, lowest priority first: root file … task's file, task.
+    fn env_chain<'a>(&'a self, task: &'a Task) -> Vec<&'a IndexMap<String, VarDef>> {
+        let mut chain = Vec::new();
+        let mut s = Some(task.scope);
+        while let Some(i) = s {
+            chain.push(&self.spec.scopes[i].env);
+            s = self.spec.scopes[i].parent;
+        }
+        chain.reverse();
+        chain.push(&task.env);
+        chain
+    }
+
+    fn cmds(&self, cmds: &[Cmd], scope: &mut TaskScope<'_, '_>, task: &Task) -> Result<Vec<ResolvedCmd>, SpecError> {
+        cmds.iter()
+            .map(|c| {
+                let kind = match &c.kind {
+                    CmdKind::Shell(t) => ResolvedCmdKind::Shell(self.render(t, scope, &task.name)?),
+                    CmdKind::Task { name, vars } => {
+                        let mut out = IndexMap::new();
+                        for (k, def) in vars {
+                            out.insert(k.clone(), self.eval_def(k, def, scope, &task.name)?);
+                        }
+                        ResolvedCmdKind::Task { name: name.clone(), vars: out }
+                    }
+                };
+                Ok(ResolvedCmd { kind, ignore_error: c.ignore_error, silent: c.silent })
+            })
+            .collect()
+    }
+
+    fn health(&self, h: &HealthSpec, scope: &mut TaskScope<'_, '_>, task: &str) -> Result<ResolvedHealth, SpecError> {
+        let probe = match &h.probe {
+            ProbeSpec::Cmd(c) => ResolvedProbe::Cmd(self.render(c, scope, task)?),
+            ProbeSpec::Http { url, status, body, body_not, insecure_tls } => ResolvedProbe::Http {
+                url: self.render(url, scope, task)?,
+                status: status.clone(),
+                body: match body {
+                    Some(b) => Some(self.render(b, scope, task)?),
+                    None => None,
+                },
+                body_not: match body_not {
+                    Some(b) => Some(self.render(b, scope, task)?),
+                    None => None,
+                },
+                insecure_tls: *insecure_tls,
+            },
+            ProbeSpec::Tcp(a) => ResolvedProbe::Tcp(self.render(a, scope, task)?),
+        };
+        let fatal_patterns = h.fatal_patterns.iter().map(|p| self.render(p, scope, task)).collect::<Result<_, _>>()?;
+        Ok(ResolvedHealth {
+            name: h.name.clone().unwrap_or_else(|| probe.describe()),
+            probe,
+            initial_delay: self.duration(&h.initial_delay, scope, task)?,
+            interval: self.duration(&h.interval, scope, task)?,
+            backoff: h.backoff,
+            probe_timeout: self.duration(&h.probe_timeout, scope, task)?,
+            timeout: self.duration(&h.timeout, scope, task)?,
+            success_threshold: h.success_threshold,
+            consecutive_error_limit: h.consecutive_error_limit,
+            fatal_exit_codes: h.fatal_exit_codes.clone(),
+            fatal_patterns,
+            error_exit_codes: h.error_exit_codes.clone(),
+        })
+    }
+
+    fn duration(&self, d: &DurationSpec, scope: &mut TaskScope<'_, '_>, task: &str) -> Result<Duration, SpecError> {
+        match d {
+            DurationSpec::Fixed(d) => Ok(*d),
+            DurationSpec::Template(t) => {
+                let text = self.render(t, scope, task)?;
+                crate::parse_duration(&text).map_err(|e| {
+                    SpecError::new(
+                        vec![Diagnostic::new(format!("in task `{task}`: invalid duration: {e}")).at(t.location.clone(), "rendered from this template")],
+                        Arc::clone(&self.spec.sources),
+                    )
+                })
+            }
+        }
+    }
+
+    fn eval_def(&self, name: &str, def: &VarDef, scope: &mut TaskScope<'_, '_>, task: &str) -> Result<Value, SpecError> {
+        let value = match &def.value {
+            VarValue::Literal(v) => v.clone(),
+            VarValue::Template(t) => Value::Str(self.render(t, scope, task)?),
+            VarValue::Sh(t) => {
+                let cmd = self.render(t, scope, task)?;
+                let out = self.run_dynamic(&cmd, &scope.dir).map_err(|m| {
+                    SpecError::new(
+                        vec![Diagnostic::new(format!("dynamic variable `{name}` failed: {m}")).at(t.location.clone(), "this command")],
+                        Arc::clone(&self.spec.sources),
+                    )
+                })?;
+                Value::Str(out)
+            }
+        };
+        if def.secret {
+            self.add_secret(&value.to_display_string());
+        }
+        Ok(value)
+    }
+
+    fn add_secret(&self, value: &str) {
+        // Very short values would mask ordinary words; they are not plausible secrets.
+        if value.len() >= 4
+            && let Ok(mut s) = self.secrets.lock()
+            && !s.iter().any(|v| v == value)
+        {
+            s.push(value.to_string());
+        }
+    }
+
+    /// Runs a dynamic variable's command once per run (per command text and directory).
+    fn run_dynamic(&self, cmd: &str, dir: &Path) -> Result<String, String> {
+        let key = (cmd.to_string(), dir.to_path_buf());
+        if let Some(hit) = self.dynamic.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return hit;
+        }
+        let result = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .map_err(|e| format!("cannot run `sh`: {e}"))
+            .and_then(|o| {
+                if o.status.success() {
+                    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
+                    while s.ends_with('\n') || s.ends_with('\r') {
+                        s.pop();
+                    }
+                    Ok(s)
+                } else {
+                    let err = String::from_utf8_lossy(&o.stderr);
+                    Err(format!("`{cmd}` exited with {}: {}", o.status.code().unwrap_or(-1), err.trim()))
+                }
+            });
+        if let Ok(mut m) = self.dynamic.lock() {
+            m.insert(key, result.clone());
+        }
+        result
+    }
+
+    fn render(&self, t: &Tmpl, scope: &mut TaskScope<'_, '_>, task: &str) -> Result<String, SpecError> {
+        if t.parsed.is_literal() {
+            return Ok(t.source.clone());
+        }
+        t.parsed.render(scope).map_err(|e| {
+            let at = template_error_location(&t.location, t.content_start, e.offset, e.len);
+            let mut d = Diagnostic::new(format!("in task `{task}`: {e}"));
+            d = match &e.kind {
+                TemplateErrorKind::UndefinedVariable(name) => d.at(at, "used here").help(format!(
+                    "define `{name}` under [vars] or the task's vars, or pass it: `opsrun run {task} {name}=value`"
+                )),
+                _ => d.at(at, "here"),
+            };
+            SpecError::new(vec![d], Arc::clone(&self.spec.sources))
+        })
+    }
+
+    fn var_error(&self, task: &Task, name: &str, message: &str) -> SpecError {
+        let location = task.vars.get(name).and_then(|d| match &d.value {
+            VarValue::Template(t) | VarValue::Sh(t) => Some(t.location.clone()),
+            VarValue::Literal(_) => None,
+        });
+        let mut d = Diagnostic::new(format!("in task `{}`: variable `{name}`: {message}", task.name));
+        if let Some(l) = location {
+            d = d.at(l, "defined here");
+        }
+        SpecError::new(vec![d], Arc::clone(&self.spec.sources))
+    }
+}
+
+/// `name`, or `name[K=V,...]` for an invocation with call vars.
+pub fn invocation_key(name: &str, call_vars: &IndexMap<String, String>) -> String {
+    if call_vars.is_empty() {
+        return name.to_string();
+    }
+    let mut pairs: Vec<String> = call_vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.sort();
+    format!("{name}[{}]", pairs.join(","))
+}
+
+/// The variable scope of one task invocation.
+struct TaskScope<'a, 's> {
+    resolver: &'a Resolver<'s>,
+    task_vars: &'a IndexMap<String, VarDef>,
+    call_vars: &'a IndexMap<String, Value>,
+    file_scope: usize,
+    task_name: String,
+    dir: PathBuf,
+    cache: HashMap<String, Value>,
+    /// Variables being evaluated, with the layer they were found in.
+    stack: Vec<(String, usize)>,
+}
+
+/// Layer numbers, highest priority first; file scopes follow the task layer.
+const LAYER_CLI: usize = 0;
+const LAYER_CALL: usize = 1;
+const LAYER_TASK: usize = 2;
+
+impl<'a, 's> TaskScope<'a, 's> {
+    fn new(
+        resolver: &'a Resolver<'s>,
+        task_vars: &'a IndexMap<String, VarDef>,
+        call_vars: &'a IndexMap<String, Value>,
+        file_scope: usize,
+        task_name: String,
+        dir: PathBuf,
+    ) -> Self {
+        Self { resolver, task_vars, call_vars, file_scope, task_name, dir, cache: HashMap::new(), stack: Vec::new() }
+    }
+
+    /// The var definition maps of the file scopes, highest priority first (include vars, then
+    /// file vars, per scope, up to the root).
+    fn file_layers(&self) -> Vec<&'s IndexMap<String, VarDef>> {
+        let spec = self.resolver.spec;
+        let mut out = Vec::new();
+        let mut s = Some(self.file_scope);
+        while let Some(i) = s {
+            out.push(&spec.scopes[i].include_vars);
+            out.push(&spec.scopes[i].vars);
+            s = spec.scopes[i].parent;
+        }
+        out
+    }
+
+    fn special(&self, name: &str) -> Option<Value> {
+        let spec = self.resolver.spec;
+        let path = |p: &Path| Value::Str(p.display().to_string());
+        Some(match name {
+            "ROOT_DIR" => path(&spec.root_dir),
+            "TASKFILE" => path(&spec.file),
+            "TASKFILE_DIR" => path(&spec.scopes[self.file_scope].dir),
+            "TASK" => Value::Str(self.task_name.clone()),
+            "TASK_DIR" => path(&self.dir),
+            "CLI_ARGS" => Value::Str(self.resolver.invocation.cli_args.clone()),
+            "USER_WORKING_DIR" => path(&self.resolver.invocation.working_dir),
+            _ => return None,
+        })
+    }
+
+    /// Finds `name` starting at layer `from`. Returns the value and the layer it came from.
+    fn find(&mut self, name: &str, from: usize) -> Result<Option<(Value, usize)>, String> {
+        if from <= LAYER_CLI
+            && let Some(v) = self.resolver.invocation.vars.get(name)
+        {
+            return Ok(Some((Value::Str(v.clone()), LAYER_CLI)));
+        }
+        if from <= LAYER_CALL
+            && let Some(v) = self.call_vars.get(name)
+        {
+            return Ok(Some((v.clone(), LAYER_CALL)));
+        }
+        let mut layers: Vec<&IndexMap<String, VarDef>> = vec![self.task_vars];
+        layers.extend(self.file_layers());
+        for (i, layer) in layers.iter().enumerate() {
+            let layer_no = LAYER_TASK + i;
+            if layer_no < from {
+                continue;
+            }
+            if let Some(def) = layer.get(name) {
+                self.stack.push((name.to_string(), layer_no));
+                let resolver = self.resolver;
+                let task_name = self.task_name.clone();
+                let result = resolver.eval_def(name, def, self, &task_name);
+                self.stack.pop();
+                return match result {
+                    Ok(v) => Ok(Some((v, layer_no))),
+                    Err(e) => Err(e.diagnostics.first().map_or_else(|| e.to_string(), |d| d.message.clone())),
+                };
+            }
+        }
+        if let Some(v) = self.special(name) {
+            return Ok(Some((v, usize::MAX - 1)));
+        }
+        Ok(self.resolver.env.get(name).map(|v| (Value::Str(v.clone()), usize::MAX)))
+    }
+}
+
+impl Scope for TaskScope<'_, '_> {
+    fn lookup(&mut self, name: &str) -> Result<Option<Value>, String> {
+        if let Some(v) = self.cache.get(name) {
+            return Ok(Some(v.clone()));
+        }
+        // A variable referring to itself sees the definition below its own; referring back to
+        // any other variable under evaluation is a cycle.
+        if let Some(pos) = self.stack.iter().position(|(n, _)| n == name) {
+            if pos + 1 != self.stack.len() {
+                let mut path: Vec<&str> = self.stack[pos..].iter().map(|(n, _)| n.as_str()).collect();
+                path.push(name);
+                return Err(format!("variable cycle: {}", path.join(" → ")));
+            }
+            let below = self.stack[pos].1 + 1;
+            return Ok(self.find(name, below)?.map(|(v, _)| v));
+        }
+        let found = self.find(name, 0)?;
+        Ok(found.map(|(v, _)| {
+            self.cache.insert(name.to_string(), v.clone());
+            v
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> Spec {
+        crate::load_str(Path::new("/tmp/opsrun-test/tasks.toml"), text).unwrap()
+    }
+
+    fn resolve(text: &str, task: &str, cli: &[(&str, &str)]) -> Result<ResolvedTask, SpecError> {
+        let spec = Box::leak(Box::new(spec(text)));
+        let invocation = Invocation {
+            vars: cli.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
+            ..Invocation::default()
+        };
+        let env = HashMap::from([("HOME".to_string(), "/home/op".to_string())]);
+        Resolver::with_env(spec, invocation, env).resolve(task, &IndexMap::new())
+    }
+
+    fn shell(t: &ResolvedTask) -> Vec<String> {
+        t.cmds
+            .iter()
+            .map(|c| match &c.kind {
+                ResolvedCmdKind::Shell(s) => s.clone(),
+                ResolvedCmdKind::Task { name, .. } => format!("task:{name}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn precedence_cli_over_task_over_file_over_env() {
+        let text = r#"
+            vars = { A = "file", B = "file", C = "file" }
+            [tasks.t]
+            vars = { A = "task", B = "task" }
+            cmds = ["echo {{.A}} {{.B}} {{.C}} {{.HOME}}"]
+        "#;
+        assert_eq!(shell(&resolve(text, "t", &[]).unwrap()), ["echo task task file /home/op"]);
+        assert_eq!(shell(&resolve(text, "t", &[("A", "cli")]).unwrap()), ["echo cli task file /home/op"]);
+    }
+
+    #[test]
+    fn self_reference_sees_the_lower_definition() {
+        let text = r#"
+            vars = { V = "1.0" }
+            [tasks.t]
+            vars = { V = "{{.V | default \"0.1\"}}-task" }
+            cmds = ["echo {{.V}}"]
+        "#;
+        assert_eq!(shell(&resolve(text, "t", &[]).unwrap()), ["echo 1.0-task"]);
+    }
+
+    #[test]
+    fn vars_refer_to_each_other_and_cycles_are_errors() {
+        let ok = r#"
+            vars = { A = "{{.B}}-a", B = "b" }
+            [tasks.t]
+            cmds = ["echo {{.A}}"]
+        "#;
+        assert_eq!(shell(&resolve(ok, "t", &[]).unwrap()), ["echo b-a"]);
+        let cyclic = r#"
+            vars = { A = "{{.B}}", B = "{{.A}}" }
+            [tasks.t]
+            cmds = ["echo {{.A}}"]
+        "#;
+        let err = resolve(cyclic, "t", &[]).unwrap_err().to_string();
+        assert!(err.contains("variable cycle"), "{err}");
+    }
+
+    #[test]
+    fn undefined_variable_is_an_error_naming_it() {
+        let text = "[tasks.t]\ncmds = [\"echo {{.NOPE}}\"]\n";
+        let err = resolve(text, "t", &[]).unwrap_err().to_string();
+        assert!(err.contains("undefined variable `NOPE`"), "{err}");
+        assert!(err.contains("tasks.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn dynamic_vars_run_once_and_secrets_are_recorded() {
+        let text = r#"
+            vars = { TOKEN = { sh = "echo s3cr3t-value", secret = true } }
+            [tasks.t]
+            cmds = ["echo {{.TOKEN}}", "echo {{.TOKEN}}"]
+        "#;
+        let spec = spec(text);
+        let r = Resolver::with_env(&spec, Invocation::default(), HashMap::new());
+        let t = r.resolve("t", &IndexMap::new()).unwrap();
+        assert_eq!(shell(&t), ["echo s3cr3t-value", "echo s3cr3t-value"]);
+        assert_eq!(r.secrets().lock().unwrap().as_slice(), ["s3cr3t-value"]);
+        assert_eq!(r.dynamic.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn special_vars() {
+        let text = "[tasks.t]\ncmds = [\"echo {{.TASK}} {{.ROOT_DIR}} {{.CLI_ARGS}}\"]\n";
+        let spec = spec(text);
+        let inv = Invocation { cli_args: "-v 'a b'".into(), ..Invocation::default() };
+        let t = Resolver::with_env(&spec, inv, HashMap::new()).resolve("t", &IndexMap::new()).unwrap();
+        assert_eq!(shell(&t), ["echo t /tmp/opsrun-test -v 'a b'"]);
+    }
+}

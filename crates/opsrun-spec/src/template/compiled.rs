@@ -1,0 +1,54 @@
+//! [`Template`]: a parsed template, the entry point of the engine.
+
+use super::ast::{Node, collect_root_vars};
+use super::error::TemplateError;
+use super::scope::Scope;
+use super::{parser, render};
+
+/// A parsed Go text/template: parse once, render many times.
+#[derive(Debug, Clone)]
+pub struct Template {
+    src: String,
+    nodes: Vec<Node>,
+    /// No `{{` in the source: rendering returns it unchanged.
+    literal: bool,
+}
+
+impl Template {
+    /// Parses `src`. Errors carry the byte offset into `src`.
+    pub fn parse(src: &str) -> Result<Template, TemplateError> {
+        let literal = !src.contains("{{");
+        let nodes = if literal { Vec::new() } else { parser::parse(src)? };
+        Ok(Template {
+            src: src.to_owned(),
+            nodes,
+            literal,
+        })
+    }
+
+    /// True when the source contains no `{{` actions (rendering returns it as is).
+    pub fn is_literal(&self) -> bool {
+        self.literal
+    }
+
+    /// The source the template was parsed from.
+    pub fn source(&self) -> &str {
+        &self.src
+    }
+
+    /// Renders with variables from `scope`.
+    pub fn render(&self, scope: &mut dyn Scope) -> Result<String, TemplateError> {
+        if self.literal {
+            return Ok(self.src.clone());
+        }
+        render::render(&self.src, &self.nodes, scope)
+    }
+
+    /// The top-level variable names the template references (`.NAME` where
+    /// dot is the root, `$.NAME`), in order of first use, deduplicated.
+    pub fn referenced_vars(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        collect_root_vars(&self.nodes, true, &mut out);
+        out
+    }
+}
