@@ -1,1 +1,5 @@
-fn main() {}
+//! The `opsrun` binary: everything happens in `opsrun-cli`.
+
+fn main() -> std::process::ExitCode {
+    opsrun_cli::main()
+}

@@ -1,1 +1,100 @@
-//! The opsrun command line: clap commands, exit codes, tracing setup.
+//! `opsrun-cli`: the `opsrun` command line.
+//!
+//! Glue only: parse arguments ([`args`]), load the tasks file ([`context`]), call the spec,
+//! plan, engine, report and change crates, and map the result to a documented exit code
+//! ([`exit`]). The binary's `main` calls [`main`].
+
+pub mod args;
+mod classify;
+mod commands;
+pub mod context;
+pub mod error;
+mod execute;
+pub mod exit;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use crate::args::{Cli, Command};
+use crate::context::Context;
+use crate::error::{CliError, Result};
+
+/// Runs opsrun with the process's arguments and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_tracing(&cli);
+    if let Some(dir) = &cli.dir
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        eprintln!("error: cannot change to directory `{}`: {e}", dir.display());
+        return ExitCode::from(exit::USAGE);
+    }
+    match dispatch(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let color = context::terminal_info().stderr_is_tty && std::env::var_os("NO_COLOR").is_none();
+            eprintln!("{}", e.render(color));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> Result<u8> {
+    if let Command::Completions(args) = &cli.command {
+        let mut cmd = Cli::command();
+        clap_complete::generate(args.shell, &mut cmd, "opsrun", &mut std::io::stdout());
+        return Ok(exit::OK);
+    }
+    if let Command::Classify(args) = &cli.command {
+        return classify::classify(cli, args);
+    }
+    let ctx = Context::load(cli)?;
+    match &cli.command {
+        Command::List(a) => commands::list(&ctx, a),
+        Command::Run(a) => commands::run(cli, &ctx, a),
+        Command::Bootstrap(a) => commands::pipeline(cli, &ctx, "bootstrap", a),
+        Command::Pipeline(a) => commands::named_pipeline(cli, &ctx, a),
+        Command::Graph(a) => commands::graph(&ctx, a),
+        Command::Explain(a) => commands::explain_cmd(&ctx, a),
+        Command::Runs(a) => commands::runs(&ctx, a),
+        Command::Logs(a) => commands::logs(&ctx, a),
+        Command::Status(_) | Command::EmergencyRecovery(_) | Command::Override(_) => {
+            Err(CliError::Usage("this command is not available yet".into()))
+        }
+        Command::Completions(_) | Command::Classify(_) => unreachable!("handled above"),
+    }
+}
+
+/// A multi-threaded runtime sized for a task runner: the work is waiting on processes.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Other { code: exit::INTERNAL, message: format!("cannot start the async runtime: {e}") })
+}
+
+fn init_tracing(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let default = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

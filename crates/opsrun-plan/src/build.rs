@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use indexmap::IndexMap;
-use opsrun_spec::{ResolvedTask, Resolver, SpecError, did_you_mean, invocation_key};
+use opsrun_spec::{ResolvedCmdKind, ResolvedTask, Resolver, SpecError, did_you_mean, invocation_key};
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -34,6 +34,8 @@ pub struct Plan {
     graph: DiGraph<PlanTask, ()>,
     order: Vec<NodeIndex>,
     targets: Vec<NodeIndex>,
+    /// Tasks called from commands (`{ task = ... }`), resolved up front, by invocation key.
+    calls: HashMap<String, ResolvedTask>,
 }
 
 /// Why a plan could not be built.
@@ -82,8 +84,11 @@ impl Plan {
             let Some(task) = spec.task(t) else {
                 return Err(PlanError::UnknownTask {
                     name: t.clone(),
-                    suggestion: did_you_mean(t, spec.tasks.keys().map(String::as_str).chain(spec.aliases.keys().map(String::as_str)))
-                        .map(str::to_string),
+                    suggestion: did_you_mean(
+                        t,
+                        spec.tasks.keys().map(String::as_str).chain(spec.aliases.keys().map(String::as_str)),
+                    )
+                    .map(str::to_string),
                 });
             };
             if task.internal && !options.allow_internal {
@@ -118,10 +123,12 @@ impl Plan {
                 None => target_nodes.push(node),
             }
         }
-        let mut plan = Plan { order: Vec::new(), graph, targets: target_nodes };
+        let mut plan = Plan { order: Vec::new(), graph, targets: target_nodes, calls: HashMap::new() };
         plan.order = plan.topological_order()?;
+        plan.resolve_calls(resolver)?;
         if let Some(only) = &only {
-            let keep: Vec<NodeIndex> = plan.order.iter().copied().filter(|&i| plan.graph[i].task.name == *only).collect();
+            let keep: Vec<NodeIndex> =
+                plan.order.iter().copied().filter(|&i| plan.graph[i].task.name == *only).collect();
             if keep.is_empty() {
                 return Err(plan.not_in_plan("--only", only));
             }
@@ -132,7 +139,8 @@ impl Plan {
         }
         if let Some(from) = &options.from {
             let from = spec.canonical_name(from).unwrap_or(from).to_string();
-            let starts: Vec<NodeIndex> = plan.order.iter().copied().filter(|&i| plan.graph[i].task.name == from).collect();
+            let starts: Vec<NodeIndex> =
+                plan.order.iter().copied().filter(|&i| plan.graph[i].task.name == from).collect();
             if starts.is_empty() {
                 return Err(plan.not_in_plan("--from", &from));
             }
@@ -143,6 +151,40 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Resolves every task called from a command (and what those call or depend on), so the
+    /// engine never needs the spec.
+    fn resolve_calls(&mut self, resolver: &Resolver<'_>) -> Result<(), PlanError> {
+        let mut pending: Vec<(String, IndexMap<String, opsrun_spec::template::Value>)> = Vec::new();
+        let collect = |t: &ResolvedTask, pending: &mut Vec<_>| {
+            for c in t.cmds.iter().chain(t.recover.iter()) {
+                if let ResolvedCmdKind::Task { name, vars } = &c.kind {
+                    pending.push((name.clone(), vars.clone()));
+                }
+            }
+        };
+        for n in self.graph.node_indices() {
+            collect(&self.graph[n].task, &mut pending);
+        }
+        while let Some((name, vars)) = pending.pop() {
+            let key = invocation_key(&name, &vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect());
+            if self.calls.contains_key(&key) {
+                continue;
+            }
+            let task = resolver.resolve(&name, &vars)?;
+            collect(&task, &mut pending);
+            for d in &task.deps {
+                pending.push((d.task.clone(), d.vars.clone()));
+            }
+            self.calls.insert(key, task);
+        }
+        Ok(())
+    }
+
+    /// A task called from a command, by invocation key (see [`opsrun_spec::invocation_key`]).
+    pub fn called(&self, key: &str) -> Option<&ResolvedTask> {
+        self.calls.get(key)
+    }
+
     fn not_in_plan(&self, flag: &'static str, name: &str) -> PlanError {
         let targets = self.targets.iter().map(|&i| self.graph[i].task.name.clone()).collect::<Vec<_>>().join(", ");
         PlanError::NotInPlan { flag, name: name.to_string(), targets }
@@ -150,7 +192,8 @@ impl Plan {
 
     /// Kahn's algorithm with a tie-break on insertion order, so the order is stable across runs.
     fn topological_order(&self) -> Result<Vec<NodeIndex>, PlanError> {
-        let mut indegree: Vec<usize> = self.graph.node_indices().map(|n| self.graph.edges_directed(n, Direction::Incoming).count()).collect();
+        let mut indegree: Vec<usize> =
+            self.graph.node_indices().map(|n| self.graph.edges_directed(n, Direction::Incoming).count()).collect();
         let mut ready: std::collections::BTreeSet<NodeIndex> =
             self.graph.node_indices().filter(|n| indegree[n.index()] == 0).collect();
         let mut order = Vec::with_capacity(self.graph.node_count());
@@ -165,8 +208,12 @@ impl Plan {
             }
         }
         if order.len() != self.graph.node_count() {
-            let stuck: Vec<String> =
-                self.graph.node_indices().filter(|n| indegree[n.index()] > 0).map(|n| self.graph[n].task.key.clone()).collect();
+            let stuck: Vec<String> = self
+                .graph
+                .node_indices()
+                .filter(|n| indegree[n.index()] > 0)
+                .map(|n| self.graph[n].task.key.clone())
+                .collect();
             return Err(PlanError::Cycle(stuck.join(" → ")));
         }
         // Dependencies were pushed in reverse; present nodes in the order they were declared
@@ -177,7 +224,7 @@ impl Plan {
     /// Keeps only `keep`, dropping edges to removed nodes.
     fn retain(self, keep: &HashSet<NodeIndex>) -> Plan {
         let graph = self.graph.filter_map(|i, n| keep.contains(&i).then(|| n.clone()), |_, e| Some(*e));
-        let mut plan = Plan { graph, order: Vec::new(), targets: Vec::new() };
+        let mut plan = Plan { graph, order: Vec::new(), targets: Vec::new(), calls: self.calls };
         plan.targets = plan.graph.node_indices().collect();
         plan.order = plan.topological_order().unwrap_or_default();
         plan

@@ -86,9 +86,8 @@ pub enum Renderer {
 pub fn resolve(mode: OutputMode, term: &TerminalInfo) -> Renderer {
     match mode {
         OutputMode::Json => Renderer::Json,
-        OutputMode::Plain => Renderer::Plain,
         OutputMode::Auto if term.stderr_is_tty && !term.ci && !term.term_dumb => Renderer::Bars,
-        OutputMode::Auto => Renderer::Plain,
+        OutputMode::Auto | OutputMode::Plain => Renderer::Plain,
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) fn duration(ms: u64) -> String {
 
 /// A coarse duration in whole units: `35s`, `5m`, `1m30s`, `2h`, `1h05m`; under a second, `0.5s`.
 pub(crate) fn coarse_duration(ms: u64) -> String {
-    if ms < 1000 && ms % 1000 != 0 {
+    if (1..1000).contains(&ms) {
         return duration(ms);
     }
     let secs = ms / 1000;

@@ -63,7 +63,8 @@ mod tests {
 
     #[test]
     fn parses_go_durations() {
-        for (text, secs) in [("30s", 30.0), ("5m", 300.0), ("1h30m", 5400.0), ("500ms", 0.5), ("1.5s", 1.5), ("0", 0.0)] {
+        for (text, secs) in [("30s", 30.0), ("5m", 300.0), ("1h30m", 5400.0), ("500ms", 0.5), ("1.5s", 1.5), ("0", 0.0)]
+        {
             assert_eq!(parse_duration(text).unwrap(), Duration::from_secs_f64(secs), "{text}");
         }
     }

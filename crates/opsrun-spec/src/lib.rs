@@ -37,8 +37,8 @@ pub use diagnostic::{Diagnostic, FileId, Location, SourceMap, SpecError, did_you
 pub use duration::{format_duration, parse_duration};
 pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_str};
 pub use model::{
-    Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, GitopsConfig, HealthSpec, Pipeline, Precondition, ProbeSpec, Retries,
-    Spec, Task, Tmpl, VarDef, VarValue,
+    Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, GitopsConfig, HealthSpec, Pipeline, Precondition, ProbeSpec,
+    Retries, Spec, Task, Tmpl, VarDef, VarValue,
 };
 pub use resolve::{
     Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep, ResolvedHealth, ResolvedProbe, ResolvedTask, Resolver,

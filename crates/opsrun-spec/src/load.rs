@@ -18,8 +18,8 @@ use crate::model::{
     Retries, Spec, Task, Tmpl, VarDef, VarValue,
 };
 use crate::raw::{
-    RawBackoff, RawCmd, RawDep, RawFile, RawHealth, RawInclude, RawPrecondition, RawRetries, RawStatusCodes,
-    RawTask, RawVar,
+    RawBackoff, RawCmd, RawDep, RawFile, RawHealth, RawInclude, RawPrecondition, RawRetries, RawStatusCodes, RawTask,
+    RawVar,
 };
 use crate::template::{Template, Value};
 
@@ -28,9 +28,7 @@ pub const DEFAULT_FILE_NAMES: &[&str] = &["tasks.toml", "opsrun.toml"];
 
 /// Finds the tasks file in `start` or its nearest parent, as go-task does.
 pub fn find_tasks_file(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find_map(|dir| {
-        DEFAULT_FILE_NAMES.iter().map(|name| dir.join(name)).find(|p| p.is_file())
-    })
+    start.ancestors().find_map(|dir| DEFAULT_FILE_NAMES.iter().map(|name| dir.join(name)).find(|p| p.is_file()))
 }
 
 /// Reads and validates a tasks file and everything it includes.
@@ -168,7 +166,10 @@ impl Loader {
                     for item in iter {
                         match item {
                             Ok((k, v)) => {
-                                scope.env.entry(k).or_insert(VarDef { value: VarValue::Literal(Value::Str(v)), secret: false });
+                                scope
+                                    .env
+                                    .entry(k)
+                                    .or_insert(VarDef { value: VarValue::Literal(Value::Str(v)), secret: false });
                             }
                             Err(e) => self.diags.push(
                                 Diagnostic::new(format!("cannot parse dotenv file `{}`: {e}", p.display()))
@@ -306,9 +307,15 @@ impl Loader {
     /// Parses a template. `exact` means `location` covers exactly this string literal, so an
     /// error inside the template can be pointed at precisely.
     fn tmpl(&mut self, source: &str, location: &Location, exact: bool) -> Option<Tmpl> {
-        let content_start = exact.then(|| location.span.start + literal_prefix_len(self.sources.text(location.file), location.span.start));
+        let content_start = exact
+            .then(|| location.span.start + literal_prefix_len(self.sources.text(location.file), location.span.start));
         match Template::parse(source) {
-            Ok(t) => Some(Tmpl { source: source.to_string(), parsed: Arc::new(t), location: location.clone(), content_start }),
+            Ok(t) => Some(Tmpl {
+                source: source.to_string(),
+                parsed: Arc::new(t),
+                location: location.clone(),
+                content_start,
+            }),
             Err(e) => {
                 let at = template_error_location(location, content_start, e.offset, e.len);
                 self.diags.push(Diagnostic::new(format!("invalid template: {e}")).at(at, "in this template"));
@@ -346,7 +353,13 @@ impl Loader {
                 RawDep::Name(n) => (n.clone(), IndexMap::new()),
                 RawDep::Table(t) => (t.task.clone(), self.unspanned_vars(&t.vars, &dloc)),
             };
-            self.raw_deps.push(PendingRef { from: full.clone(), namespace: namespace.to_string(), name: dep_name.clone(), location: dloc.clone(), kind: RefKind::Dep(i) });
+            self.raw_deps.push(PendingRef {
+                from: full.clone(),
+                namespace: namespace.to_string(),
+                name: dep_name.clone(),
+                location: dloc.clone(),
+                kind: RefKind::Dep(i),
+            });
             deps.push(Dep { task: dep_name, vars, location: dloc });
         }
         let preconditions = raw
@@ -398,7 +411,9 @@ impl Loader {
             aliases.push(alias);
         }
         if self.spec_tasks.contains_key(&full) || self.aliases.contains_key(&full) && !aliases.contains(&full) {
-            self.diags.push(Diagnostic::new(format!("task `{full}` is defined twice")).at(location.clone(), "second definition"));
+            self.diags.push(
+                Diagnostic::new(format!("task `{full}` is defined twice")).at(location.clone(), "second definition"),
+            );
             return;
         }
         let task = Task {
@@ -429,15 +444,34 @@ impl Loader {
         self.spec_tasks.insert(full, task);
     }
 
-    fn cmd(&mut self, c: &Spanned<RawCmd>, task: &str, namespace: &str, recover: bool, index: usize, file: FileId) -> Option<Cmd> {
+    fn cmd(
+        &mut self,
+        c: &Spanned<RawCmd>,
+        task: &str,
+        namespace: &str,
+        recover: bool,
+        index: usize,
+        file: FileId,
+    ) -> Option<Cmd> {
         let location = loc(file, c.span());
         match c.get_ref() {
-            RawCmd::Shell(s) => Some(Cmd { kind: CmdKind::Shell(self.tmpl(s, &location, true)?), ignore_error: false, silent: false, location }),
+            RawCmd::Shell(s) => Some(Cmd {
+                kind: CmdKind::Shell(self.tmpl(s, &location, true)?),
+                ignore_error: false,
+                silent: false,
+                location,
+            }),
             RawCmd::Table(t) => {
                 let kind = match (&t.cmd, &t.task) {
                     (Some(cmd), None) => CmdKind::Shell(self.tmpl(cmd, &location, false)?),
                     (None, Some(name)) => {
-                        self.raw_deps.push(PendingRef { from: task.to_string(), namespace: namespace.to_string(), name: name.clone(), location: location.clone(), kind: RefKind::Cmd { recover, index } });
+                        self.raw_deps.push(PendingRef {
+                            from: task.to_string(),
+                            namespace: namespace.to_string(),
+                            name: name.clone(),
+                            location: location.clone(),
+                            kind: RefKind::Cmd { recover, index },
+                        });
                         CmdKind::Task { name: name.clone(), vars: self.unspanned_vars(&t.vars, &location) }
                     }
                     _ => {
@@ -462,7 +496,10 @@ impl Loader {
         match parse_duration(text) {
             Ok(d) => Some(d),
             Err(e) => {
-                self.diags.push(Diagnostic::new(format!("invalid duration: {e}")).at(location.clone(), "expected a duration like `30s`, `5m` or `1h30m`"));
+                self.diags.push(
+                    Diagnostic::new(format!("invalid duration: {e}"))
+                        .at(location.clone(), "expected a duration like `30s`, `5m` or `1h30m`"),
+                );
                 None
             }
         }
@@ -507,9 +544,12 @@ impl Loader {
                 return None;
             }
         };
-        if !matches!(probe, ProbeSpec::Http { .. }) && (raw.status.is_some() || raw.body.is_some() || raw.body_not.is_some() || raw.insecure_tls) {
+        if !matches!(probe, ProbeSpec::Http { .. })
+            && (raw.status.is_some() || raw.body.is_some() || raw.body_not.is_some() || raw.insecure_tls)
+        {
             self.diags.push(
-                Diagnostic::new("`status`, `body`, `body_not` and `insecure_tls` only apply to `http` gates").at(location.clone(), "this gate"),
+                Diagnostic::new("`status`, `body`, `body_not` and `insecure_tls` only apply to `http` gates")
+                    .at(location.clone(), "this gate"),
             );
         }
         let dur = |v: &Option<String>, default: Duration, this: &mut Self| match v {
@@ -534,12 +574,15 @@ impl Loader {
         };
         let success_threshold = raw.success_threshold.unwrap_or(2);
         if success_threshold == 0 {
-            self.diags.push(Diagnostic::new("`success_threshold` must be at least 1").at(location.clone(), "this gate"));
+            self.diags
+                .push(Diagnostic::new("`success_threshold` must be at least 1").at(location.clone(), "this gate"));
         }
         let mut fatal_patterns = Vec::new();
         for p in &raw.fatal_patterns {
             if let Err(e) = regex::Regex::new(p) {
-                self.diags.push(Diagnostic::new(format!("invalid fatal pattern `{p}`: {e}")).at(location.clone(), "this gate"));
+                self.diags.push(
+                    Diagnostic::new(format!("invalid fatal pattern `{p}`: {e}")).at(location.clone(), "this gate"),
+                );
             } else if let Some(t) = self.tmpl(p, location, false) {
                 fatal_patterns.push(t);
             }
@@ -548,7 +591,9 @@ impl Loader {
             if !b.contains("{{")
                 && let Err(e) = regex::Regex::new(b)
             {
-                self.diags.push(Diagnostic::new(format!("invalid body pattern `{b}`: {e}")).at(location.clone(), "this gate"));
+                self.diags.push(
+                    Diagnostic::new(format!("invalid body pattern `{b}`: {e}")).at(location.clone(), "this gate"),
+                );
             }
         }
         Some(HealthSpec {
@@ -579,11 +624,7 @@ impl Loader {
                 vec![qualify(&r.namespace, &r.name), r.name.trim_start_matches(':').to_string()]
             };
             let found = candidates.iter().find_map(|c| {
-                if self.spec_tasks.contains_key(c) {
-                    Some(c.clone())
-                } else {
-                    self.aliases.get(c).cloned()
-                }
+                if self.spec_tasks.contains_key(c) { Some(c.clone()) } else { self.aliases.get(c).cloned() }
             });
             let Some(canonical) = found else {
                 let names = self.spec_tasks.keys().map(String::as_str).chain(self.aliases.keys().map(String::as_str));
@@ -688,7 +729,12 @@ impl Loader {
 
 /// Where an error at `offset` inside a template points: precisely when the template's start in
 /// the file is known, otherwise at the whole value.
-pub(crate) fn template_error_location(location: &Location, content_start: Option<usize>, offset: usize, len: usize) -> Location {
+pub(crate) fn template_error_location(
+    location: &Location,
+    content_start: Option<usize>,
+    offset: usize,
+    len: usize,
+) -> Location {
     match content_start {
         Some(base) => {
             let end_limit = location.span.end.max(base + 1);
@@ -711,7 +757,13 @@ fn loc(file: FileId, span: std::ops::Range<usize>) -> Location {
 fn literal_prefix_len(text: &str, start: usize) -> usize {
     let rest = text.get(start..).unwrap_or("");
     if rest.starts_with("\"\"\"") || rest.starts_with("'''") {
-        if rest[3..].starts_with('\n') { 4 } else if rest[3..].starts_with("\r\n") { 5 } else { 3 }
+        if rest[3..].starts_with('\n') {
+            4
+        } else if rest[3..].starts_with("\r\n") {
+            5
+        } else {
+            3
+        }
     } else if rest.starts_with('"') || rest.starts_with('\'') {
         1
     } else {

@@ -261,9 +261,9 @@ where
     use serde::de::Error as _;
     let value = toml::Value::deserialize(deserializer)?;
     match value {
-        toml::Value::Table(t) => T::deserialize(toml::Value::Table(t))
-            .map(table)
-            .map_err(|e| D::Error::custom(e.message())),
+        toml::Value::Table(t) => {
+            T::deserialize(toml::Value::Table(t)).map(table).map_err(|e| D::Error::custom(e.message()))
+        }
         other => {
             let kind = other.type_str();
             scalar(other).ok_or_else(|| D::Error::custom(format!("expected {expected}, found {kind}")))
@@ -303,19 +303,31 @@ scalar_or_table_impl!(RawInclude, Table, "a path string or a table like { path =
     toml::Value::String(s) => Some(RawInclude::Path(s)),
     _ => None,
 });
-scalar_or_table_impl!(RawCmd, Table, "a command string or a table like { cmd = \"...\" } or { task = \"...\" }", |v| match v {
-    toml::Value::String(s) => Some(RawCmd::Shell(s)),
-    _ => None,
+scalar_or_table_impl!(RawCmd, Table, "a command string or a table like { cmd = \"...\" } or { task = \"...\" }", |v| {
+    match v {
+        toml::Value::String(s) => Some(RawCmd::Shell(s)),
+        _ => None,
+    }
 });
 scalar_or_table_impl!(RawDep, Table, "a task name or a table like { task = \"...\", vars = { ... } }", |v| match v {
     toml::Value::String(s) => Some(RawDep::Name(s)),
     _ => None,
 });
-scalar_or_table_impl!(RawPrecondition, Table, "a command string or a table like { sh = \"...\", msg = \"...\" }", |v| match v {
-    toml::Value::String(s) => Some(RawPrecondition::Shell(s)),
-    _ => None,
-});
-scalar_or_table_impl!(RawRetries, Table, "a number of attempts or a table like { attempts = 3, delay = \"2s\" }", |v| match v {
-    toml::Value::Integer(i) => u32::try_from(i).ok().map(RawRetries::Attempts),
-    _ => None,
-});
+scalar_or_table_impl!(
+    RawPrecondition,
+    Table,
+    "a command string or a table like { sh = \"...\", msg = \"...\" }",
+    |v| match v {
+        toml::Value::String(s) => Some(RawPrecondition::Shell(s)),
+        _ => None,
+    }
+);
+scalar_or_table_impl!(
+    RawRetries,
+    Table,
+    "a number of attempts or a table like { attempts = 3, delay = \"2s\" }",
+    |v| match v {
+        toml::Value::Integer(i) => u32::try_from(i).ok().map(RawRetries::Attempts),
+        _ => None,
+    }
+);

@@ -216,9 +216,7 @@ impl<'s> Resolver<'s> {
 
     /// Renders task `name` for an invocation with `call_vars`.
     pub fn resolve(&self, name: &str, call_vars: &IndexMap<String, Value>) -> Result<ResolvedTask, SpecError> {
-        let task = self.spec.task(name).ok_or_else(|| {
-            SpecError::plain(format!("unknown task `{name}`"))
-        })?;
+        let task = self.spec.task(name).ok_or_else(|| SpecError::plain(format!("unknown task `{name}`")))?;
         let mut scope = self.scope_for(task, call_vars);
         let r = |t: &Tmpl, scope: &mut TaskScope<'_, '_>| self.render(t, scope, &task.name);
         let dir = match &task.dir {
@@ -260,7 +258,9 @@ impl<'s> Resolver<'s> {
             };
             preconditions.push((r(&p.sh, &mut scope)?, msg));
         }
-        let list = |items: &[Tmpl], scope: &mut TaskScope<'_, '_>| items.iter().map(|t| r(t, scope)).collect::<Result<Vec<_>, _>>();
+        let list = |items: &[Tmpl], scope: &mut TaskScope<'_, '_>| {
+            items.iter().map(|t| r(t, scope)).collect::<Result<Vec<_>, _>>()
+        };
         let status = list(&task.status, &mut scope)?;
         let sources = list(&task.sources, &mut scope)?;
         let generates = list(&task.generates, &mut scope)?;
@@ -272,7 +272,8 @@ impl<'s> Resolver<'s> {
             Some(h) => Some(self.health(h, &mut scope, &task.name)?),
             None => None,
         };
-        let call_vars: IndexMap<String, String> = call_vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect();
+        let call_vars: IndexMap<String, String> =
+            call_vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect();
         let key = invocation_key(&task.name, &call_vars);
         Ok(ResolvedTask {
             name: task.name.clone(),
@@ -305,7 +306,8 @@ impl<'s> Resolver<'s> {
     /// Renders a free-standing template string (e.g. the `[gitops]` commands) with the root
     /// file's vars plus `extra`.
     pub fn render_root(&self, source: &str, extra: &IndexMap<String, Value>) -> Result<String, SpecError> {
-        let parsed = crate::template::Template::parse(source).map_err(|e| SpecError::plain(format!("invalid template `{source}`: {e}")))?;
+        let parsed = crate::template::Template::parse(source)
+            .map_err(|e| SpecError::plain(format!("invalid template `{source}`: {e}")))?;
         let empty = IndexMap::new();
         let mut scope = TaskScope::new(self, &empty, extra, 0, String::new(), self.spec.root_dir.clone());
         parsed.render(&mut scope).map_err(|e| SpecError::plain(format!("cannot render `{source}`: {e}")))
@@ -389,7 +391,10 @@ impl<'s> Resolver<'s> {
                 let text = self.render(t, scope, task)?;
                 crate::parse_duration(&text).map_err(|e| {
                     SpecError::new(
-                        vec![Diagnostic::new(format!("in task `{task}`: invalid duration: {e}")).at(t.location.clone(), "rendered from this template")],
+                        vec![
+                            Diagnostic::new(format!("in task `{task}`: invalid duration: {e}"))
+                                .at(t.location.clone(), "rendered from this template"),
+                        ],
                         Arc::clone(&self.spec.sources),
                     )
                 })
@@ -397,7 +402,13 @@ impl<'s> Resolver<'s> {
         }
     }
 
-    fn eval_def(&self, name: &str, def: &VarDef, scope: &mut TaskScope<'_, '_>, task: &str) -> Result<Value, SpecError> {
+    fn eval_def(
+        &self,
+        name: &str,
+        def: &VarDef,
+        scope: &mut TaskScope<'_, '_>,
+        task: &str,
+    ) -> Result<Value, SpecError> {
         let value = match &def.value {
             VarValue::Literal(v) => v.clone(),
             VarValue::Template(t) => Value::Str(self.render(t, scope, task)?),
@@ -405,7 +416,10 @@ impl<'s> Resolver<'s> {
                 let cmd = self.render(t, scope, task)?;
                 let out = self.run_dynamic(&cmd, &scope.dir).map_err(|m| {
                     SpecError::new(
-                        vec![Diagnostic::new(format!("dynamic variable `{name}` failed: {m}")).at(t.location.clone(), "this command")],
+                        vec![
+                            Diagnostic::new(format!("dynamic variable `{name}` failed: {m}"))
+                                .at(t.location.clone(), "this command"),
+                        ],
                         Arc::clone(&self.spec.sources),
                     )
                 })?;

@@ -25,10 +25,3 @@ fn every_default_rule_is_documented_as_implemented() {
     let missing: Vec<String> = default_rules().iter().map(row).filter(|r| !docs.contains(r.as_str())).collect();
     assert!(missing.is_empty(), "docs/classify.md lacks or misstates these rows:\n{}", missing.join("\n"));
 }
-
-#[test]
-fn print_rows() {
-    for r in default_rules() {
-        println!("{}", row(&r));
-    }
-}

@@ -12,7 +12,10 @@ use super::value::Value;
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
     /// Literal text: a byte range of the source.
-    Text { start: usize, end: usize },
+    Text {
+        start: usize,
+        end: usize,
+    },
     /// `{{pipeline}}`: prints the result unless the pipeline declares a variable.
     Action(Action),
     /// `{{if}}` with its `{{else if}}` chain.
@@ -20,8 +23,8 @@ pub(crate) enum Node {
     /// `{{with}}` with its `{{else with}}` chain.
     With(Conditional),
     Range(RangeNode),
-    Break(Span),
-    Continue(Span),
+    Break,
+    Continue,
 }
 
 #[derive(Debug, Clone)]
@@ -107,7 +110,7 @@ pub(crate) enum Term {
 pub(crate) fn collect_root_vars(nodes: &[Node], root_dot: bool, out: &mut Vec<String>) {
     for node in nodes {
         match node {
-            Node::Text { .. } | Node::Break(_) | Node::Continue(_) => {}
+            Node::Text { .. } | Node::Break | Node::Continue => {}
             Node::Action(action) => collect_pipe(&action.pipe, root_dot, out),
             Node::If(cond) | Node::With(cond) => {
                 let body_root = root_dot && matches!(node, Node::If(_));
@@ -153,9 +156,10 @@ fn collect_operand(op: &Operand, root_dot: bool, out: &mut Vec<String>) {
         }
         Term::Literal(_) | Term::Call(..) => false,
     };
-    if let (true, Some(first)) = (is_root, op.fields.first()) {
-        if !out.contains(first) {
-            out.push(first.clone());
-        }
+    if is_root
+        && let Some(first) = op.fields.first()
+        && !out.contains(first)
+    {
+        out.push(first.clone());
     }
 }

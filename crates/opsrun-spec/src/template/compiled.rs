@@ -19,11 +19,7 @@ impl Template {
     pub fn parse(src: &str) -> Result<Template, TemplateError> {
         let literal = !src.contains("{{");
         let nodes = if literal { Vec::new() } else { parser::parse(src)? };
-        Ok(Template {
-            src: src.to_owned(),
-            nodes,
-            literal,
-        })
+        Ok(Template { src: src.to_owned(), nodes, literal })
     }
 
     /// True when the source contains no `{{` actions (rendering returns it as is).

@@ -22,11 +22,7 @@ impl TemplateError {
     /// Builds an error for the given span; an empty span is widened to one byte
     /// so that diagnostics always have something to underline.
     pub(crate) fn new(kind: TemplateErrorKind, span: Span) -> Self {
-        TemplateError {
-            kind,
-            offset: span.start,
-            len: span.len.max(1),
-        }
+        TemplateError { kind, offset: span.start, len: span.len.max(1) }
     }
 
     /// Shorthand for a syntax error at `span`.
@@ -93,10 +89,7 @@ pub(crate) struct Span {
 
 impl Span {
     pub(crate) fn new(start: usize, end: usize) -> Self {
-        Span {
-            start,
-            len: end.saturating_sub(start),
-        }
+        Span { start, len: end.saturating_sub(start) }
     }
 
     pub(crate) fn end(self) -> usize {

@@ -132,12 +132,7 @@ fn is_ident_char(c: char) -> bool {
 
 /// Tokenises the whole template.
 pub(crate) fn lex(src: &str) -> Result<Vec<Item>, TemplateError> {
-    Lexer {
-        src,
-        bytes: src.as_bytes(),
-        items: Vec::new(),
-    }
-    .run()
+    Lexer { src, bytes: src.as_bytes(), items: Vec::new() }.run()
 }
 
 struct Lexer<'s> {
@@ -175,10 +170,7 @@ impl Lexer<'_> {
                 self.comment(open, p)?
             } else {
                 let (tokens, end, trim) = self.action(open, p)?;
-                self.items.push(Item::Action {
-                    span: Span::new(open, end),
-                    tokens,
-                });
+                self.items.push(Item::Action { span: Span::new(open, end), tokens });
                 (end, trim)
             };
             pos = end;
@@ -203,10 +195,7 @@ impl Lexer<'_> {
 
     fn comment(&self, open: usize, p: usize) -> Result<(usize, bool), TemplateError> {
         let Some(close) = self.src[p + 2..].find("*/").map(|i| p + 2 + i) else {
-            return Err(TemplateError::syntax(
-                "unclosed comment",
-                Span::new(open, p + 2),
-            ));
+            return Err(TemplateError::syntax("unclosed comment", Span::new(open, p + 2)));
         };
         self.right_delim(close + 2).ok_or_else(|| {
             TemplateError::syntax(
@@ -223,10 +212,7 @@ impl Lexer<'_> {
                 return Ok((tokens, end, trim));
             }
             let Some(c) = self.src[p..].chars().next() else {
-                return Err(TemplateError::syntax(
-                    "unclosed action: missing `}}`",
-                    Span::new(open, open + 2),
-                ));
+                return Err(TemplateError::syntax("unclosed action: missing `}}`", Span::new(open, open + 2)));
             };
             let start = p;
             let simple = match c {
@@ -243,10 +229,7 @@ impl Lexer<'_> {
             };
             if let Some(tok) = simple {
                 p += 1;
-                tokens.push(Token {
-                    tok,
-                    span: Span::new(start, p),
-                });
+                tokens.push(Token { tok, span: Span::new(start, p) });
                 continue;
             }
             let tok = match c {
@@ -264,10 +247,7 @@ impl Lexer<'_> {
                 }
                 '`' => {
                     let Some(close) = self.src[p + 1..].find('`').map(|i| p + 1 + i) else {
-                        return Err(TemplateError::syntax(
-                            "unterminated raw string",
-                            Span::new(p, p + 1),
-                        ));
+                        return Err(TemplateError::syntax("unterminated raw string", Span::new(p, p + 1)));
                     };
                     // Go drops carriage returns from raw strings.
                     let s = self.src[p + 1..close].replace('\r', "");
@@ -292,11 +272,7 @@ impl Lexer<'_> {
                     } else {
                         let len = self.ident_len(p + 1);
                         p += 1 + len;
-                        if len == 0 {
-                            Tok::Dot
-                        } else {
-                            Tok::Field(self.src[start + 1..p].to_owned())
-                        }
+                        if len == 0 { Tok::Dot } else { Tok::Field(self.src[start + 1..p].to_owned()) }
                     }
                 }
                 '0'..='9' => {
@@ -304,9 +280,7 @@ impl Lexer<'_> {
                     p = end;
                     tok
                 }
-                '+' | '-'
-                    if self.bytes.get(p + 1).is_some_and(|&b| b.is_ascii_digit() || b == b'.') =>
-                {
+                '+' | '-' if self.bytes.get(p + 1).is_some_and(|&b| b.is_ascii_digit() || b == b'.') => {
                     let (tok, end) = self.number(p)?;
                     p = end;
                     tok
@@ -319,8 +293,7 @@ impl Lexer<'_> {
                         "true" => Tok::Bool(true),
                         "false" => Tok::Bool(false),
                         "nil" => Tok::Nil,
-                        _ => Keyword::from_ident(word)
-                            .map_or_else(|| Tok::Ident(word.to_owned()), Tok::Keyword),
+                        _ => Keyword::from_ident(word).map_or_else(|| Tok::Ident(word.to_owned()), Tok::Keyword),
                     }
                 }
                 c => {
@@ -330,18 +303,12 @@ impl Lexer<'_> {
                     ));
                 }
             };
-            tokens.push(Token {
-                tok,
-                span: Span::new(start, p),
-            });
+            tokens.push(Token { tok, span: Span::new(start, p) });
         }
     }
 
     fn ident_len(&self, p: usize) -> usize {
-        self.src[p..]
-            .char_indices()
-            .find(|&(_, c)| !is_ident_char(c))
-            .map_or(self.src.len() - p, |(i, _)| i)
+        self.src[p..].char_indices().find(|&(_, c)| !is_ident_char(c)).map_or(self.src.len() - p, |(i, _)| i)
     }
 
     /// Lexes a number starting at `p`; like Go, a number must not run into
@@ -365,9 +332,9 @@ impl Lexer<'_> {
             }
         }
         let text = &self.src[p..end];
-        parse_number(text).map(|tok| (tok, end)).ok_or_else(|| {
-            TemplateError::syntax(format!("bad number syntax: `{text}`"), Span::new(p, end))
-        })
+        parse_number(text)
+            .map(|tok| (tok, end))
+            .ok_or_else(|| TemplateError::syntax(format!("bad number syntax: `{text}`"), Span::new(p, end)))
     }
 
     /// Lexes a double-quoted string at `p`, returning the decoded text and the
@@ -382,7 +349,7 @@ impl Lexer<'_> {
                 '\n' => return Err(unterminated()),
                 '\\' => {
                     let at = p + 1 + i;
-                    let decoded = self.escape(at, &mut chars, '"')?;
+                    let decoded = escape(at, &mut chars, '"')?;
                     out.push(decoded);
                 }
                 c => out.push(c),
@@ -396,7 +363,7 @@ impl Lexer<'_> {
         let mut chars = self.src[p + 1..].char_indices();
         let bad = || TemplateError::syntax("malformed character constant", Span::new(p, p + 1));
         let ch = match chars.next() {
-            Some((i, '\\')) => self.escape(p + 1 + i, &mut chars, '\'')?,
+            Some((i, '\\')) => escape(p + 1 + i, &mut chars, '\'')?,
             Some((_, '\'' | '\n')) | None => return Err(bad()),
             Some((_, c)) => c,
         };
@@ -405,57 +372,50 @@ impl Lexer<'_> {
             _ => Err(bad()),
         }
     }
+}
 
-    /// Decodes the escape whose backslash is at byte `at`, consuming from `chars`.
-    fn escape(
-        &self,
-        at: usize,
-        chars: &mut std::str::CharIndices<'_>,
-        quote: char,
-    ) -> Result<char, TemplateError> {
-        let bad = |len: usize| {
-            TemplateError::syntax("invalid escape sequence in string", Span::new(at, at + len))
-        };
-        let Some((_, c)) = chars.next() else {
-            return Err(bad(1));
-        };
-        let simple = match c {
-            'a' => Some('\x07'),
-            'b' => Some('\x08'),
-            'f' => Some('\x0c'),
-            'n' => Some('\n'),
-            'r' => Some('\r'),
-            't' => Some('\t'),
-            'v' => Some('\x0b'),
-            '\\' => Some('\\'),
-            c if c == quote => Some(c),
-            _ => None,
-        };
-        if let Some(ch) = simple {
-            return Ok(ch);
-        }
-        let (digits, radix) = match c {
-            'x' => (2, 16),
-            'u' => (4, 16),
-            'U' => (8, 16),
-            '0'..='7' => (2, 8),
-            _ => return Err(bad(1 + c.len_utf8())),
-        };
-        let mut code = if radix == 8 { c.to_digit(8).unwrap_or(0) } else { 0 };
-        for n in 0..digits {
-            let digit = chars.next().and_then(|(_, d)| d.to_digit(radix));
-            let Some(digit) = digit else {
-                return Err(bad(2 + n));
-            };
-            code = code.saturating_mul(radix).saturating_add(digit);
-        }
-        // `\xHH` and octal escapes are bytes in Go; we only accept those that
-        // are also valid characters (ASCII), as our strings are UTF-8.
-        if matches!(c, 'x' | '0'..='7') && code > 0x7f {
-            return Err(bad(2 + digits));
-        }
-        char::from_u32(code).ok_or_else(|| bad(2 + digits))
+/// Decodes the escape whose backslash is at byte `at`, consuming from `chars`.
+fn escape(at: usize, chars: &mut std::str::CharIndices<'_>, quote: char) -> Result<char, TemplateError> {
+    let bad = |len: usize| TemplateError::syntax("invalid escape sequence in string", Span::new(at, at + len));
+    let Some((_, c)) = chars.next() else {
+        return Err(bad(1));
+    };
+    let simple = match c {
+        'a' => Some('\x07'),
+        'b' => Some('\x08'),
+        'f' => Some('\x0c'),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        't' => Some('\t'),
+        'v' => Some('\x0b'),
+        '\\' => Some('\\'),
+        c if c == quote => Some(c),
+        _ => None,
+    };
+    if let Some(ch) = simple {
+        return Ok(ch);
     }
+    let (digits, radix) = match c {
+        'x' => (2, 16),
+        'u' => (4, 16),
+        'U' => (8, 16),
+        '0'..='7' => (2, 8),
+        _ => return Err(bad(1 + c.len_utf8())),
+    };
+    let mut code = if radix == 8 { c.to_digit(8).unwrap_or(0) } else { 0 };
+    for n in 0..digits {
+        let digit = chars.next().and_then(|(_, d)| d.to_digit(radix));
+        let Some(digit) = digit else {
+            return Err(bad(2 + n));
+        };
+        code = code.saturating_mul(radix).saturating_add(digit);
+    }
+    // `\xHH` and octal escapes are bytes in Go; we only accept those that
+    // are also valid characters (ASCII), as our strings are UTF-8.
+    if matches!(c, 'x' | '0'..='7') && code > 0x7f {
+        return Err(bad(2 + digits));
+    }
+    char::from_u32(code).ok_or_else(|| bad(2 + digits))
 }
 
 /// Parses a Go number literal: decimal, `0x`/`0o`/`0b` integers with `_`
@@ -509,59 +469,62 @@ mod tests {
     use super::*;
 
     fn tokens(src: &str) -> Vec<Tok> {
-        match lex(src).expect("lexes") {
-            items => items
-                .into_iter()
-                .flat_map(|item| match item {
-                    Item::Action { tokens, .. } => tokens.into_iter().map(|t| t.tok).collect(),
-                    Item::Text { .. } => Vec::new(),
-                })
-                .collect(),
-        }
+        lex(src)
+            .expect("lexes")
+            .into_iter()
+            .flat_map(|item| match item {
+                Item::Action { tokens, .. } => tokens.into_iter().map(|t| t.tok).collect(),
+                Item::Text { .. } => Vec::new(),
+            })
+            .collect()
     }
 
     #[test]
     fn numbers() {
-        assert_eq!(tokens("{{1 -2 0x1F 1_000 017 1.5 -1e3 .5}}"), vec![
-            Tok::Int(1),
-            Tok::Int(-2),
-            Tok::Int(31),
-            Tok::Int(1000),
-            Tok::Int(15),
-            Tok::Float(1.5),
-            Tok::Float(-1000.0),
-            Tok::Float(0.5),
-        ]);
+        assert_eq!(
+            tokens("{{1 -2 0x1F 1_000 017 1.5 -1e3 .5}}"),
+            vec![
+                Tok::Int(1),
+                Tok::Int(-2),
+                Tok::Int(31),
+                Tok::Int(1000),
+                Tok::Int(15),
+                Tok::Float(1.5),
+                Tok::Float(-1000.0),
+                Tok::Float(0.5),
+            ]
+        );
         assert!(lex("{{3x}}").is_err());
         assert!(lex("{{1.2.3}}").is_err());
     }
 
     #[test]
     fn strings_and_chars() {
-        assert_eq!(tokens(r#"{{"a\tb\"\u00e9\x41" `raw\n` 'a' '\n'}}"#), vec![
-            Tok::Str("a\tb\"éA".into()),
-            Tok::Str("raw\\n".into()),
-            Tok::Int(97),
-            Tok::Int(10),
-        ]);
+        assert_eq!(
+            tokens(r#"{{"a\tb\"\u00e9\x41" `raw\n` 'a' '\n'}}"#),
+            vec![Tok::Str("a\tb\"éA".into()), Tok::Str("raw\\n".into()), Tok::Int(97), Tok::Int(10),]
+        );
     }
 
     #[test]
     fn fields_and_vars() {
-        assert_eq!(tokens("{{.A.B $x.C $ . := = , | ( )}}"), vec![
-            Tok::Field("A".into()),
-            Tok::Field("B".into()),
-            Tok::Var("$x".into()),
-            Tok::Field("C".into()),
-            Tok::Var("$".into()),
-            Tok::Dot,
-            Tok::Declare,
-            Tok::Assign,
-            Tok::Comma,
-            Tok::Pipe,
-            Tok::LParen,
-            Tok::RParen,
-        ]);
+        assert_eq!(
+            tokens("{{.A.B $x.C $ . := = , | ( )}}"),
+            vec![
+                Tok::Field("A".into()),
+                Tok::Field("B".into()),
+                Tok::Var("$x".into()),
+                Tok::Field("C".into()),
+                Tok::Var("$".into()),
+                Tok::Dot,
+                Tok::Declare,
+                Tok::Assign,
+                Tok::Comma,
+                Tok::Pipe,
+                Tok::LParen,
+                Tok::RParen,
+            ]
+        );
     }
 
     #[test]

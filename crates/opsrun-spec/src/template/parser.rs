@@ -4,9 +4,7 @@
 //! time like Go does (`$x` must be declared in an enclosing scope), and
 //! function names are resolved here so unknown ones fail before rendering.
 
-use super::ast::{
-    Action, Branch, Call, Command, Conditional, Node, Operand, Pipeline, RangeNode, Term,
-};
+use super::ast::{Action, Branch, Call, Command, Conditional, Node, Operand, Pipeline, RangeNode, Term};
 use super::error::{Span, TemplateError, TemplateErrorKind};
 use super::functions;
 use super::lexer::{Item, Keyword, Tok, Token, lex};
@@ -14,22 +12,16 @@ use super::value::Value;
 
 /// Parses a whole template into its top-level nodes.
 pub(crate) fn parse(src: &str) -> Result<Vec<Node>, TemplateError> {
-    let mut parser = Parser {
-        items: lex(src)?.into_iter(),
-        vars: vec!["$".to_owned()],
-        range_depth: 0,
-    };
+    let mut parser = Parser { items: lex(src)?.into_iter(), vars: vec!["$".to_owned()], range_depth: 0, depth: 0 };
     let (nodes, stop) = parser.list()?;
     match stop {
         Stop::Eof => Ok(nodes),
-        Stop::End(span) => Err(TemplateError::syntax(
-            "unexpected `{{end}}`: there is no `if`, `range` or `with` to close",
-            span,
-        )),
-        Stop::Else { span, .. } => Err(TemplateError::syntax(
-            "unexpected `{{else}}` outside `if`, `range` or `with`",
-            span,
-        )),
+        Stop::End(span) => {
+            Err(TemplateError::syntax("unexpected `{{end}}`: there is no `if`, `range` or `with` to close", span))
+        }
+        Stop::Else { span, .. } => {
+            Err(TemplateError::syntax("unexpected `{{else}}` outside `if`, `range` or `with`", span))
+        }
     }
 }
 
@@ -69,9 +61,23 @@ struct Parser {
     vars: Vec<String>,
     /// How many `range` bodies enclose the current position (for `break`).
     range_depth: usize,
+    /// Nesting of blocks and parentheses, bounded so that hostile input
+    /// cannot overflow the stack of the recursive parser (and renderer).
+    depth: usize,
 }
 
+/// Deeper nesting than any real template needs.
+const MAX_DEPTH: usize = 100;
+
 impl Parser {
+    fn enter(&mut self, span: Span) -> Result<(), TemplateError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(TemplateError::syntax(format!("nesting deeper than {MAX_DEPTH} levels"), span));
+        }
+        Ok(())
+    }
+
     fn list(&mut self) -> Result<(Vec<Node>, Stop), TemplateError> {
         let mut nodes = Vec::new();
         loop {
@@ -88,13 +94,10 @@ impl Parser {
             let Some(first) = tokens.first() else {
                 return Err(TemplateError::syntax("empty action: missing value", span));
             };
-            let keyword = match first.tok {
-                Tok::Keyword(kw) => kw,
-                _ => {
-                    let pipe = self.action_pipeline(&tokens, span, 1, "action")?;
-                    nodes.push(Node::Action(Action { pipe, span }));
-                    continue;
-                }
+            let Tok::Keyword(keyword) = first.tok else {
+                let pipe = self.action_pipeline(&tokens, span, 1, "action")?;
+                nodes.push(Node::Action(Action { pipe, span }));
+                continue;
             };
             match keyword {
                 Keyword::End => {
@@ -104,9 +107,7 @@ impl Parser {
                 Keyword::Else => {
                     let chain = match tokens.get(1).map(|t| &t.tok) {
                         None => None,
-                        Some(Tok::Keyword(kw @ (Keyword::If | Keyword::With))) => {
-                            Some((*kw, tokens[2..].to_vec()))
-                        }
+                        Some(Tok::Keyword(kw @ (Keyword::If | Keyword::With))) => Some((*kw, tokens[2..].to_vec())),
                         Some(_) => {
                             return Err(TemplateError::syntax(
                                 "unexpected tokens after `else` (expected `}}`, `if` or `with`)",
@@ -125,16 +126,9 @@ impl Parser {
                     let name = keyword.as_str();
                     expect_alone(&tokens, name)?;
                     if self.range_depth == 0 {
-                        return Err(TemplateError::syntax(
-                            format!("`{{{{{name}}}}}` outside `range`"),
-                            span,
-                        ));
+                        return Err(TemplateError::syntax(format!("`{{{{{name}}}}}` outside `range`"), span));
                     }
-                    nodes.push(if keyword == Keyword::Break {
-                        Node::Break(span)
-                    } else {
-                        Node::Continue(span)
-                    });
+                    nodes.push(if keyword == Keyword::Break { Node::Break } else { Node::Continue });
                 }
                 Keyword::Define | Keyword::Template | Keyword::Block => {
                     return Err(TemplateError::syntax(
@@ -155,6 +149,7 @@ impl Parser {
         header: Span,
         tokens: &[Token],
     ) -> Result<Node, TemplateError> {
+        self.enter(header)?;
         let mark = self.vars.len();
         let pipe = self.action_pipeline(tokens, header, 1, control.name())?;
         let body_mark = self.vars.len();
@@ -164,19 +159,14 @@ impl Parser {
             Stop::Eof => return Err(unclosed(control, opener)),
             Stop::End(_) => None,
             Stop::Else { span, chain: None } => Some(self.else_body(control, opener, span)?),
-            Stop::Else {
-                span,
-                chain: Some((kw, rest)),
-            } => {
+            Stop::Else { span, chain: Some((kw, rest)) } => {
                 let nested = if kw == Keyword::If { Control::If } else { Control::With };
                 Some(vec![self.conditional(nested, opener, span, &rest)?])
             }
         };
         self.vars.truncate(mark);
-        let cond = Conditional {
-            branches: vec![Branch { pipe, body }],
-            otherwise,
-        };
+        self.depth -= 1;
+        let cond = Conditional { branches: vec![Branch { pipe, body }], otherwise };
         Ok(match control {
             Control::With => Node::With(cond),
             _ => Node::If(cond),
@@ -199,13 +189,11 @@ impl Parser {
     }
 
     fn range(&mut self, header: Span, tokens: &[Token]) -> Result<Node, TemplateError> {
+        self.enter(header)?;
         let mark = self.vars.len();
         let pipe = self.action_pipeline(tokens, header, 2, "range")?;
         if pipe.assign {
-            return Err(TemplateError::syntax(
-                "`range` declares its variables with `:=`, not `=`",
-                pipe.span,
-            ));
+            return Err(TemplateError::syntax("`range` declares its variables with `:=`, not `=`", pipe.span));
         }
         self.range_depth += 1;
         let body = self.list();
@@ -216,20 +204,13 @@ impl Parser {
             Stop::Eof => return Err(unclosed(Control::Range, header)),
             Stop::End(_) => None,
             Stop::Else { span, chain: None } => Some(self.else_body(Control::Range, header, span)?),
-            Stop::Else {
-                span,
-                chain: Some((kw, rest)),
-            } => {
+            Stop::Else { span, chain: Some((kw, rest)) } => {
                 let nested = if kw == Keyword::If { Control::If } else { Control::With };
                 Some(vec![self.conditional(nested, header, span, &rest)?])
             }
         };
-        Ok(Node::Range(RangeNode {
-            pipe,
-            body,
-            otherwise,
-            span: header,
-        }))
+        self.depth -= 1;
+        Ok(Node::Range(RangeNode { pipe, body, otherwise, span: header }))
     }
 
     /// Parses the pipeline of an action or control header, with up to
@@ -263,9 +244,7 @@ impl Parser {
         let toks: Vec<&Tok> = c.tokens.iter().take(4).map(|t| &t.tok).collect();
         let (names, op_index) = match toks.as_slice() {
             [Tok::Var(a), Tok::Declare | Tok::Assign, ..] => (vec![a.clone()], 1),
-            [Tok::Var(a), Tok::Comma, Tok::Var(b), Tok::Declare | Tok::Assign, ..] => {
-                (vec![a.clone(), b.clone()], 3)
-            }
+            [Tok::Var(a), Tok::Comma, Tok::Var(b), Tok::Declare | Tok::Assign, ..] => (vec![a.clone(), b.clone()], 3),
             _ => return Ok((Vec::new(), false)),
         };
         let op = &c.tokens[op_index];
@@ -282,10 +261,7 @@ impl Parser {
                 return Err(TemplateError::syntax("cannot assign to `$`", span));
             }
             if assign && !self.vars.contains(name) {
-                return Err(TemplateError::new(
-                    TemplateErrorKind::UndefinedVariable(name.clone()),
-                    span,
-                ));
+                return Err(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.clone()), span));
             }
         }
         c.pos = op_index + 1;
@@ -299,13 +275,13 @@ impl Parser {
         let mut cmds = Vec::new();
         loop {
             let cmd = self.command(c, open)?;
-            if !cmds.is_empty() {
-                if let Command::Operand(op) = &cmd {
-                    return Err(TemplateError::syntax(
-                        "cannot pipe into a value: only a function can receive a piped value",
-                        op.span,
-                    ));
-                }
+            if !cmds.is_empty()
+                && let Command::Operand(op) = &cmd
+            {
+                return Err(TemplateError::syntax(
+                    "cannot pipe into a value: only a function can receive a piped value",
+                    op.span,
+                ));
             }
             cmds.push(cmd);
             match c.peek() {
@@ -327,12 +303,7 @@ impl Parser {
             }
         }
         let end = c.tokens.get(c.pos.saturating_sub(1)).map_or(start, |t| t.span);
-        Ok(Pipeline {
-            decl: Vec::new(),
-            assign: false,
-            cmds,
-            span: start.to(end),
-        })
+        Ok(Pipeline { decl: Vec::new(), assign: false, cmds, span: start.to(end) })
     }
 
     fn command(&mut self, c: &mut Cursor<'_>, open: Option<Span>) -> Result<Command, TemplateError> {
@@ -344,27 +315,21 @@ impl Parser {
                 break;
             }
             if next.span.start == end.end() {
-                return Err(TemplateError::syntax(
-                    format!("missing space before {}", next.tok.describe()),
-                    next.span,
-                ));
+                return Err(TemplateError::syntax(format!("missing space before {}", next.tok.describe()), next.span));
             }
             let arg = self.operand(c, open)?;
             end = arg.span;
             args.push(arg);
         }
         match first.term {
-            Term::Call(func, span) if first.fields.is_empty() => Ok(Command::Call(Call {
-                func,
-                args,
-                span: span.to(end),
-            })),
+            Term::Call(func, span) if first.fields.is_empty() => {
+                Ok(Command::Call(Call { func, args, span: span.to(end) }))
+            }
             _ => match args.first() {
                 None => Ok(Command::Operand(first)),
-                Some(arg) => Err(TemplateError::syntax(
-                    "unexpected argument: only a function can take arguments",
-                    arg.span,
-                )),
+                Some(arg) => {
+                    Err(TemplateError::syntax("unexpected argument: only a function can take arguments", arg.span))
+                }
             },
         }
     }
@@ -384,10 +349,7 @@ impl Parser {
             Tok::Dot => (Term::Dot, false),
             Tok::Var(name) => {
                 if !self.vars.contains(name) {
-                    return Err(TemplateError::new(
-                        TemplateErrorKind::UndefinedVariable(name.clone()),
-                        span,
-                    ));
+                    return Err(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.clone()), span));
                 }
                 (Term::Var(name.clone()), true)
             }
@@ -409,7 +371,9 @@ impl Parser {
             Tok::Bool(b) => (Term::Literal(Value::Bool(*b)), false),
             Tok::Nil => (Term::Literal(Value::Nil), false),
             Tok::LParen => {
+                self.enter(span)?;
                 let inner = self.pipeline(c, Some(span))?;
+                self.depth -= 1;
                 // `pipeline` stopped at the `)`; consume it.
                 c.pos += 1;
                 (Term::Pipe(Box::new(inner)), true)
@@ -417,11 +381,7 @@ impl Parser {
             _ => return Err(unexpected(token)),
         };
         let mut end = c.tokens.get(c.pos - 1).map_or(span, |t| t.span);
-        while let Some(Token {
-            tok: Tok::Field(name),
-            span: field_span,
-        }) = c.peek()
-        {
+        while let Some(Token { tok: Tok::Field(name), span: field_span }) = c.peek() {
             if field_span.start != end.end() {
                 break;
             }
@@ -435,11 +395,7 @@ impl Parser {
             end = *field_span;
             c.pos += 1;
         }
-        Ok(Operand {
-            term,
-            fields,
-            span: span.to(end),
-        })
+        Ok(Operand { term, fields, span: span.to(end) })
     }
 }
 
@@ -463,10 +419,9 @@ impl<'t> Cursor<'t> {
 fn expect_alone(tokens: &[Token], keyword: &str) -> Result<(), TemplateError> {
     match tokens.get(1) {
         None => Ok(()),
-        Some(extra) => Err(TemplateError::syntax(
-            format!("unexpected {} after `{keyword}`", extra.tok.describe()),
-            extra.span,
-        )),
+        Some(extra) => {
+            Err(TemplateError::syntax(format!("unexpected {} after `{keyword}`", extra.tok.describe()), extra.span))
+        }
     }
 }
 
@@ -475,8 +430,5 @@ fn unexpected(token: &Token) -> TemplateError {
 }
 
 fn unclosed(control: Control, opener: Span) -> TemplateError {
-    TemplateError::syntax(
-        format!("unclosed `{}`: missing `{{{{end}}}}`", control.name()),
-        opener,
-    )
+    TemplateError::syntax(format!("unclosed `{}`: missing `{{{{end}}}}`", control.name()), opener)
 }

@@ -13,12 +13,7 @@ use super::value::Value;
 
 /// Renders `nodes` (parsed from `src`) into a new string.
 pub(crate) fn render(src: &str, nodes: &[Node], scope: &mut dyn Scope) -> Result<String, TemplateError> {
-    let mut renderer = Renderer {
-        src,
-        scope,
-        vars: Vec::new(),
-        out: String::with_capacity(src.len()),
-    };
+    let mut renderer = Renderer { src, scope, vars: Vec::new(), out: String::with_capacity(src.len()) };
     renderer.walk(nodes, &Datum::Root)?;
     Ok(renderer.out)
 }
@@ -71,8 +66,8 @@ impl<'a> Renderer<'a, '_> {
                 Node::If(cond) => self.conditional(cond, dot, false)?,
                 Node::With(cond) => self.conditional(cond, dot, true)?,
                 Node::Range(range) => self.range(range, dot)?,
-                Node::Break(_) => Flow::Break,
-                Node::Continue(_) => Flow::Continue,
+                Node::Break => Flow::Break,
+                Node::Continue => Flow::Continue,
             };
             if !matches!(flow, Flow::Next) {
                 return Ok(flow);
@@ -84,10 +79,7 @@ impl<'a> Renderer<'a, '_> {
     fn print(&mut self, value: Datum, span: Span) -> Result<(), TemplateError> {
         let value = to_value(value, span)?;
         if let Some(name) = value.find_undefined() {
-            return Err(TemplateError::new(
-                TemplateErrorKind::UndefinedVariable(name.to_owned()),
-                span,
-            ));
+            return Err(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.to_owned()), span));
         }
         value.write_display(&mut self.out);
         Ok(())
@@ -98,11 +90,7 @@ impl<'a> Renderer<'a, '_> {
         for branch in &cond.branches {
             let value = self.eval_and_bind(&branch.pipe, dot)?;
             if value.is_truthy() {
-                let flow = if with {
-                    self.walk(&branch.body, &value)?
-                } else {
-                    self.walk(&branch.body, dot)?
-                };
+                let flow = if with { self.walk(&branch.body, &value)? } else { self.walk(&branch.body, dot)? };
                 self.vars.truncate(mark);
                 return Ok(flow);
             }
@@ -118,9 +106,7 @@ impl<'a> Renderer<'a, '_> {
 
     fn range(&mut self, range: &'a RangeNode, dot: &Datum) -> Result<Flow, TemplateError> {
         let value = to_value(self.eval(&range.pipe, dot)?, range.pipe.span)?;
-        let eval_error = |message: String| {
-            Err(TemplateError::new(TemplateErrorKind::Eval(message), range.span))
-        };
+        let eval_error = |message: String| Err(TemplateError::new(TemplateErrorKind::Eval(message), range.span));
         let pairs: Vec<(Value, Value)> = match value {
             Value::List(items) => items
                 .into_iter()
@@ -186,9 +172,7 @@ impl<'a> Renderer<'a, '_> {
         for cmd in &pipe.cmds {
             piped = Some(match cmd {
                 Command::Operand(op) => self.operand(op, dot)?,
-                Command::Call(call) => {
-                    Datum::Val(self.call(call.func, &call.args, call.span, dot, piped.take())?)
-                }
+                Command::Call(call) => Datum::Val(self.call(call.func, &call.args, call.span, dot, piped.take())?),
             });
         }
         Ok(piped.unwrap_or(Datum::Val(Value::Nil)))
@@ -217,19 +201,13 @@ impl<'a> Renderer<'a, '_> {
         match (func.on_undefined, undefined) {
             (OnUndefined::Propagate, Some(undefined)) => return Ok(undefined.clone()),
             (OnUndefined::Reject, Some(Value::Undefined(name))) => {
-                return Err(TemplateError::new(
-                    TemplateErrorKind::UndefinedVariable(name.clone()),
-                    span,
-                ));
+                return Err(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.clone()), span));
             }
             _ => {}
         }
         imp(args).map_err(|e| {
             let kind = match e {
-                CallError::Message(message) => TemplateErrorKind::Function {
-                    name: func.name.to_owned(),
-                    message,
-                },
+                CallError::Message(message) => TemplateErrorKind::Function { name: func.name.to_owned(), message },
                 CallError::Fail(message) => TemplateErrorKind::Fail(message),
             };
             TemplateError::new(kind, span)
@@ -287,11 +265,7 @@ impl<'a> Renderer<'a, '_> {
                     Datum::Root
                 } else {
                     // The parser checked the variable is declared.
-                    self.vars
-                        .iter()
-                        .rev()
-                        .find(|(n, _)| n == name)
-                        .map_or(Datum::Val(Value::Nil), |(_, d)| d.clone())
+                    self.vars.iter().rev().find(|(n, _)| n == name).map_or(Datum::Val(Value::Nil), |(_, d)| d.clone())
                 };
                 self.fields_of(datum, fields, Some(name), op.span)
             }
@@ -328,13 +302,7 @@ impl<'a> Renderer<'a, '_> {
             Ok(Some(value)) => value,
             Ok(None) => Value::Undefined(name.clone()),
             Err(message) => {
-                return Err(TemplateError::new(
-                    TemplateErrorKind::Lookup {
-                        name: name.clone(),
-                        message,
-                    },
-                    span,
-                ));
+                return Err(TemplateError::new(TemplateErrorKind::Lookup { name: name.clone(), message }, span));
             }
         };
         if fields.len() == 1 {
@@ -371,10 +339,7 @@ fn field_chain(
             Value::Undefined(_) => break,
             other => {
                 return Err(TemplateError::new(
-                    TemplateErrorKind::Eval(format!(
-                        "cannot read field `{field}` of a {} value",
-                        other.type_name()
-                    )),
+                    TemplateErrorKind::Eval(format!("cannot read field `{field}` of a {} value", other.type_name())),
                     span,
                 ));
             }
@@ -388,8 +353,7 @@ fn to_value(datum: Datum, span: Span) -> Result<Value, TemplateError> {
         Datum::Val(value) => Ok(value),
         Datum::Root => Err(TemplateError::new(
             TemplateErrorKind::Eval(
-                "the variable map `.` cannot be used as a value; use a field such as `.NAME`"
-                    .to_owned(),
+                "the variable map `.` cannot be used as a value; use a field such as `.NAME`".to_owned(),
             ),
             span,
         )),

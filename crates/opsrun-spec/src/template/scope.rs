@@ -23,7 +23,7 @@ impl Scope for IndexMap<String, Value> {
     }
 }
 
-impl Scope for std::collections::HashMap<String, Value> {
+impl<S: std::hash::BuildHasher> Scope for std::collections::HashMap<String, Value, S> {
     fn lookup(&mut self, name: &str) -> Result<Option<Value>, String> {
         Ok(self.get(name).cloned())
     }

@@ -23,15 +23,7 @@ const LONG_MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const LONG_DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
+const LONG_DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /// One element of a Go layout.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -131,12 +123,7 @@ fn offset_chunk(s: &str) -> Option<(Chunk, usize)> {
         ("07", false, false, false),
     ] {
         if body.starts_with(pat) {
-            let chunk = Chunk::Offset {
-                z,
-                colon,
-                minutes,
-                seconds,
-            };
+            let chunk = Chunk::Offset { z, colon, minutes, seconds };
             return Some((chunk, 1 + pat.len()));
         }
     }
@@ -154,11 +141,7 @@ fn fraction_chunk(s: &str) -> Option<(Chunk, usize)> {
     if b.get(1 + run).is_some_and(u8::is_ascii_digit) {
         return None;
     }
-    let chunk = Chunk::Fraction {
-        sep: char::from(b[0]),
-        digits: run,
-        trim: digit == b'9',
-    };
+    let chunk = Chunk::Fraction { sep: char::from(b[0]), digits: run, trim: digit == b'9' };
     Some((chunk, 1 + run))
 }
 
@@ -219,12 +202,7 @@ fn write_chunk(out: &mut String, t: &Zoned, chunk: Chunk) {
                 write!(out, "{abbreviation}")
             }
         }
-        Chunk::Offset {
-            z,
-            colon,
-            minutes,
-            seconds,
-        } => {
+        Chunk::Offset { z, colon, minutes, seconds } => {
             let secs = t.offset().seconds();
             if z && secs == 0 {
                 out.push('Z');
@@ -266,9 +244,7 @@ mod tests {
 
     fn sample() -> Zoned {
         // A Tuesday afternoon with sub-second precision, in a fixed offset.
-        "2024-03-05T14:07:09.120+01:00[+01:00]"
-            .parse()
-            .expect("valid test timestamp")
+        "2024-03-05T14:07:09.120+01:00[+01:00]".parse().expect("valid test timestamp")
     }
 
     #[test]

@@ -129,10 +129,7 @@ impl Value {
                 }
                 out.push(']');
             }
-            Value::Time(t) => out.push_str(&time_layout::format(
-                t,
-                "2006-01-02 15:04:05.999999999 -0700 MST",
-            )),
+            Value::Time(t) => out.push_str(&time_layout::format(t, "2006-01-02 15:04:05.999999999 -0700 MST")),
         }
     }
 
@@ -177,12 +174,7 @@ pub(crate) fn format_float(f: f64) -> String {
             out.push('.');
             out.push_str(&digits[1..]);
         }
-        let _ = write!(
-            out,
-            "e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.unsigned_abs()
-        );
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs());
     } else if exp >= 0 {
         let int_len = usize::try_from(exp).unwrap_or(0) + 1;
         if digits.len() <= int_len {

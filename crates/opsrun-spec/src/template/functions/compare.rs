@@ -36,9 +36,7 @@ fn equal(a: &Value, b: &Value) -> Result<bool, CallError> {
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::List(_), Value::List(_))
-        | (Value::Map(_), Value::Map(_))
-        | (Value::Time(_), Value::Time(_)) => a == b,
+        (Value::List(_), Value::List(_)) | (Value::Map(_), Value::Map(_)) | (Value::Time(_), Value::Time(_)) => a == b,
         _ => match (number(a), number(b)) {
             (Some(x), Some(y)) => x.total_cmp(&y) == Ordering::Equal,
             _ => return Err(incompatible(a, b)),
@@ -56,11 +54,7 @@ fn number(value: &Value) -> Option<f64> {
 }
 
 fn incompatible(a: &Value, b: &Value) -> CallError {
-    CallError::Message(format!(
-        "incompatible types for comparison: {} and {}",
-        a.type_name(),
-        b.type_name()
-    ))
+    CallError::Message(format!("incompatible types for comparison: {} and {}", a.type_name(), b.type_name()))
 }
 
 fn order(args: Vec<Value>) -> Result<Ordering, CallError> {
@@ -70,13 +64,10 @@ fn order(args: Vec<Value>) -> Result<Ordering, CallError> {
         (Value::Str(x), Value::Str(y)) => Ok(x.cmp(y)),
         (Value::Time(x), Value::Time(y)) => Ok(x.cmp(y)),
         _ => match (number(&a), number(&b)) {
-            (Some(x), Some(y)) => x
-                .partial_cmp(&y)
-                .ok_or_else(|| CallError::Message("cannot order NaN".to_owned())),
-            _ if a.type_name() == b.type_name() => Err(CallError::Message(format!(
-                "invalid type for comparison: {}",
-                a.type_name()
-            ))),
+            (Some(x), Some(y)) => x.partial_cmp(&y).ok_or_else(|| CallError::Message("cannot order NaN".to_owned())),
+            _ if a.type_name() == b.type_name() => {
+                Err(CallError::Message(format!("invalid type for comparison: {}", a.type_name())))
+            }
             _ => Err(incompatible(&a, &b)),
         },
     }
@@ -106,9 +97,7 @@ pub(super) fn default(args: Vec<Value>) -> Result<Value, CallError> {
         (Some(fallback), Some(given), None) => Ok(if given.is_empty() { fallback } else { given }),
         (first, second, third) => {
             let got = [first, second, third].iter().flatten().count() + args.count();
-            Err(CallError::Message(format!(
-                "wrong number of arguments: expected 1 or 2, got {got}"
-            )))
+            Err(CallError::Message(format!("wrong number of arguments: expected 1 or 2, got {got}")))
         }
     }
 }

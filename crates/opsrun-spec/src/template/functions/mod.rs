@@ -7,6 +7,10 @@
 //! emptiness-aware ones (`default`, `eq`, `and`, ...) accept it, and the
 //! ordering comparisons reject it outright.
 
+// Every implementation has the one `Imp` signature so the table can hold plain
+// fn pointers; some neither consume their `Vec` nor fail, and that is fine.
+#![allow(clippy::needless_pass_by_value, clippy::unnecessary_wraps)]
+
 mod collections;
 mod compare;
 mod printf;
@@ -61,41 +65,21 @@ pub(crate) enum CallError {
 }
 
 const fn plain(name: &'static str, imp: Imp) -> Func {
-    Func {
-        name,
-        kind: Kind::Plain(imp),
-        on_undefined: OnUndefined::Propagate,
-    }
+    Func { name, kind: Kind::Plain(imp), on_undefined: OnUndefined::Propagate }
 }
 
 const fn accepting(name: &'static str, imp: Imp) -> Func {
-    Func {
-        name,
-        kind: Kind::Plain(imp),
-        on_undefined: OnUndefined::Accept,
-    }
+    Func { name, kind: Kind::Plain(imp), on_undefined: OnUndefined::Accept }
 }
 
 const fn rejecting(name: &'static str, imp: Imp) -> Func {
-    Func {
-        name,
-        kind: Kind::Plain(imp),
-        on_undefined: OnUndefined::Reject,
-    }
+    Func { name, kind: Kind::Plain(imp), on_undefined: OnUndefined::Reject }
 }
 
 static FUNCTIONS: &[Func] = &[
     // Go builtins.
-    Func {
-        name: "and",
-        kind: Kind::And,
-        on_undefined: OnUndefined::Accept,
-    },
-    Func {
-        name: "or",
-        kind: Kind::Or,
-        on_undefined: OnUndefined::Accept,
-    },
+    Func { name: "and", kind: Kind::And, on_undefined: OnUndefined::Accept },
+    Func { name: "or", kind: Kind::Or, on_undefined: OnUndefined::Accept },
     accepting("not", compare::not),
     accepting("eq", compare::eq),
     accepting("ne", compare::ne),
@@ -195,11 +179,7 @@ pub(crate) fn names() -> impl Iterator<Item = &'static str> {
 /// Takes exactly `N` arguments, or explains the mismatch.
 pub(crate) fn exact<const N: usize>(args: Vec<Value>) -> Result<[Value; N], CallError> {
     let got = args.len();
-    args.try_into().map_err(|_| {
-        CallError::Message(format!(
-            "wrong number of arguments: expected {N}, got {got}"
-        ))
-    })
+    args.try_into().map_err(|_| CallError::Message(format!("wrong number of arguments: expected {N}, got {got}")))
 }
 
 /// Requires at least `n` arguments.
@@ -236,13 +216,10 @@ pub(crate) fn to_int(value: &Value) -> Result<i64, CallError> {
         Value::Int(i) => Ok(*i),
         Value::Float(f) => Ok(*f as i64),
         Value::Bool(b) => Ok(i64::from(*b)),
-        Value::Str(s) => s.trim().parse().map_err(|_| {
-            CallError::Message(format!("expected an integer, got string {s:?}"))
-        }),
-        other => Err(CallError::Message(format!(
-            "expected an integer, got {}",
-            other.type_name()
-        ))),
+        Value::Str(s) => {
+            s.trim().parse().map_err(|_| CallError::Message(format!("expected an integer, got string {s:?}")))
+        }
+        other => Err(CallError::Message(format!("expected an integer, got {}", other.type_name()))),
     }
 }
 

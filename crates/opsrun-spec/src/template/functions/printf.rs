@@ -211,10 +211,7 @@ fn format_verb(verb: char, spec: Spec, arg: &Value) -> String {
                 signed(spec, f.is_sign_negative(), s)
             },
         ),
-        'g' | 'G' => float.map_or_else(
-            || bad_verb(verb, arg),
-            |f| signed(spec, f.is_sign_negative(), format_float(f)),
-        ),
+        'g' | 'G' => float.map_or_else(|| bad_verb(verb, arg), |f| signed(spec, f.is_sign_negative(), format_float(f))),
         't' => match arg {
             Value::Bool(b) => b.to_string(),
             _ => bad_verb(verb, arg),
@@ -295,13 +292,25 @@ mod tests {
         let i = Value::Int(42);
         assert_eq!(f("%s-%d", &["web".into(), Value::Int(3)]), "web-3");
         assert_eq!(f("%5s|%-5s|", &[s.clone(), s.clone()]), "   hi|hi   |");
-        assert_eq!(f("%05d %+d %x %X %o %b", &[i.clone(), i.clone(), Value::Int(255), Value::Int(255), Value::Int(8), Value::Int(5)]), "00042 +42 ff FF 10 101");
-        assert_eq!(f("%.2f %f %e", &[Value::Float(3.14159), Value::Int(2), Value::Float(1500.0)]), "3.14 2.000000 1.500000e+03");
-        assert_eq!(f("%q %t %v %T", &["a\"b\n".into(), Value::Bool(true), Value::Float(2.5), s.clone()]), r#""a\"b\n" true 2.5 string"#);
+        assert_eq!(
+            f(
+                "%05d %+d %x %X %o %b",
+                &[i.clone(), i.clone(), Value::Int(255), Value::Int(255), Value::Int(8), Value::Int(5)]
+            ),
+            "00042 +42 ff FF 10 101"
+        );
+        assert_eq!(
+            f("%.2f %f %e", &[Value::Float(1.23456), Value::Int(2), Value::Float(1500.0)]),
+            "1.23 2.000000 1.500000e+03"
+        );
+        assert_eq!(
+            f("%q %t %v %T", &["a\"b\n".into(), Value::Bool(true), Value::Float(2.5), s.clone()]),
+            r#""a\"b\n" true 2.5 string"#
+        );
         assert_eq!(f("100%%", &[]), "100%");
         assert_eq!(f("%d", &["7".into()]), "7");
         assert_eq!(f("%c%c", &[Value::Int(104), Value::Int(105)]), "hi");
-        assert_eq!(f("%.1s", &[s.clone()]), "h");
+        assert_eq!(f("%.1s", std::slice::from_ref(&s)), "h");
         assert_eq!(f("%*d", &[Value::Int(4), Value::Int(7)]), "   7");
     }
 

@@ -44,11 +44,7 @@ pub(super) fn replace(args: Vec<Value>) -> Result<Value, CallError> {
 
 /// Go's `strings.Split`: an empty separator splits into characters.
 fn go_split(sep: &str, s: &str) -> Vec<String> {
-    if sep.is_empty() {
-        s.chars().map(String::from).collect()
-    } else {
-        s.split(sep).map(str::to_owned).collect()
-    }
+    if sep.is_empty() { s.chars().map(String::from).collect() } else { s.split(sep).map(str::to_owned).collect() }
 }
 
 /// Sprig's `split SEP S`: a map with keys `_0`, `_1`, ...
@@ -65,20 +61,14 @@ pub(super) fn split(args: Vec<Value>) -> Result<Value, CallError> {
 /// `splitList SEP S`
 pub(super) fn split_list(args: Vec<Value>) -> Result<Value, CallError> {
     let [sep, s] = exact(args)?;
-    Ok(Value::List(
-        go_split(&text(&sep), &text(&s)).into_iter().map(Value::Str).collect(),
-    ))
+    Ok(Value::List(go_split(&text(&sep), &text(&s)).into_iter().map(Value::Str).collect()))
 }
 
 /// Sprig's `strslice`: list elements as strings (nils dropped), a scalar as a
 /// one-element list.
 fn string_list(value: Value) -> Vec<String> {
     match value {
-        Value::List(items) => items
-            .into_iter()
-            .filter(|item| !matches!(item, Value::Nil))
-            .map(into_text)
-            .collect(),
+        Value::List(items) => items.into_iter().filter(|item| !matches!(item, Value::Nil)).map(into_text).collect(),
         Value::Nil => Vec::new(),
         other => vec![into_text(other)],
     }
@@ -162,28 +152,20 @@ pub(super) fn trim_suffix(args: Vec<Value>) -> Result<Value, CallError> {
 pub(super) fn trim_all(args: Vec<Value>) -> Result<Value, CallError> {
     let [cutset, s] = exact(args)?;
     let cutset = text(&cutset);
-    Ok(Value::Str(
-        text(&s).trim_matches(|c| cutset.contains(c)).to_owned(),
-    ))
+    Ok(Value::Str(text(&s).trim_matches(|c| cutset.contains(c)).to_owned()))
 }
 
 /// Sprig's `quote`: each non-nil argument Go-quoted, joined by spaces.
 pub(super) fn quote(args: Vec<Value>) -> Result<Value, CallError> {
-    let quoted: Vec<String> = args
-        .iter()
-        .filter(|v| !matches!(v, Value::Nil))
-        .map(|v| super::go_quote(&text(v)))
-        .collect();
+    let quoted: Vec<String> =
+        args.iter().filter(|v| !matches!(v, Value::Nil)).map(|v| super::go_quote(&text(v))).collect();
     Ok(Value::Str(quoted.join(" ")))
 }
 
 /// Sprig's `squote`: each non-nil argument in single quotes (no escaping).
 pub(super) fn squote(args: Vec<Value>) -> Result<Value, CallError> {
-    let quoted: Vec<String> = args
-        .iter()
-        .filter(|v| !matches!(v, Value::Nil))
-        .map(|v| format!("'{}'", text(v)))
-        .collect();
+    let quoted: Vec<String> =
+        args.iter().filter(|v| !matches!(v, Value::Nil)).map(|v| format!("'{}'", text(v))).collect();
     Ok(Value::Str(quoted.join(" ")))
 }
 
@@ -195,8 +177,7 @@ pub(super) fn to_string(args: Vec<Value>) -> Result<Value, CallError> {
 /// `repeat COUNT S`
 pub(super) fn repeat(args: Vec<Value>) -> Result<Value, CallError> {
     let [count, s] = exact(args)?;
-    let count = usize::try_from(to_int(&count)?)
-        .map_err(|_| CallError::Message("negative repeat count".to_owned()))?;
+    let count = usize::try_from(to_int(&count)?).map_err(|_| CallError::Message("negative repeat count".to_owned()))?;
     let s = text(&s);
     // Refuse absurd sizes rather than aborting on allocation failure.
     if s.len().saturating_mul(count) > 64 << 20 {
@@ -207,9 +188,8 @@ pub(super) fn repeat(args: Vec<Value>) -> Result<Value, CallError> {
 
 fn indent_by(args: Vec<Value>) -> Result<String, CallError> {
     let [spaces, s] = exact(args)?;
-    let spaces = usize::try_from(to_int(&spaces)?)
-        .map_err(|_| CallError::Message("negative indent".to_owned()))?
-        .min(1024);
+    let spaces =
+        usize::try_from(to_int(&spaces)?).map_err(|_| CallError::Message("negative indent".to_owned()))?.min(1024);
     let pad = " ".repeat(spaces);
     Ok(format!("{pad}{}", text(&s).replace('\n', &format!("\n{pad}"))))
 }
@@ -228,11 +208,7 @@ pub(super) fn nindent(args: Vec<Value>) -> Result<Value, CallError> {
 pub(super) fn split_lines(args: Vec<Value>) -> Result<Value, CallError> {
     let [s] = exact(args)?;
     let s = text(&s);
-    Ok(Value::List(
-        s.split('\n')
-            .map(|line| Value::Str(line.strip_suffix('\r').unwrap_or(line).to_owned()))
-            .collect(),
-    ))
+    Ok(Value::List(s.split('\n').map(|line| Value::Str(line.strip_suffix('\r').unwrap_or(line).to_owned())).collect()))
 }
 
 /// go-task's `catLines`: joins lines with spaces.
@@ -246,18 +222,14 @@ pub(super) fn cat_lines(args: Vec<Value>) -> Result<Value, CallError> {
 pub(super) fn shell_quote(args: Vec<Value>) -> Result<Value, CallError> {
     let [value] = exact(args)?;
     Ok(Value::Str(match value {
-        Value::List(items) => items
-            .iter()
-            .map(|item| sh_quote(&text(item)))
-            .collect::<Vec<_>>()
-            .join(" "),
+        Value::List(items) => items.iter().map(|item| sh_quote(&text(item))).collect::<Vec<_>>().join(" "),
         other => sh_quote(&text(&other)),
     }))
 }
 
 const SH_KEYWORDS: &[&str] = &[
-    "!", "[[", "]]", "case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for",
-    "function", "if", "in", "select", "then", "time", "until", "while", "{", "}",
+    "!", "[[", "]]", "case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if", "in",
+    "select", "then", "time", "until", "while", "{", "}",
 ];
 
 fn sh_quote(s: &str) -> String {
@@ -269,16 +241,30 @@ fn sh_quote(s: &str) -> String {
         || s.char_indices().any(|(i, c)| {
             matches!(
                 c,
-                ';' | '"' | '\'' | '(' | ')' | '$' | '|' | '&' | '>' | '<' | '`' | ' ' | '\t'
-                    | '\r' | '\n' | '\\' | '{' | '*' | '?' | '[' | '!'
+                ';' | '"'
+                    | '\''
+                    | '('
+                    | ')'
+                    | '$'
+                    | '|'
+                    | '&'
+                    | '>'
+                    | '<'
+                    | '`'
+                    | ' '
+                    | '\t'
+                    | '\r'
+                    | '\n'
+                    | '\\'
+                    | '{'
+                    | '*'
+                    | '?'
+                    | '['
+                    | '!'
             ) || (i == 0 && matches!(c, '#' | '~' | '='))
                 || c.is_control()
         });
-    if needs_quotes {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    } else {
-        s.to_owned()
-    }
+    if needs_quotes { format!("'{}'", s.replace('\'', r"'\''")) } else { s.to_owned() }
 }
 
 #[cfg(test)]

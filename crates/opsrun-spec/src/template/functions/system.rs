@@ -89,10 +89,7 @@ pub(super) fn date(args: Vec<Value>) -> Result<Value, CallError> {
             .map_err(|e| CallError::Message(format!("invalid time {s:?}: {e}")))?
             .to_zoned(TimeZone::system()),
         other => {
-            return Err(CallError::Message(format!(
-                "expected a time, got {}",
-                other.type_name()
-            )));
+            return Err(CallError::Message(format!("expected a time, got {}", other.type_name())));
         }
     };
     Ok(Value::Str(time_layout::format(&zoned, &text(&layout))))
@@ -101,11 +98,7 @@ pub(super) fn date(args: Vec<Value>) -> Result<Value, CallError> {
 /// Go's `path/filepath.Join` on `/`-separated paths: joins non-empty
 /// elements and cleans the result.
 pub(super) fn join_path(args: Vec<Value>) -> Result<Value, CallError> {
-    let parts: Vec<String> = args
-        .iter()
-        .map(|v| text(v).into_owned())
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<String> = args.iter().map(|v| text(v).into_owned()).filter(|p| !p.is_empty()).collect();
     if parts.is_empty() {
         return Ok(Value::Str(String::new()));
     }
@@ -139,16 +132,12 @@ fn clean_path(path: &str) -> String {
 
 pub(super) fn from_slash(args: Vec<Value>) -> Result<Value, CallError> {
     let [path] = exact(args)?;
-    Ok(Value::Str(
-        text(&path).replace('/', std::path::MAIN_SEPARATOR_STR),
-    ))
+    Ok(Value::Str(text(&path).replace('/', std::path::MAIN_SEPARATOR_STR)))
 }
 
 pub(super) fn to_slash(args: Vec<Value>) -> Result<Value, CallError> {
     let [path] = exact(args)?;
-    Ok(Value::Str(
-        text(&path).replace(std::path::MAIN_SEPARATOR, "/"),
-    ))
+    Ok(Value::Str(text(&path).replace(std::path::MAIN_SEPARATOR, "/")))
 }
 
 #[cfg(test)]
@@ -157,13 +146,9 @@ mod tests {
 
     #[test]
     fn paths_clean_like_go() {
-        for (input, want) in [
-            ("a/b/../c", "a/c"),
-            ("/a/./b/", "/a/b"),
-            ("../a", "../a"),
-            ("/../a", "/a"),
-            ("a/..", "."),
-        ] {
+        for (input, want) in
+            [("a/b/../c", "a/c"), ("/a/./b/", "/a/b"), ("../a", "../a"), ("/../a", "/a"), ("a/..", ".")]
+        {
             assert_eq!(clean_path(input), want, "{input}");
         }
     }

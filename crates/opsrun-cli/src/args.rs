@@ -1,0 +1,260 @@
+//! The command line, declared with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A task runner for Kubernetes operators: tasks.toml, a DAG, health gates, resume.
+#[derive(Debug, Parser)]
+#[command(name = "opsrun", version, about, long_about = None, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// The tasks file (default: tasks.toml in the current directory or the nearest parent).
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Change to DIR before doing anything.
+    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Output: bars on a terminal, plain lines in CI and pipes, or JSON lines.
+    #[arg(long, global = true, value_name = "MODE", default_value = "auto", value_parser = ["auto", "plain", "json"])]
+    pub output: String,
+    /// Tasks to run at once (default: the number of CPUs).
+    #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// More of opsrun's own diagnostics (repeat for more); RUST_LOG is honoured too.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only status lines and the summary.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 a task failed, 2 bad usage or tasks file, 3 locked by another run, \
+4 not healthy, 5 confirmation not given, 6 classify --fail-on matched, 70 internal error, 129/130/143 interrupted \
+by SIGHUP/SIGINT/SIGTERM.";
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the tasks.
+    List(ListArgs),
+    /// Run tasks and their dependencies.
+    Run(RunArgs),
+    /// Bring the cluster up: run the `bootstrap` pipeline, resuming where it stopped.
+    Bootstrap(PipelineArgs),
+    /// Run a named pipeline, resuming where it stopped.
+    Pipeline(NamedPipelineArgs),
+    /// Print the DAG of tasks.
+    Graph(GraphArgs),
+    /// Say why a task will run or be skipped.
+    Explain(ExplainArgs),
+    /// List past runs.
+    Runs(RunsArgs),
+    /// Print a task's log from a run (default: the latest run that ran it).
+    Logs(LogsArgs),
+    /// Check every health gate of a pipeline once and print the cluster's state.
+    Status(StatusArgs),
+    /// Find the first broken layer and repair from there.
+    #[command(name = "emergency-recovery")]
+    EmergencyRecovery(RecoveryArgs),
+    /// GitOps emergency overrides: suspend and resume reconciliation, with an audit trail.
+    #[command(subcommand)]
+    Override(OverrideCommand),
+    /// Classify a change as Bootstrap-phase or GitOps-phase, with its risk and procedure.
+    Classify(ClassifyArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+/// `opsrun list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Include internal tasks and tasks without a description.
+    #[arg(long)]
+    pub all: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags shared by everything that runs tasks.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ExecFlags {
+    /// Print what would run, in order, fully resolved; run nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Ignore up-to-date checks (status, sources) and saved state.
+    #[arg(long)]
+    pub force: bool,
+    /// On failure, keep running what does not depend on it.
+    #[arg(long, short = 'k')]
+    pub keep_going: bool,
+    /// Answer yes to confirmations.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Seconds between forwarding a signal and killing (default 10).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub grace: f64,
+}
+
+/// `opsrun run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Tasks to run, and VAR=value assignments.
+    #[arg(required = true, value_name = "TASK|VAR=VALUE")]
+    pub items: Vec<String>,
+    /// Arguments after `--`, available as {{.CLI_ARGS}}.
+    #[arg(last = true, value_name = "ARGS")]
+    pub cli_args: Vec<String>,
+    #[command(flatten)]
+    pub exec: ExecFlags,
+}
+
+/// `opsrun bootstrap`.
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// VAR=value assignments.
+    #[arg(value_name = "VAR=VALUE")]
+    pub vars: Vec<String>,
+    /// Re-run this task and everything that depends on it.
+    #[arg(long, value_name = "TASK")]
+    pub from: Option<String>,
+    /// Run only this task (its dependencies are assumed done).
+    #[arg(long, value_name = "TASK")]
+    pub only: Option<String>,
+    /// Ignore saved state: run everything that is not up to date.
+    #[arg(long)]
+    pub fresh: bool,
+    #[command(flatten)]
+    pub exec: ExecFlags,
+}
+
+/// `opsrun pipeline NAME`.
+#[derive(Debug, Args)]
+pub struct NamedPipelineArgs {
+    /// The pipeline.
+    pub name: String,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+/// `opsrun graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Targets (default: every task, or the bootstrap pipeline's targets).
+    pub targets: Vec<String>,
+    /// text, dot or mermaid.
+    #[arg(long, default_value = "text", value_parser = ["text", "dot", "mermaid"])]
+    pub format: String,
+}
+
+/// `opsrun explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The task, and VAR=value assignments.
+    #[arg(required = true, value_name = "TASK|VAR=VALUE")]
+    pub items: Vec<String>,
+    /// The pipeline whose run to explain (default: bootstrap, if it contains the task).
+    #[arg(long)]
+    pub pipeline: Option<String>,
+}
+
+/// `opsrun runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Only the last N runs.
+    #[arg(long, default_value_t = 20)]
+    pub last: usize,
+}
+
+/// `opsrun logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// `[RUN] TASK`.
+    #[arg(required = true, num_args = 1..=2, value_name = "[RUN] TASK")]
+    pub items: Vec<String>,
+}
+
+/// `opsrun status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The pipeline (default: bootstrap).
+    pub pipeline: Option<String>,
+    /// VAR=value assignments.
+    #[arg(value_name = "VAR=VALUE")]
+    pub vars: Vec<String>,
+}
+
+/// `opsrun emergency-recovery`.
+#[derive(Debug, Args)]
+pub struct RecoveryArgs {
+    /// VAR=value assignments.
+    #[arg(value_name = "VAR=VALUE")]
+    pub vars: Vec<String>,
+    /// Assess and show the plan; change nothing.
+    #[arg(long)]
+    pub assess_only: bool,
+    /// The pipeline to recover (default: bootstrap).
+    #[arg(long, default_value = "bootstrap")]
+    pub pipeline: String,
+    #[command(flatten)]
+    pub exec: ExecFlags,
+}
+
+/// `opsrun override ...`.
+#[derive(Debug, Subcommand)]
+pub enum OverrideCommand {
+    /// Suspend GitOps reconciliation of a Kustomization.
+    Suspend {
+        /// The Flux Kustomization.
+        name: String,
+        /// Why (mandatory: it goes to the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Resume reconciliation and print the post-emergency checklist.
+    Resume {
+        /// The Flux Kustomization.
+        name: String,
+        /// What was done (optional, recorded in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// List active overrides and the audit log.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `opsrun classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Changed paths (or use --git, or pipe a list on stdin).
+    pub paths: Vec<String>,
+    /// Classify the files changed between BASE and the working tree.
+    #[arg(long, value_name = "BASE")]
+    pub git: Option<String>,
+    /// text, json or markdown.
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "markdown"])]
+    pub format: String,
+    /// Exit non-zero (6) when the change is bootstrap, hybrid, high or critical.
+    #[arg(long, value_name = "WHAT", value_parser = ["bootstrap", "hybrid", "high", "critical"])]
+    pub fail_on: Option<String>,
+    /// First check cluster health with the status gates (the decision tree's first question).
+    #[arg(long)]
+    pub probe: bool,
+}
+
+/// `opsrun completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,299 @@
+//! The simple commands: list, graph, explain, runs, logs, completions, and the run entry points.
+
+use std::io::Write;
+
+use opsrun_engine::{StateStore, TaskLogs, explain, list_runs};
+use opsrun_event::RunMode;
+use opsrun_plan::{GraphFormat, Plan, PlanOptions};
+use opsrun_spec::Resolver;
+use serde::Serialize;
+
+use crate::args::{
+    Cli, ExplainArgs, GraphArgs, ListArgs, LogsArgs, NamedPipelineArgs, PipelineArgs, RunArgs, RunsArgs,
+};
+use crate::context::{Context, shell_quote, split_items};
+use crate::error::{CliError, Result};
+use crate::execute::{Execution, execute};
+use crate::exit;
+
+/// `opsrun list`.
+pub(crate) fn list(ctx: &Context, args: &ListArgs) -> Result<u8> {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        name: &'a str,
+        desc: Option<&'a str>,
+        aliases: &'a [String],
+        deps: Vec<&'a str>,
+        internal: bool,
+        gate: bool,
+    }
+    let rows: Vec<Row<'_>> = ctx
+        .spec
+        .tasks
+        .values()
+        .filter(|t| args.all || (!t.internal && t.desc.is_some()))
+        .map(|t| Row {
+            name: &t.name,
+            desc: t.desc.as_deref(),
+            aliases: &t.aliases,
+            deps: t.deps.iter().map(|d| d.task.as_str()).collect(),
+            internal: t.internal,
+            gate: t.health.is_some(),
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        return Ok(exit::OK);
+    }
+    if rows.is_empty() {
+        let _ =
+            writeln!(out, "no tasks with a description in {} (use --all to list every task)", ctx.spec.file.display());
+        return Ok(exit::OK);
+    }
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    let mut text = String::with_capacity(rows.len() * 64);
+    text.push_str(&format!("tasks in {}:\n", ctx.spec.file.display()));
+    for r in &rows {
+        let aliases =
+            if r.aliases.is_empty() { String::new() } else { format!(" (aliases: {})", r.aliases.join(", ")) };
+        let gate = if r.gate { " [gate]" } else { "" };
+        text.push_str(&format!("  {:width$}  {}{aliases}{gate}\n", r.name, r.desc.unwrap_or("")));
+    }
+    if !ctx.spec.pipelines.is_empty() {
+        text.push_str("pipelines:\n");
+        for p in ctx.spec.pipelines.values() {
+            text.push_str(&format!(
+                "  {:width$}  {} (targets: {})\n",
+                p.name,
+                p.desc.as_deref().unwrap_or(""),
+                p.targets.join(", ")
+            ));
+        }
+    }
+    let _ = out.write_all(text.as_bytes());
+    Ok(exit::OK)
+}
+
+/// `opsrun run`.
+pub(crate) fn run(cli: &Cli, ctx: &Context, args: &RunArgs) -> Result<u8> {
+    let (targets, vars) = split_items(&args.items)?;
+    if targets.is_empty() {
+        return Err(CliError::Usage("no task given: `opsrun run TASK [VAR=value...]` (see `opsrun list`)".into()));
+    }
+    let resume_command =
+        Some(format!("opsrun run {}", args.items.iter().map(|i| shell_quote(i)).collect::<Vec<_>>().join(" ")));
+    execute(
+        cli,
+        ctx,
+        Execution {
+            mode: RunMode::Run,
+            name: targets.join(" "),
+            targets,
+            vars,
+            cli_args: args.cli_args.clone(),
+            plan_options: PlanOptions::default(),
+            resume: false,
+            exec: args.exec.clone(),
+            resume_command,
+        },
+    )
+}
+
+/// `opsrun bootstrap` and `opsrun pipeline NAME`.
+pub(crate) fn pipeline(cli: &Cli, ctx: &Context, name: &str, args: &PipelineArgs) -> Result<u8> {
+    let Some(p) = ctx.spec.pipelines.get(name) else {
+        let names: Vec<&str> = ctx.spec.pipelines.keys().map(String::as_str).collect();
+        let hint = match opsrun_spec::did_you_mean(name, names.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if names.is_empty() => {
+                format!("add `[pipelines.{name}]` with `targets = [...]` to {}", ctx.spec.file.display())
+            }
+            None => format!("pipelines: {}", names.join(", ")),
+        };
+        return Err(CliError::Usage(format!("no pipeline `{name}` in {}\n  help: {hint}", ctx.spec.file.display())));
+    };
+    let (extra, vars) = split_items(&args.vars)?;
+    if let Some(t) = extra.first() {
+        return Err(CliError::Usage(format!(
+            "unexpected argument `{t}`: a pipeline takes VAR=value assignments only (did you mean `--from {t}`?)"
+        )));
+    }
+    let command = if name == "bootstrap" { "opsrun bootstrap".to_string() } else { format!("opsrun pipeline {name}") };
+    let var_args: String = args.vars.iter().map(|v| format!(" {}", shell_quote(v))).collect();
+    execute(
+        cli,
+        ctx,
+        Execution {
+            mode: RunMode::Pipeline,
+            name: name.to_string(),
+            targets: p.targets.clone(),
+            vars,
+            cli_args: Vec::new(),
+            plan_options: PlanOptions { from: args.from.clone(), only: args.only.clone(), allow_internal: true },
+            resume: !args.fresh,
+            exec: args.exec.clone(),
+            resume_command: Some(format!("{command}{var_args}")),
+        },
+    )
+}
+
+/// `opsrun pipeline NAME`.
+pub(crate) fn named_pipeline(cli: &Cli, ctx: &Context, args: &NamedPipelineArgs) -> Result<u8> {
+    pipeline(cli, ctx, &args.name, &args.pipeline)
+}
+
+/// `opsrun graph`.
+pub(crate) fn graph(ctx: &Context, args: &GraphArgs) -> Result<u8> {
+    let (mut targets, vars) = split_items(&args.targets)?;
+    if targets.is_empty() {
+        targets = ctx.spec.tasks.values().filter(|t| !t.internal).map(|t| t.name.clone()).collect();
+    }
+    let resolver = Resolver::new(&ctx.spec, ctx.invocation(vars, &[]));
+    let plan = Plan::build(&resolver, &targets, &PlanOptions { allow_internal: true, ..PlanOptions::default() })?;
+    let format: GraphFormat = args.format.parse().map_err(CliError::Usage)?;
+    let _ = std::io::stdout().lock().write_all(plan.render_graph(format).as_bytes());
+    Ok(exit::OK)
+}
+
+/// `opsrun explain TASK`.
+pub(crate) fn explain_cmd(ctx: &Context, args: &ExplainArgs) -> Result<u8> {
+    let (tasks, vars) = split_items(&args.items)?;
+    let [task] = tasks.as_slice() else {
+        return Err(CliError::Usage("explain takes one task: `opsrun explain TASK [VAR=value...]`".into()));
+    };
+    let canonical = ctx.spec.canonical_name(task).map(str::to_string).ok_or_else(|| {
+        let names = ctx.spec.tasks.keys().map(String::as_str);
+        let hint =
+            opsrun_spec::did_you_mean(task, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        CliError::Usage(format!("unknown task `{task}`{hint}"))
+    })?;
+    let resolver = Resolver::new(&ctx.spec, ctx.invocation(vars, &[]));
+    let pipeline_name =
+        args.pipeline.clone().or_else(|| ctx.spec.pipelines.contains_key("bootstrap").then(|| "bootstrap".to_string()));
+    let pipeline = pipeline_name.as_ref().and_then(|n| ctx.spec.pipelines.get(n));
+    let mut plan = None;
+    let mut resume = false;
+    if let Some(p) = pipeline {
+        let pl = Plan::build(&resolver, &p.targets, &PlanOptions { allow_internal: true, ..PlanOptions::default() })?;
+        if pl.find(&canonical).is_some() {
+            plan = Some(pl);
+            resume = true;
+        }
+    }
+    let plan = match plan {
+        Some(p) => p,
+        None => Plan::build(
+            &resolver,
+            std::slice::from_ref(&canonical),
+            &PlanOptions { allow_internal: true, ..PlanOptions::default() },
+        )?,
+    };
+    let (state, _) = StateStore::new(ctx.state_dir()).load()?;
+    let explanations = explain(&plan, &state, resume, false);
+    let mut out = std::io::stdout().lock();
+    let context = if resume {
+        format!("in pipeline `{}`", pipeline_name.unwrap_or_default())
+    } else {
+        "with `opsrun run`".into()
+    };
+    for x in &explanations {
+        if x.task == canonical {
+            let verdict = if x.will_run { "will run" } else { "will be skipped" };
+            let _ = writeln!(out, "{} {verdict} {context}: {}", x.task, x.reason);
+            if !x.changed.is_empty() {
+                let _ = writeln!(out, "  changed inputs: {}", x.changed.join(", "));
+            }
+            match state.tasks.get(&x.task) {
+                Some(r) => {
+                    let _ =
+                        writeln!(out, "  last record: {:?} in run {} (fingerprint {})", r.status, r.run, r.fingerprint);
+                }
+                None => {
+                    let _ = writeln!(out, "  last record: none");
+                }
+            }
+            let _ = writeln!(out, "  current fingerprint: {}", x.fingerprint);
+        }
+    }
+    let upstream: Vec<_> = explanations.iter().filter(|x| x.task != canonical).collect();
+    if !upstream.is_empty() {
+        let _ = writeln!(out, "upstream:");
+        for x in upstream {
+            let _ = writeln!(out, "  {} {}: {}", x.task, if x.will_run { "runs" } else { "skipped" }, x.reason);
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// `opsrun runs`.
+pub(crate) fn runs(ctx: &Context, args: &RunsArgs) -> Result<u8> {
+    let all = list_runs(&ctx.state_dir());
+    let runs = &all[all.len().saturating_sub(args.last)..];
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(runs).unwrap_or_default());
+        return Ok(exit::OK);
+    }
+    if runs.is_empty() {
+        let _ = writeln!(out, "no runs recorded in {}", ctx.state_dir().display());
+        return Ok(exit::OK);
+    }
+    let _ = writeln!(out, "{:<28} {:<10} {:<20} {:<20} {:>9}  outcome", "run", "mode", "name", "started", "duration");
+    for r in runs {
+        let mode = r.mode.map(|m| format!("{m:?}").to_lowercase()).unwrap_or_default();
+        let started = r.started.map(|s| s.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
+        let duration = r
+            .duration_ms
+            .map(|d| opsrun_spec::format_duration(std::time::Duration::from_millis(d)))
+            .unwrap_or_else(|| "-".into());
+        let outcome =
+            r.outcome.map_or_else(|| "unfinished (opsrun stopped)".to_string(), |o| format!("{o:?}").to_lowercase());
+        let _ = writeln!(
+            out,
+            "{:<28} {:<10} {:<20} {:<20} {:>9}  {outcome}",
+            r.id,
+            mode,
+            truncate(&r.name, 20),
+            started,
+            duration
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+}
+
+/// `opsrun logs [RUN] TASK`.
+pub(crate) fn logs(ctx: &Context, args: &LogsArgs) -> Result<u8> {
+    let state_dir = ctx.state_dir();
+    let (run, task) = match args.items.as_slice() {
+        [task] => (None, task.clone()),
+        [run, task] => (Some(run.clone()), task.clone()),
+        _ => return Err(CliError::Usage("usage: opsrun logs [RUN] TASK".into())),
+    };
+    let task = ctx.spec.canonical_name(&task).map_or(task.clone(), str::to_string);
+    let run = match run {
+        Some(r) => r,
+        None => list_runs(&state_dir)
+            .into_iter()
+            .rev()
+            .find(|r| TaskLogs::path_for(&state_dir, &r.id, &task).is_file())
+            .map(|r| r.id)
+            .ok_or_else(|| {
+                CliError::Usage(format!("no recorded run has a log for task `{task}` (see `opsrun runs`)"))
+            })?,
+    };
+    let path = TaskLogs::path_for(&state_dir, &run, &task);
+    let text = std::fs::read(&path)
+        .map_err(|e| CliError::Usage(format!("no log for task `{task}` in run {run} (`{}`: {e})", path.display())))?;
+    let _ = std::io::stdout().lock().write_all(&text);
+    Ok(exit::OK)
+}
+
+/// Checks the bootstrap pipeline's gates once, for `classify --probe`.
+pub(crate) fn probe_outcome(_cli: &Cli, _ctx: &Context) -> Result<opsrun_change::ProbeOutcome> {
+    Err(CliError::Usage("--probe needs `opsrun status`, which is not available yet".into()))
+}

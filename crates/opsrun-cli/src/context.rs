@@ -1,0 +1,126 @@
+//! What every command needs: the tasks file, the command-line vars, terminal facts.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use opsrun_report::TerminalInfo;
+use opsrun_spec::{Invocation, Spec};
+
+use crate::args::Cli;
+use crate::error::{CliError, Result};
+
+/// Facts gathered once at start-up.
+pub struct Context {
+    /// The loaded spec.
+    pub spec: Spec,
+    /// Where opsrun was started.
+    pub working_dir: PathBuf,
+    /// Terminal facts, detected once here and passed down.
+    pub term: TerminalInfo,
+    /// stdin is a terminal (for confirmations).
+    pub stdin_is_tty: bool,
+}
+
+impl Context {
+    /// Loads the tasks file named by `-f`, or found from the current directory upwards.
+    pub fn load(cli: &Cli) -> Result<Context> {
+        let working_dir =
+            std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the current directory: {e}")))?;
+        let file = match &cli.file {
+            Some(f) => f.clone(),
+            None => opsrun_spec::find_tasks_file(&working_dir).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "no tasks.toml in `{}` or any parent directory\n  help: create one (see docs/tasks-toml.md), or point at one with `-f FILE`",
+                    working_dir.display()
+                ))
+            })?,
+        };
+        let spec = opsrun_spec::load(&file)?;
+        Ok(Context { spec, working_dir, term: terminal_info(), stdin_is_tty: std::io::stdin().is_terminal() })
+    }
+
+    /// The state directory: `.opsrun/` next to the tasks file.
+    pub fn state_dir(&self) -> PathBuf {
+        state_dir_for(&self.spec.root_dir)
+    }
+
+    /// An invocation with these command-line vars.
+    pub fn invocation(&self, vars: IndexMap<String, String>, cli_args: &[String]) -> Invocation {
+        Invocation {
+            vars,
+            cli_args: cli_args.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" "),
+            working_dir: self.working_dir.clone(),
+        }
+    }
+}
+
+/// `.opsrun/` in `root`.
+pub fn state_dir_for(root: &Path) -> PathBuf {
+    root.join(".opsrun")
+}
+
+/// Detects the terminal once.
+pub fn terminal_info() -> TerminalInfo {
+    TerminalInfo {
+        stderr_is_tty: std::io::stderr().is_terminal(),
+        ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0"),
+        term_dumb: std::env::var("TERM").is_ok_and(|t| t == "dumb"),
+    }
+}
+
+/// Splits `TASK` and `VAR=value` items.
+pub fn split_items(items: &[String]) -> Result<(Vec<String>, IndexMap<String, String>)> {
+    let mut tasks = Vec::new();
+    let mut vars = IndexMap::new();
+    for item in items {
+        match item.split_once('=') {
+            Some((k, v)) if is_var_name(k) => {
+                vars.insert(k.to_string(), v.to_string());
+            }
+            Some((k, _)) => {
+                return Err(CliError::Usage(format!(
+                    "`{item}`: `{k}` is not a variable name (letters, digits and _, not starting with a digit)"
+                )));
+            }
+            None => tasks.push(item.clone()),
+        }
+    }
+    Ok((tasks, vars))
+}
+
+fn is_var_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Quotes a word for `sh` when it needs it.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_tasks_and_vars() {
+        let (t, v) = split_items(&["deploy".into(), "VERSION=1.2".into(), "X=a=b".into()]).unwrap();
+        assert_eq!(t, ["deploy"]);
+        assert_eq!(v["VERSION"], "1.2");
+        assert_eq!(v["X"], "a=b");
+        assert!(split_items(&["1X=2".into()]).is_err());
+    }
+
+    #[test]
+    fn quotes_for_sh() {
+        assert_eq!(shell_quote("plain-word"), "plain-word");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
+}

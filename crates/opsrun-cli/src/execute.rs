@@ -1,0 +1,178 @@
+//! Running a plan from the command line: planning, dry runs, confirmations, the reporter, the
+//! engine, and the exit code. Shared by `run`, `bootstrap`, `pipeline` and `emergency-recovery`.
+
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use opsrun_engine::{Masker, RunOptions, RunReport, SignalHandlerKind, StateStore, explain};
+use opsrun_event::{RunMode, RunOutcome};
+use opsrun_plan::{Plan, PlanOptions};
+use opsrun_report::{OutputMode, Renderer, ReportOptions};
+use opsrun_spec::{ResolvedCmdKind, Resolver};
+
+use crate::args::{Cli, ExecFlags};
+use crate::context::Context;
+use crate::error::{CliError, Result};
+use crate::exit;
+
+/// One run to perform.
+pub(crate) struct Execution {
+    /// Kind of run.
+    pub(crate) mode: RunMode,
+    /// Pipeline name or targets.
+    pub(crate) name: String,
+    /// Target tasks.
+    pub(crate) targets: Vec<String>,
+    /// Command-line vars.
+    pub(crate) vars: IndexMap<String, String>,
+    /// Arguments after `--`.
+    pub(crate) cli_args: Vec<String>,
+    /// `--from` / `--only`.
+    pub(crate) plan_options: PlanOptions,
+    /// Use saved state to skip finished tasks.
+    pub(crate) resume: bool,
+    /// Shared flags.
+    pub(crate) exec: ExecFlags,
+    /// How to resume, for the failure hint.
+    pub(crate) resume_command: Option<String>,
+}
+
+/// Builds the plan for an execution.
+pub(crate) fn plan(resolver: &Resolver<'_>, e: &Execution) -> Result<Plan> {
+    Ok(Plan::build(resolver, &e.targets, &e.plan_options)?)
+}
+
+/// Plans and runs; returns the exit code.
+pub(crate) fn execute(cli: &Cli, ctx: &Context, e: Execution) -> Result<u8> {
+    let resolver = Resolver::new(&ctx.spec, ctx.invocation(e.vars.clone(), &e.cli_args));
+    let plan = plan(&resolver, &e)?;
+    let masker = Masker::new(resolver.secrets());
+    let state_dir = ctx.state_dir();
+    let (state, _) = StateStore::new(&state_dir).load()?;
+    let explanations = explain(&plan, &state, e.resume, e.exec.force);
+    if e.exec.dry_run {
+        print_dry_run(&plan, &explanations, &masker, &e);
+        return Ok(exit::OK);
+    }
+    confirm(ctx, &plan, &explanations, &e)?;
+
+    let mode: OutputMode = cli.output.parse().map_err(|err| CliError::Usage(format!("{err}")))?;
+    let renderer = opsrun_report::resolve(mode, &ctx.term);
+    let reporter = opsrun_report::reporter(
+        renderer,
+        ReportOptions { verbose: cli.verbose > 0, quiet: cli.quiet, color: renderer == Renderer::Bars },
+    );
+    let options = RunOptions {
+        mode: e.mode,
+        name: e.name.clone(),
+        jobs: cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+        keep_going: e.exec.keep_going,
+        force: e.exec.force,
+        resume: e.resume,
+        state_dir: Some(state_dir),
+        grace: Duration::from_secs_f64(e.exec.grace.clamp(0.0, 3600.0)),
+        signals: SignalHandlerKind::Standard,
+        resume_command: e.resume_command.clone(),
+    };
+    let runtime = crate::runtime()?;
+    let sink: Arc<dyn opsrun_event::EventSink> = reporter.clone();
+    let report = runtime.block_on(opsrun_engine::run(Arc::new(plan), options, masker, sink, None));
+    reporter.finish();
+    let report = report?;
+    Ok(exit_code(&report))
+}
+
+/// The exit code of a finished run.
+pub(crate) fn exit_code(report: &RunReport) -> u8 {
+    match (report.outcome, report.interrupted_by) {
+        (RunOutcome::Succeeded, _) => exit::OK,
+        (RunOutcome::Interrupted, Some(sig)) => u8::try_from(opsrun_engine::exit_code_for(sig)).unwrap_or(exit::SIGINT),
+        (RunOutcome::Interrupted, None) => exit::SIGINT,
+        (RunOutcome::Failed, _) => exit::TASK_FAILED,
+    }
+}
+
+fn print_dry_run(plan: &Plan, explanations: &[opsrun_engine::Explanation], masker: &Masker, e: &Execution) {
+    let mut out = std::io::stdout().lock();
+    let running = explanations.iter().filter(|x| x.will_run).count();
+    let _ = writeln!(out, "dry run of {} ({} tasks, {running} would run); nothing is executed", e.name, plan.len());
+    for (i, (&node, x)) in plan.order().iter().zip(explanations).enumerate() {
+        let t = plan.task(node);
+        let verdict = if x.will_run { "run" } else { "skip" };
+        let _ = writeln!(out, "\n{}. {} [{verdict}: {}]", i + 1, t.key, x.reason);
+        let deps: Vec<&str> = plan.dependencies(node).map(|d| plan.task(d).key.as_str()).collect();
+        if !deps.is_empty() {
+            let _ = writeln!(out, "   after: {}", deps.join(", "));
+        }
+        let _ = writeln!(out, "   dir: {}", t.dir.display());
+        for (sh, _) in &t.preconditions {
+            let _ = writeln!(out, "   precondition: {}", masker.mask(sh));
+        }
+        for s in &t.status {
+            let _ = writeln!(out, "   status: {}", masker.mask(s));
+        }
+        let cmds = if e.mode == RunMode::Recovery && !t.recover.is_empty() { &t.recover } else { &t.cmds };
+        for c in cmds {
+            match &c.kind {
+                ResolvedCmdKind::Shell(s) => {
+                    for (j, line) in masker.mask(s).lines().enumerate() {
+                        let _ = writeln!(out, "   {} {line}", if j == 0 { "$" } else { " " });
+                    }
+                }
+                ResolvedCmdKind::Task { name, .. } => {
+                    let _ = writeln!(out, "   → task {name}");
+                }
+            }
+        }
+        if let Some(h) = &t.health {
+            let _ = writeln!(
+                out,
+                "   gate: {} (every {}, timeout {}, {} passes)",
+                masker.mask(&h.probe.describe()),
+                opsrun_spec::format_duration(h.interval),
+                opsrun_spec::format_duration(h.timeout),
+                h.success_threshold
+            );
+        }
+    }
+}
+
+/// Asks for every `confirm` of a task expected to run. Refuses without a terminal.
+fn confirm(ctx: &Context, plan: &Plan, explanations: &[opsrun_engine::Explanation], e: &Execution) -> Result<()> {
+    let questions: Vec<(String, String)> = plan
+        .order()
+        .iter()
+        .zip(explanations)
+        .filter(|(_, x)| x.will_run)
+        .filter_map(|(&n, _)| plan.task(n).confirm.clone().map(|q| (plan.task(n).key.clone(), q)))
+        .collect();
+    if questions.is_empty() || e.exec.yes {
+        return Ok(());
+    }
+    if !(ctx.stdin_is_tty && ctx.term.stderr_is_tty) {
+        let (task, q) = &questions[0];
+        return Err(CliError::NotConfirmed(format!(
+            "task `{task}` needs confirmation (\"{q}\") and there is no terminal to ask on; nothing was run\n  help: re-run with --yes to confirm"
+        )));
+    }
+    for (task, q) in questions {
+        if !ask(&format!("{task}: {q}")) {
+            return Err(CliError::NotConfirmed(format!("task `{task}` was not confirmed; nothing was run")));
+        }
+    }
+    Ok(())
+}
+
+/// Asks a yes/no question on the terminal.
+pub(crate) fn ask(question: &str) -> bool {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} [y/N] ");
+    let _ = err.flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}

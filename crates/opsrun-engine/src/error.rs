@@ -1,0 +1,36 @@
+//! Engine errors: problems that stop a run from starting or recording, as opposed to task
+//! failures, which are outcomes reported through events.
+
+use std::path::PathBuf;
+
+use crate::lock::LockInfo;
+
+/// Why the engine could not do its job.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Another run holds the state directory.
+    #[error("another opsrun run holds `{}`{}", dir.display(), holder.as_ref().map(|h| format!(": {h}")).unwrap_or_default())]
+    Locked {
+        /// The state directory.
+        dir: PathBuf,
+        /// Who holds it, when known.
+        holder: Option<LockInfo>,
+    },
+    /// The state file is unusable.
+    #[error("state file `{}`: {message}", path.display())]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// An I/O failure outside any task.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}

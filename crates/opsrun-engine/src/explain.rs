@@ -1,0 +1,85 @@
+//! `opsrun explain` and `--dry-run`: what a run would do, without running anything.
+//!
+//! Fingerprints are computed in plan order exactly as a run computes them, and compared with
+//! the saved state. What only a run can know (the result of `status` commands, whether a gate
+//! passes now) is stated as a condition rather than guessed.
+
+use opsrun_plan::Plan;
+use serde::Serialize;
+
+use crate::fingerprint::Fingerprint;
+use crate::state::{RecordStatus, State};
+
+/// The expected decision for one task.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Explanation {
+    /// Task key.
+    pub task: String,
+    /// True when the task is expected to run its commands.
+    pub will_run: bool,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// Fingerprint parts that differ from the last recorded run.
+    pub changed: Vec<String>,
+    /// The current fingerprint.
+    pub fingerprint: String,
+}
+
+/// Explains every task of `plan` against `state` for a run with `resume` and `force`.
+pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Explanation> {
+    let mut digests = vec![String::new(); plan.len()];
+    let mut runs = vec![false; plan.len()];
+    let mut out = Vec::with_capacity(plan.len());
+    for &node in plan.order() {
+        let task = plan.task(node);
+        let deps: Vec<_> = plan.dependencies(node).collect();
+        let fp = Fingerprint::compute(task, &deps.iter().map(|d| digests[d.index()].clone()).collect::<Vec<_>>());
+        let prior = state.tasks.get(&task.key);
+        let changed = prior.map(|p| fp.changed_parts(&p.parts)).unwrap_or_default();
+        let dep_runs: Vec<&str> = deps.iter().filter(|d| runs[d.index()]).map(|d| plan.task(*d).key.as_str()).collect();
+        let gate = task.health.as_ref().map(|h| format!(" and its gate `{}` passes", h.name)).unwrap_or_default();
+        let (will_run, reason) = if force || plan.node(node).forced {
+            (true, "forced (--force, --from or --only)".to_string())
+        } else if !task.status.is_empty() {
+            (true, format!("runs unless its status commands pass{gate}"))
+        } else if !resume {
+            if task.sources.is_empty() {
+                (true, "always runs (no status or sources to check)".to_string())
+            } else if prior.is_some_and(|p| p.status == RecordStatus::Succeeded && p.fingerprint == fp.digest) {
+                (false, format!("up to date: sources unchanged{gate}"))
+            } else {
+                (true, "sources changed since the last success".to_string())
+            }
+        } else {
+            match prior {
+                None => (true, "never ran".to_string()),
+                Some(p) if p.status == RecordStatus::Running => {
+                    (true, format!("was interrupted in run {} (opsrun stopped)", p.run))
+                }
+                Some(p) if p.status != RecordStatus::Succeeded => {
+                    (true, format!("last outcome in run {} was {:?}", p.run, p.status).to_lowercase())
+                }
+                Some(_) if !dep_runs.is_empty() => (true, format!("a dependency will run: {}", dep_runs.join(", "))),
+                Some(p) if p.fingerprint != fp.digest => {
+                    (true, format!("changed since run {}: {}", p.run, changed.join(", ")))
+                }
+                Some(p) => (
+                    false,
+                    format!(
+                        "succeeded in run {}, unchanged; skipped if{}",
+                        p.run,
+                        if gate.is_empty() {
+                            " nothing else changes".to_string()
+                        } else {
+                            gate.trim_start_matches(" and").to_string()
+                        }
+                    ),
+                ),
+            }
+        };
+        runs[node.index()] = will_run;
+        digests[node.index()] = fp.digest.clone();
+        out.push(Explanation { task: task.key.clone(), will_run, reason, changed, fingerprint: fp.digest });
+    }
+    out
+}

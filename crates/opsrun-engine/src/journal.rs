@@ -1,0 +1,166 @@
+//! The run journal and per-task logs.
+//!
+//! Every event of a recorded run is appended as a JSON line to `.opsrun/runs/<run>.jsonl`
+//! (flushed per line, so after a crash at most the last line is torn, and readers skip it).
+//! Each task's commands and output go to `.opsrun/logs/<run>/<task>.log`.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use opsrun_event::{Event, EventEnvelope, EventSink, RunMode, RunOutcome};
+use serde::Serialize;
+
+/// Appends events to a run's journal file.
+pub struct RunJournal {
+    file: Mutex<Option<BufWriter<File>>>,
+}
+
+impl RunJournal {
+    /// Creates `.opsrun/runs/<run>.jsonl`.
+    pub fn create(state_dir: &Path, run: &str) -> std::io::Result<Self> {
+        let dir = state_dir.join("runs");
+        fs::create_dir_all(&dir)?;
+        let f = OpenOptions::new().create_new(true).append(true).open(dir.join(format!("{run}.jsonl")))?;
+        Ok(Self { file: Mutex::new(Some(BufWriter::new(f))) })
+    }
+}
+
+impl EventSink for RunJournal {
+    fn emit(&self, event: &EventEnvelope) {
+        let mut guard = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(w) = guard.as_mut() else { return };
+        let ok = serde_json::to_writer(&mut *w, event).is_ok() && w.write_all(b"\n").is_ok() && w.flush().is_ok();
+        if matches!(event.event, Event::RunFinished { .. }) {
+            if let Some(w) = guard.take() {
+                let _ = w.into_inner().map(|f| f.sync_all());
+            }
+        } else if !ok {
+            // A full disk must not take the run down; stop journaling instead.
+            *guard = None;
+        }
+    }
+}
+
+/// Writes each task's commands and output to its log file.
+pub struct TaskLogs {
+    dir: PathBuf,
+    files: Mutex<HashMap<String, BufWriter<File>>>,
+}
+
+impl TaskLogs {
+    /// Logs under `.opsrun/logs/<run>/`.
+    pub fn create(state_dir: &Path, run: &str) -> std::io::Result<Self> {
+        let dir = state_dir.join("logs").join(run);
+        fs::create_dir_all(&dir)?;
+        Ok(Self { dir, files: Mutex::default() })
+    }
+
+    /// The log file of a task in a run.
+    pub fn path_for(state_dir: &Path, run: &str, task: &str) -> PathBuf {
+        state_dir.join("logs").join(run).join(format!("{}.log", file_name(task)))
+    }
+
+    fn with_file(&self, task: &str, f: impl FnOnce(&mut BufWriter<File>)) {
+        let mut files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
+        if !files.contains_key(task) {
+            let path = self.dir.join(format!("{}.log", file_name(task)));
+            let Ok(file) = OpenOptions::new().create(true).append(true).open(path) else { return };
+            files.insert(task.to_string(), BufWriter::new(file));
+        }
+        if let Some(w) = files.get_mut(task) {
+            f(w);
+        }
+    }
+}
+
+impl EventSink for TaskLogs {
+    fn emit(&self, e: &EventEnvelope) {
+        match &e.event {
+            Event::CommandStarted { task, command, .. } => self.with_file(task, |w| {
+                let _ = writeln!(w, "$ {command}");
+            }),
+            Event::Output { task, line, .. } => self.with_file(task, |w| {
+                let _ = writeln!(w, "{line}");
+            }),
+            Event::CommandFinished { task, exit_code, status, .. } => self.with_file(task, |w| {
+                let _ = writeln!(w, "# {status:?} (exit {})", exit_code.map_or_else(|| "-".into(), |c| c.to_string()));
+            }),
+            Event::GateProbe { task, attempt, verdict, detail, .. } => self.with_file(task, |w| {
+                let _ = writeln!(w, "# gate probe {attempt}: {} {detail}", verdict.label());
+            }),
+            Event::TaskFinished { task, .. } => {
+                let mut files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(mut w) = files.remove(task) {
+                    let _ = w.flush();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A task name as a file name: `talos:apply-config` → `talos_apply-config`.
+pub fn file_name(task: &str) -> String {
+    task.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect()
+}
+
+/// A past run, read back from its journal.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    /// Run id.
+    pub id: String,
+    /// Pipeline or targets.
+    pub name: String,
+    /// Kind of run.
+    pub mode: Option<RunMode>,
+    /// Start time.
+    pub started: Option<jiff::Timestamp>,
+    /// Duration, when finished.
+    pub duration_ms: Option<u64>,
+    /// Outcome; `None` when the journal has no end (opsrun died).
+    pub outcome: Option<RunOutcome>,
+}
+
+/// Every run in the state directory, oldest first.
+pub fn list_runs(state_dir: &Path) -> Vec<RunInfo> {
+    let Ok(entries) = fs::read_dir(state_dir.join("runs")) else { return Vec::new() };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| read_run(p)).collect()
+}
+
+fn read_run(path: &Path) -> RunInfo {
+    let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut info = RunInfo { id, name: String::new(), mode: None, started: None, duration_ms: None, outcome: None };
+    let Ok(f) = File::open(path) else { return info };
+    for line in BufReader::new(f).lines().map_while(Result::ok) {
+        // A torn last line (crash mid-write) simply does not parse.
+        let Ok(e) = serde_json::from_str::<EventEnvelope>(&line) else { continue };
+        match e.event {
+            Event::RunStarted { mode, name, .. } => {
+                info.mode = Some(mode);
+                info.name = name;
+                info.started = Some(e.ts);
+            }
+            Event::RunFinished { outcome, duration_ms, .. } => {
+                info.outcome = Some(outcome);
+                info.duration_ms = Some(duration_ms);
+            }
+            _ => {}
+        }
+    }
+    info
+}
+
+/// Reads every parsable event of a run's journal.
+pub fn read_journal(state_dir: &Path, run: &str) -> std::io::Result<Vec<EventEnvelope>> {
+    let f = File::open(state_dir.join("runs").join(format!("{run}.jsonl")))?;
+    Ok(BufReader::new(f).lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect())
+}

@@ -1,0 +1,277 @@
+//! Running one shell command in its own process group, streaming its output line by line.
+//!
+//! Every command runs as `sh -c SCRIPT` in a new process group, so a timeout, a cancel or an
+//! interrupt can end the whole tree (`sleep 100 & wait` included), not just the shell. After
+//! the shell exits, anything left in its group is a straggler: it is killed and reported.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::{mpsc, watch};
+
+use crate::signal::Shutdown;
+use opsrun_event::Stream;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub(crate) struct ShellCommand {
+    pub(crate) script: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) env: Vec<(String, String)>,
+    /// End the command (TERM, grace, KILL) at this instant.
+    pub(crate) deadline: Option<Instant>,
+    /// How long to wait between TERM and KILL on timeout.
+    pub(crate) grace: Duration,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// Exited with a code.
+    Code(i32),
+    /// Killed by a signal it did not handle (not by us).
+    Signal(i32),
+    /// Past its deadline; its group was ended.
+    TimedOut,
+    /// Ended because the run is shutting down.
+    Interrupted,
+    /// `sh` could not be started.
+    SpawnFailed(String),
+}
+
+impl Exit {
+    pub(crate) fn code(&self) -> Option<i32> {
+        match self {
+            Exit::Code(c) => Some(*c),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Exit::Code(c) => format!("exit code {c}"),
+            Exit::Signal(s) => format!("killed by signal {s}"),
+            Exit::TimedOut => "timed out".into(),
+            Exit::Interrupted => "interrupted".into(),
+            Exit::SpawnFailed(e) => format!("could not start sh: {e}"),
+        }
+    }
+}
+
+/// The result of a command: how it ended and whether stragglers had to be killed.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub(crate) exit: Exit,
+    pub(crate) stragglers_killed: bool,
+}
+
+/// Runs `cmd`, calling `on_line` for each output line, until it exits, times out, or
+/// `shutdown` asks it to stop.
+pub(crate) async fn run_shell(
+    cmd: &ShellCommand,
+    mut shutdown: watch::Receiver<Shutdown>,
+    mut on_line: impl FnMut(Stream, String),
+) -> Finished {
+    if let Shutdown::Graceful(_) | Shutdown::Kill = *shutdown.borrow() {
+        return Finished { exit: Exit::Interrupted, stragglers_killed: false };
+    }
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(&cmd.script)
+        .current_dir(&cmd.dir)
+        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false);
+    let mut child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let why = if cmd.dir.is_dir() {
+                e.to_string()
+            } else {
+                format!("directory `{}` does not exist", cmd.dir.display())
+            };
+            return Finished { exit: Exit::SpawnFailed(why), stragglers_killed: false };
+        }
+    };
+    let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+    let (tx, mut rx) = mpsc::channel::<(Stream, String)>(256);
+    let readers = [
+        child.stdout.take().map(|s| tokio::spawn(read_lines(s, Stream::Stdout, tx.clone()))),
+        child.stderr.take().map(|s| tokio::spawn(read_lines(s, Stream::Stderr, tx.clone()))),
+    ];
+    drop(tx);
+
+    let deadline = cmd.deadline.map(tokio::time::Instant::from_std);
+    let mut ending: Option<Exit> = None;
+    let mut kill_at: Option<tokio::time::Instant> = None;
+    let mut lines_open = true;
+    let mut kill_sent = false;
+    let status = loop {
+        tokio::select! {
+            biased;
+            status = child.wait() => break status,
+            changed = shutdown.changed(), if !kill_sent => {
+                if changed.is_err() {
+                    // The run dropped the sender: treat as a kill request.
+                    signal_group(pgid, Signal::SIGKILL);
+                    ending = Some(Exit::Interrupted);
+                    kill_sent = true;
+                    continue;
+                }
+                match *shutdown.borrow() {
+                    Shutdown::Running => {}
+                    Shutdown::Graceful(sig) => {
+                        // Forward the operator's signal once to the whole group; the run
+                        // escalates to Kill after its grace period.
+                        if ending != Some(Exit::Interrupted) {
+                            signal_group(pgid, sig);
+                        }
+                        ending = Some(Exit::Interrupted);
+                    }
+                    Shutdown::Kill => {
+                        signal_group(pgid, Signal::SIGKILL);
+                        ending = Some(Exit::Interrupted);
+                        kill_at = None;
+                        kill_sent = true;
+                    }
+                }
+            }
+            () = sleep_until_opt(deadline), if ending.is_none() => {
+                signal_group(pgid, Signal::SIGTERM);
+                ending = Some(Exit::TimedOut);
+                kill_at = Some(tokio::time::Instant::now() + cmd.grace);
+            }
+            () = sleep_until_opt(kill_at) => {
+                signal_group(pgid, Signal::SIGKILL);
+                kill_at = None;
+                kill_sent = true;
+            }
+            line = rx.recv(), if lines_open => match line {
+                Some((stream, text)) => on_line(stream, text),
+                None => lines_open = false,
+            },
+        }
+    };
+    // The shell is gone; anything left in its group is a straggler (or the tree we are ending).
+    let stragglers_killed = signal_group(pgid, Signal::SIGKILL) && ending.is_none();
+    // Drain what the readers still hold. A process that escaped the group could keep a pipe
+    // open forever, so the drain is bounded.
+    let drain_until = tokio::time::Instant::now() + Duration::from_secs(2);
+    while lines_open {
+        tokio::select! {
+            line = rx.recv() => match line {
+                Some((stream, text)) => on_line(stream, text),
+                None => lines_open = false,
+            },
+            () = tokio::time::sleep_until(drain_until) => break,
+        }
+    }
+    for r in readers.into_iter().flatten() {
+        r.abort();
+    }
+    let exit = match (ending, status) {
+        (Some(e), _) => e,
+        (None, Ok(s)) => {
+            use std::os::unix::process::ExitStatusExt;
+            match (s.code(), s.signal()) {
+                (Some(c), _) => Exit::Code(c),
+                (None, Some(sig)) => Exit::Signal(sig),
+                (None, None) => Exit::Code(-1),
+            }
+        }
+        (None, Err(e)) => Exit::SpawnFailed(e.to_string()),
+    };
+    Finished { exit, stragglers_killed }
+}
+
+/// Sends `sig` to a process group. Returns true if the group still had members.
+pub(crate) fn signal_group(pgid: Option<Pid>, sig: Signal) -> bool {
+    pgid.is_some_and(|p| killpg(p, sig).is_ok())
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn read_lines(reader: impl AsyncRead + Unpin, stream: Stream, tx: mpsc::Sender<(Stream, String)>) {
+    let mut reader = BufReader::new(reader);
+    let mut buf = Vec::with_capacity(256);
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    buf.pop();
+                }
+                let line = String::from_utf8_lossy(&buf).into_owned();
+                if tx.send((stream, line)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(script: &str) -> ShellCommand {
+        ShellCommand {
+            script: script.into(),
+            dir: std::env::temp_dir(),
+            env: vec![],
+            deadline: None,
+            grace: Duration::from_millis(200),
+        }
+    }
+
+    #[tokio::test]
+    async fn streams_lines_and_exit_code() {
+        let (_tx, rx) = watch::channel(Shutdown::Running);
+        let mut lines = Vec::new();
+        let f = run_shell(&cmd("echo one; echo two >&2; exit 3"), rx, |s, l| lines.push((s, l))).await;
+        assert_eq!(f.exit, Exit::Code(3));
+        lines.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(lines, [(Stream::Stdout, "one".to_string()), (Stream::Stderr, "two".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn timeout_ends_the_whole_group() {
+        let (_tx, rx) = watch::channel(Shutdown::Running);
+        let mut c = cmd("sleep 30 & sleep 30 & echo started; wait");
+        c.deadline = Some(Instant::now() + Duration::from_millis(300));
+        let f = run_shell(&c, rx, |_, _| {}).await;
+        assert_eq!(f.exit, Exit::TimedOut);
+    }
+
+    #[tokio::test]
+    async fn stragglers_are_killed_and_reported() {
+        let (_tx, rx) = watch::channel(Shutdown::Running);
+        let f = run_shell(&cmd("sleep 30 >/dev/null 2>&1 &"), rx, |_, _| {}).await;
+        assert_eq!(f.exit, Exit::Code(0));
+        assert!(f.stragglers_killed);
+    }
+
+    #[tokio::test]
+    async fn missing_directory_is_a_spawn_failure() {
+        let (_tx, rx) = watch::channel(Shutdown::Running);
+        let mut c = cmd("true");
+        c.dir = PathBuf::from("/nonexistent/opsrun");
+        let f = run_shell(&c, rx, |_, _| {}).await;
+        assert!(matches!(f.exit, Exit::SpawnFailed(ref e) if e.contains("does not exist")));
+    }
+}

@@ -1,0 +1,431 @@
+//! The dispatcher: schedules a plan's tasks, owns state, reacts to signals.
+//!
+//! One loop `select!`s over finished units, units' requests, operator signals, control
+//! messages and the kill timer. It alone mutates scheduling state and the state file; units run
+//! as independent tokio tasks.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use opsrun_event::{Event, EventEnvelope, EventSink, FanOut, PlannedTask, RunMode, RunOutcome, TaskOutcome};
+use opsrun_plan::{NodeIndex, Plan};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::error::EngineError;
+use crate::gate::millis;
+use crate::journal::{RunJournal, TaskLogs};
+use crate::lock::RunLock;
+use crate::mask::Masker;
+use crate::signal::{Shutdown, SignalHandlerKind, Signals};
+use crate::state::{RecordStatus, State, StateStore, TaskRecord};
+use crate::unit::{Unit, UnitMsg, UnitResult};
+
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The kind of run.
+    pub mode: RunMode,
+    /// Pipeline name or targets, for events and the journal.
+    pub name: String,
+    /// Maximum tasks at once.
+    pub jobs: usize,
+    /// On failure, keep running branches that do not depend on it.
+    pub keep_going: bool,
+    /// Ignore `status`/`sources` up-to-date checks and saved state.
+    pub force: bool,
+    /// Skip tasks that succeeded before with the same fingerprint (pipelines; off with `--fresh`).
+    pub resume: bool,
+    /// Where state, journal, logs and the lock live; `None` records nothing.
+    pub state_dir: Option<PathBuf>,
+    /// Time between forwarding a signal (or TERM on timeout) and SIGKILL.
+    pub grace: Duration,
+    /// Which signal handlers to install.
+    pub signals: SignalHandlerKind,
+    /// The command that resumes this run, for the failure hint (`opsrun bootstrap`).
+    pub resume_command: Option<String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            mode: RunMode::Run,
+            name: String::new(),
+            jobs: std::thread::available_parallelism().map_or(2, usize::from),
+            keep_going: false,
+            force: false,
+            resume: false,
+            state_dir: None,
+            grace: Duration::from_secs(10),
+            signals: SignalHandlerKind::Standard,
+            resume_command: None,
+        }
+    }
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Run id.
+    pub run_id: String,
+    /// How it ended.
+    pub outcome: RunOutcome,
+    /// The signal that interrupted it, if any.
+    pub interrupted_by: Option<Signal>,
+    /// Every task's outcome, in plan order.
+    pub tasks: Vec<(String, TaskOutcome)>,
+    /// Wall time.
+    pub duration: Duration,
+}
+
+/// A handle to stop a run from another task (embedders, tests).
+#[derive(Debug, Clone)]
+pub struct RunControl {
+    tx: mpsc::UnboundedSender<Signal>,
+}
+
+/// The receiving side of a [`RunControl`].
+#[derive(Debug)]
+pub struct RunControlReceiver {
+    rx: mpsc::UnboundedReceiver<Signal>,
+}
+
+impl RunControl {
+    /// A connected pair.
+    pub fn new() -> (RunControl, RunControlReceiver) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (RunControl { tx }, RunControlReceiver { rx })
+    }
+
+    /// Behaves as if the operator sent `signal` (a second call escalates to SIGKILL).
+    pub fn stop(&self, signal: Signal) {
+        let _ = self.tx.send(signal);
+    }
+}
+
+/// Stamps events with the run id and time and hands them to the sinks.
+#[derive(Clone)]
+pub(crate) struct Emitter {
+    run: Arc<str>,
+    sink: Arc<dyn EventSink>,
+}
+
+impl Emitter {
+    pub(crate) fn emit(&self, event: Event) {
+        self.sink.emit(&EventEnvelope {
+            v: opsrun_event::EVENT_SCHEMA_VERSION,
+            ts: jiff::Timestamp::now(),
+            run: self.run.to_string(),
+            event,
+        });
+    }
+}
+
+/// A new run id: sortable by time, unique enough for one state directory.
+pub fn new_run_id() -> String {
+    let now = jiff::Timestamp::now();
+    let suffix = std::process::id() % 0x10000;
+    format!("{}-{suffix:04x}", now.strftime("%Y%m%dT%H%M%S%.3fZ")).replace('.', "")
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NodeState {
+    Pending,
+    Running,
+    Done { outcome: TaskOutcome, executed: bool },
+}
+
+/// Runs `plan`, sending every event to `sink`.
+pub async fn run(
+    plan: Arc<Plan>,
+    options: RunOptions,
+    masker: Masker,
+    sink: Arc<dyn EventSink>,
+    control: Option<RunControlReceiver>,
+) -> Result<RunReport, EngineError> {
+    let started = Instant::now();
+    let run_id = new_run_id();
+    let options = Arc::new(options);
+    let mut signals = Signals::new(options.signals)
+        .map_err(|e| EngineError::Io { what: "cannot install signal handlers".into(), source: e })?;
+    let mut control = control;
+
+    // Lock, state, journal.
+    let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
+    let mut store = None;
+    let mut state = State { version: crate::state::STATE_VERSION, ..State::default() };
+    let mut _lock = None;
+    let mut warnings = Vec::new();
+    if let Some(dir) = &options.state_dir {
+        _lock = Some(RunLock::acquire(dir, &lock_operation(&options))?);
+        let s = StateStore::new(dir);
+        let (loaded, warning) = s.load()?;
+        state = loaded;
+        warnings.extend(warning);
+        let journal = RunJournal::create(dir, &run_id)
+            .map_err(|e| EngineError::Io { what: "cannot create the run journal".into(), source: e })?;
+        let logs = TaskLogs::create(dir, &run_id)
+            .map_err(|e| EngineError::Io { what: "cannot create the log directory".into(), source: e })?;
+        sinks.push(Arc::new(journal));
+        sinks.push(Arc::new(logs));
+        store = Some(s);
+    }
+    sinks.push(sink);
+    let emitter = Emitter { run: Arc::from(run_id.as_str()), sink: Arc::new(FanOut(sinks)) };
+
+    let tasks = plan
+        .order()
+        .iter()
+        .map(|&n| {
+            let t = plan.task(n);
+            PlannedTask {
+                task: t.key.clone(),
+                deps: plan.dependencies(n).map(|d| plan.task(d).key.clone()).collect(),
+                gate: t.health.as_ref().map(|h| h.name.clone()),
+                desc: t.desc.clone(),
+            }
+        })
+        .collect();
+    emitter.emit(Event::RunStarted {
+        mode: options.mode,
+        name: options.name.clone(),
+        tasks,
+        state_dir: options.state_dir.clone(),
+    });
+    for w in warnings {
+        emitter.emit(Event::Warning { task: None, message: w });
+    }
+    // Tasks left `running` by a run that died (the lock proves it is gone).
+    let mut state_dirty = false;
+    for (key, record) in &mut state.tasks {
+        if record.status == RecordStatus::Running {
+            emitter.emit(Event::TaskWasInterrupted { task: key.clone(), previous_run: record.run.clone() });
+            record.status = RecordStatus::Interrupted;
+            record.message = Some("opsrun stopped while this task ran".into());
+            state_dirty = true;
+        }
+    }
+    if state_dirty && let Some(s) = &store {
+        s.save(&state)?;
+    }
+
+    let n = plan.len();
+    let position: Vec<usize> = {
+        let mut p = vec![0; n];
+        for (i, node) in plan.order().iter().enumerate() {
+            p[node.index()] = i;
+        }
+        p
+    };
+    let mut remaining: Vec<usize> = (0..n).map(|i| plan.dependencies(NodeIndex::new(i)).count()).collect();
+    let mut node_state = vec![NodeState::Pending; n];
+    let mut digests: Vec<String> = vec![String::new(); n];
+    let mut ready: BTreeSet<(usize, NodeIndex)> =
+        plan.order().iter().filter(|i| remaining[i.index()] == 0).map(|&i| (position[i.index()], i)).collect();
+    let mut units: JoinSet<UnitResult> = JoinSet::new();
+    let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
+    let (msg_tx, mut msg_rx) = mpsc::channel::<UnitMsg>(64);
+    let mut stopping = false;
+    let mut failed = false;
+    let mut interrupted: Option<Signal> = None;
+    let mut kill_at: Option<tokio::time::Instant> = None;
+    let jobs = options.jobs.max(1);
+
+    loop {
+        while !stopping && units.len() < jobs {
+            let Some((_, node)) = ready.pop_first() else { break };
+            let deps: Vec<NodeIndex> = plan.dependencies(node).collect();
+            let unit = Unit {
+                node,
+                plan: Arc::clone(&plan),
+                options: Arc::clone(&options),
+                emitter: emitter.clone(),
+                masker: masker.clone(),
+                shutdown: shutdown_rx.clone(),
+                to_dispatcher: msg_tx.clone(),
+                prior: state.tasks.get(&plan.task(node).key).cloned(),
+                dep_digests: deps.iter().map(|d| digests[d.index()].clone()).collect(),
+                any_dep_executed: deps
+                    .iter()
+                    .any(|d| matches!(node_state[d.index()], NodeState::Done { executed: true, .. })),
+            };
+            node_state[node.index()] = NodeState::Running;
+            units.spawn(unit.run());
+        }
+        if units.is_empty() {
+            break;
+        }
+        tokio::select! {
+            joined = units.join_next() => {
+                let Some(joined) = joined else { continue };
+                let r = match joined {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // A unit panicked: a bug, but the run must still end cleanly.
+                        emitter.emit(Event::Warning { task: None, message: format!("internal error in a task unit: {e}") });
+                        failed = true;
+                        stopping = true;
+                        continue;
+                    }
+                };
+                let key = plan.task(r.node).key.clone();
+                let record_status = match r.outcome {
+                    TaskOutcome::Ok | TaskOutcome::UpToDate => Some(RecordStatus::Succeeded),
+                    TaskOutcome::Failed | TaskOutcome::FailedIgnored => Some(RecordStatus::Failed),
+                    TaskOutcome::Interrupted if r.executed => Some(RecordStatus::Interrupted),
+                    TaskOutcome::Resumed | TaskOutcome::Interrupted | TaskOutcome::NotRun => None,
+                };
+                if let (Some(status), Some(s)) = (record_status, &store) {
+                    let prior_same = state.tasks.get(&key).is_some_and(|p| p.status == status && p.fingerprint == r.fingerprint.digest);
+                    if r.executed || !prior_same {
+                        let now = jiff::Timestamp::now();
+                        let started_at = now.checked_sub(jiff::SignedDuration::try_from(r.duration).unwrap_or_default()).unwrap_or(now);
+                        state.tasks.insert(key.clone(), TaskRecord {
+                            status,
+                            fingerprint: r.fingerprint.digest.clone(),
+                            parts: r.fingerprint.parts.clone(),
+                            run: run_id.clone(),
+                            started: started_at,
+                            finished: Some(now),
+                            duration_ms: Some(millis(r.duration)),
+                            message: r.message.clone(),
+                        });
+                        if let Err(e) = s.save(&state) {
+                            emitter.emit(Event::Warning { task: Some(key.clone()), message: e.to_string() });
+                        }
+                    }
+                }
+                digests[r.node.index()] = r.fingerprint.digest.clone();
+                node_state[r.node.index()] = NodeState::Done { outcome: r.outcome, executed: r.executed };
+                let log = options.state_dir.as_ref().filter(|_| r.executed).map(|d| TaskLogs::path_for(d, &run_id, &key));
+                emitter.emit(Event::TaskFinished {
+                    task: key,
+                    outcome: r.outcome,
+                    duration_ms: millis(r.duration),
+                    message: r.message,
+                    gate_attempts: r.gate_attempts,
+                    log,
+                });
+                if r.outcome.is_success() {
+                    for d in plan.dependents(r.node) {
+                        remaining[d.index()] -= 1;
+                        if remaining[d.index()] == 0 && node_state[d.index()] == NodeState::Pending {
+                            ready.insert((position[d.index()], d));
+                        }
+                    }
+                } else {
+                    failed |= r.outcome == TaskOutcome::Failed;
+                    if !options.keep_going {
+                        stopping = true;
+                    }
+                }
+            }
+            Some(msg) = msg_rx.recv() => match msg {
+                UnitMsg::Executing { node, fingerprint, ack } => {
+                    if let Some(s) = &store {
+                        state.tasks.insert(plan.task(node).key.clone(), TaskRecord {
+                            status: RecordStatus::Running,
+                            fingerprint: fingerprint.digest,
+                            parts: fingerprint.parts,
+                            run: run_id.clone(),
+                            started: jiff::Timestamp::now(),
+                            finished: None,
+                            duration_ms: None,
+                            message: None,
+                        });
+                        if let Err(e) = s.save(&state) {
+                            emitter.emit(Event::Warning { task: Some(plan.task(node).key.clone()), message: e.to_string() });
+                        }
+                    }
+                    let _ = ack.send(());
+                }
+            },
+            sig = signals.recv() => on_signal(sig, &mut interrupted, &mut stopping, &mut kill_at, &shutdown_tx, &emitter, options.grace),
+            Some(sig) = recv_control(&mut control) => on_signal(sig, &mut interrupted, &mut stopping, &mut kill_at, &shutdown_tx, &emitter, options.grace),
+            () = sleep_until_opt(kill_at) => {
+                kill_at = None;
+                emitter.emit(Event::Interrupt { signal: "grace period over".into(), kill: true });
+                let _ = shutdown_tx.send(Shutdown::Kill);
+            }
+        }
+    }
+
+    // Everything that never started.
+    let mut report_tasks = Vec::with_capacity(n);
+    for &node in plan.order() {
+        let key = plan.task(node).key.clone();
+        let outcome = match node_state[node.index()] {
+            NodeState::Done { outcome, .. } => outcome,
+            NodeState::Pending | NodeState::Running => {
+                emitter.emit(Event::TaskFinished {
+                    task: key.clone(),
+                    outcome: TaskOutcome::NotRun,
+                    duration_ms: 0,
+                    message: None,
+                    gate_attempts: 0,
+                    log: None,
+                });
+                TaskOutcome::NotRun
+            }
+        };
+        report_tasks.push((key, outcome));
+    }
+    let outcome = if interrupted.is_some() {
+        RunOutcome::Interrupted
+    } else if failed || report_tasks.iter().any(|(_, o)| matches!(o, TaskOutcome::NotRun | TaskOutcome::Interrupted)) {
+        RunOutcome::Failed
+    } else {
+        RunOutcome::Succeeded
+    };
+    let resume_hint = (outcome != RunOutcome::Succeeded).then(|| options.resume_command.clone()).flatten();
+    let duration = started.elapsed();
+    emitter.emit(Event::RunFinished { outcome, duration_ms: millis(duration), resume_hint });
+    Ok(RunReport { run_id, outcome, interrupted_by: interrupted, tasks: report_tasks, duration })
+}
+
+fn lock_operation(options: &RunOptions) -> String {
+    match options.mode {
+        RunMode::Run => format!("run {}", options.name),
+        RunMode::Pipeline => format!("pipeline {}", options.name),
+        RunMode::Recovery => "emergency-recovery".into(),
+    }
+}
+
+fn on_signal(
+    sig: Signal,
+    interrupted: &mut Option<Signal>,
+    stopping: &mut bool,
+    kill_at: &mut Option<tokio::time::Instant>,
+    shutdown: &watch::Sender<Shutdown>,
+    emitter: &Emitter,
+    grace: Duration,
+) {
+    *stopping = true;
+    if interrupted.is_none() {
+        *interrupted = Some(sig);
+        emitter.emit(Event::Interrupt { signal: sig.as_str().to_string(), kill: false });
+        let _ = shutdown.send(Shutdown::Graceful(sig));
+        *kill_at = Some(tokio::time::Instant::now() + grace);
+    } else {
+        emitter.emit(Event::Interrupt { signal: sig.as_str().to_string(), kill: true });
+        let _ = shutdown.send(Shutdown::Kill);
+        *kill_at = None;
+    }
+}
+
+async fn recv_control(control: &mut Option<RunControlReceiver>) -> Option<Signal> {
+    match control {
+        Some(c) => c.rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
