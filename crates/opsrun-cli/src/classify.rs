@@ -12,7 +12,12 @@ use crate::exit;
 /// Classifies a change; the tasks file is optional (its `[classify]` rules and task order).
 pub(crate) fn classify(cli: &Cli, args: &ClassifyArgs) -> Result<u8> {
     let ctx = match Context::load(cli) {
-        Ok(c) => Some(c),
+        Ok(c) => {
+            for warning in crate::overrides::active_warnings(&c) {
+                eprintln!("{warning}");
+            }
+            Some(c)
+        }
         Err(CliError::Usage(_)) if cli.file.is_none() => None,
         Err(e) => return Err(e),
     };
@@ -28,7 +33,7 @@ pub(crate) fn classify(cli: &Cli, args: &ClassifyArgs) -> Result<u8> {
         let Some(ctx) = &ctx else {
             return Err(CliError::Usage("--probe needs a tasks.toml with a bootstrap pipeline".into()));
         };
-        Some(crate::commands::probe_outcome(cli, ctx)?)
+        Some(crate::status::probe_outcome(ctx)?)
     } else {
         None
     };

@@ -292,8 +292,3 @@ pub(crate) fn logs(ctx: &Context, args: &LogsArgs) -> Result<u8> {
     let _ = std::io::stdout().lock().write_all(&text);
     Ok(exit::OK)
 }
-
-/// Checks the bootstrap pipeline's gates once, for `classify --probe`.
-pub(crate) fn probe_outcome(_cli: &Cli, _ctx: &Context) -> Result<opsrun_change::ProbeOutcome> {
-    Err(CliError::Usage("--probe needs `opsrun status`, which is not available yet".into()))
-}

@@ -11,6 +11,8 @@ pub mod context;
 pub mod error;
 mod execute;
 pub mod exit;
+mod overrides;
+mod status;
 
 use std::process::ExitCode;
 
@@ -57,6 +59,9 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         return classify::classify(cli, args);
     }
     let ctx = Context::load(cli)?;
+    for warning in overrides::active_warnings(&ctx) {
+        eprintln!("{warning}");
+    }
     match &cli.command {
         Command::List(a) => commands::list(&ctx, a),
         Command::Run(a) => commands::run(cli, &ctx, a),
@@ -66,9 +71,9 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         Command::Explain(a) => commands::explain_cmd(&ctx, a),
         Command::Runs(a) => commands::runs(&ctx, a),
         Command::Logs(a) => commands::logs(&ctx, a),
-        Command::Status(_) | Command::EmergencyRecovery(_) | Command::Override(_) => {
-            Err(CliError::Usage("this command is not available yet".into()))
-        }
+        Command::Status(a) => status::status(cli, &ctx, a),
+        Command::EmergencyRecovery(a) => status::recovery(cli, &ctx, a),
+        Command::Override(c) => overrides::run(&ctx, c),
         Command::Completions(_) | Command::Classify(_) => unreachable!("handled above"),
     }
 }

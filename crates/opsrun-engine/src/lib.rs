@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+mod assess;
 mod error;
 mod explain;
 mod fingerprint;
@@ -35,6 +36,7 @@ mod signal;
 mod state;
 mod unit;
 
+pub use assess::{StageHealth, assess};
 pub use error::EngineError;
 pub use explain::{Explanation, explain};
 pub use fingerprint::{Fingerprint, matching_files};

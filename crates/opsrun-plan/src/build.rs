@@ -221,6 +221,17 @@ impl Plan {
         Ok(order)
     }
 
+    /// A plan of only `nodes` (and the edges between them), every task forced to run: used by
+    /// emergency recovery to run exactly the broken layer and what depends on it.
+    pub fn subplan(&self, nodes: &[NodeIndex]) -> Plan {
+        let keep: HashSet<NodeIndex> = nodes.iter().copied().collect();
+        let mut plan = self.clone().retain(&keep);
+        for i in plan.order.clone() {
+            plan.graph[i].forced = true;
+        }
+        plan
+    }
+
     /// Keeps only `keep`, dropping edges to removed nodes.
     fn retain(self, keep: &HashSet<NodeIndex>) -> Plan {
         let graph = self.graph.filter_map(|i, n| keep.contains(&i).then(|| n.clone()), |_, e| Some(*e));

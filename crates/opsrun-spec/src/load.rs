@@ -202,6 +202,12 @@ impl Loader {
                 if let Some(r) = g.resume {
                     self.gitops.resume = r;
                 }
+                if let Some(s) = g.stage {
+                    self.gitops.stage = s;
+                }
+                if let Some(a) = g.api_stage {
+                    self.gitops.api_stage = a;
+                }
             }
         }
 

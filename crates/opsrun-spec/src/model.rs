@@ -227,6 +227,11 @@ pub struct GitopsConfig {
     pub suspend: String,
     /// The resume command.
     pub resume: String,
+    /// The task that deploys the GitOps system: a broken layer below it cannot be repaired by
+    /// GitOps.
+    pub stage: String,
+    /// The task whose gate is the Kubernetes API: when it is down, nothing in-cluster can act.
+    pub api_stage: String,
 }
 
 impl Default for GitopsConfig {
@@ -234,6 +239,8 @@ impl Default for GitopsConfig {
         Self {
             suspend: "flux suspend kustomization {{.NAME}} -n flux-system".into(),
             resume: "flux resume kustomization {{.NAME}} -n flux-system".into(),
+            stage: "flux".into(),
+            api_stage: "api".into(),
         }
     }
 }

@@ -243,6 +243,10 @@ pub(crate) struct RawPipeline {
 pub(crate) struct RawGitops {
     pub(crate) suspend: Option<String>,
     pub(crate) resume: Option<String>,
+    /// The task that deploys the GitOps system (default `flux`).
+    pub(crate) stage: Option<String>,
+    /// The task whose gate is the Kubernetes API (default `api`).
+    pub(crate) api_stage: Option<String>,
 }
 
 /// Deserializes "a scalar or a table" keys through a [`toml::Value`], so that an error inside the
