@@ -1,0 +1,438 @@
+//! The `Test` builder: a fresh temporary project, the real `opsrun` binary, and assertions on
+//! what it did.
+//!
+//! Every test gets its own [`TempDir`], so tests run in parallel without sharing state,
+//! journals or locks. The child's environment is made deterministic: `CI=true` (plain output,
+//! no progress bars) and no `OPSRUN_*` or `RUST_LOG` variables inherited from the developer's
+//! shell.
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use opsrun::event::{Event, EventEnvelope, TaskOutcome};
+use tempfile::TempDir;
+
+/// The binary under test, built by cargo for this test target.
+const OPSRUN: &str = env!("CARGO_BIN_EXE_opsrun");
+
+/// How long any wait for a condition may take before the test fails. Generous: it only bounds
+/// a hang, it never decides an outcome.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// How often a condition is polled.
+const POLL: Duration = Duration::from_millis(10);
+
+/// A command line to run in a fresh temporary project.
+#[must_use]
+pub(crate) struct Test {
+    tempdir: TempDir,
+    args: Vec<OsString>,
+    env: Vec<(OsString, Option<OsString>)>,
+    current_dir: Option<PathBuf>,
+}
+
+impl Test {
+    /// A new empty project directory.
+    pub(crate) fn new() -> Self {
+        let tempdir = tempfile::Builder::new().prefix("opsrun-it-").tempdir().expect("create a temp dir");
+        Self::with_tempdir(tempdir)
+    }
+
+    fn with_tempdir(tempdir: TempDir) -> Self {
+        Self { tempdir, args: Vec::new(), env: Vec::new(), current_dir: None }
+    }
+
+    /// Writes `contents` to `path` (relative to the project), creating parent directories.
+    pub(crate) fn file(self, path: &str, contents: &str) -> Self {
+        let path = self.tempdir.path().join(path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("create parent dirs");
+        }
+        fs::write(&path, contents).expect("write a project file");
+        self
+    }
+
+    /// Writes `tasks.toml`.
+    pub(crate) fn tasks(self, contents: &str) -> Self {
+        self.file("tasks.toml", contents)
+    }
+
+    /// Creates an empty directory `path` (relative to the project).
+    pub(crate) fn dir(self, path: &str) -> Self {
+        fs::create_dir_all(self.tempdir.path().join(path)).expect("create a dir");
+        self
+    }
+
+    /// Appends one argument.
+    pub(crate) fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Appends arguments.
+    pub(crate) fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(OsString::from));
+        self
+    }
+
+    /// Sets an environment variable for the child.
+    pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), Some(value.into())));
+        self
+    }
+
+    /// Removes an environment variable (including the `CI=true` set by default).
+    pub(crate) fn env_remove(mut self, key: &str) -> Self {
+        self.env.push((key.into(), None));
+        self
+    }
+
+    /// Runs opsrun from `path` (relative to the project) instead of its root.
+    pub(crate) fn current_dir(mut self, path: &str) -> Self {
+        self.current_dir = Some(path.into());
+        self
+    }
+
+    /// The project directory.
+    pub(crate) fn path(&self) -> &Path {
+        self.tempdir.path()
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(OPSRUN);
+        command.args(&self.args).current_dir(self.tempdir.path().join(self.current_dir.as_deref().unwrap_or(Path::new(""))));
+        for (key, _) in std::env::vars_os() {
+            let name = key.to_string_lossy();
+            if name.starts_with("OPSRUN_") || name == "RUST_LOG" {
+                command.env_remove(&key);
+            }
+        }
+        command.env("CI", "true");
+        for (key, value) in &self.env {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        command.stdin(Stdio::null());
+        command
+    }
+
+    /// Runs opsrun to completion.
+    pub(crate) fn run(self) -> Output {
+        let output = self.command().output().expect("run opsrun");
+        Output::new(self.tempdir, output.status, output.stdout, output.stderr)
+    }
+
+    /// Starts opsrun in the background; its output goes to files read by [`Running`].
+    pub(crate) fn spawn(self) -> Running {
+        let capture = tempfile::Builder::new().prefix("opsrun-it-out-").tempdir().expect("create a temp dir");
+        let stdout = capture.path().join("stdout");
+        let stderr = capture.path().join("stderr");
+        let child = self
+            .command()
+            .stdout(File::create(&stdout).expect("create stdout capture"))
+            .stderr(File::create(&stderr).expect("create stderr capture"))
+            .spawn()
+            .expect("spawn opsrun");
+        Running { child, tempdir: self.tempdir, _capture: capture, stdout, stderr }
+    }
+}
+
+/// What a finished opsrun did. The project directory lives as long as this does.
+pub(crate) struct Output {
+    tempdir: TempDir,
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    fn new(tempdir: TempDir, status: ExitStatus, stdout: Vec<u8>, stderr: Vec<u8>) -> Self {
+        let output = Self {
+            tempdir,
+            status,
+            stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
+        };
+        // Whatever the input, opsrun must never panic.
+        assert!(!output.stderr.contains("panicked"), "opsrun panicked\n{}", output.dump());
+        output
+    }
+
+    /// Stdout and stderr, for assertion messages.
+    fn dump(&self) -> String {
+        format!("--- status: {:?}\n--- stdout:\n{}\n--- stderr:\n{}", self.status, self.stdout, self.stderr)
+    }
+
+    /// Asserts the exit code.
+    pub(crate) fn status(&self, code: i32) -> &Self {
+        assert_eq!(self.status.code(), Some(code), "unexpected exit code\n{}", self.dump());
+        self
+    }
+
+    /// Asserts that stdout contains `needle`.
+    pub(crate) fn stdout_contains(&self, needle: &str) -> &Self {
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}\n{}", self.dump());
+        self
+    }
+
+    /// Asserts that stderr contains `needle`.
+    pub(crate) fn stderr_contains(&self, needle: &str) -> &Self {
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\n{}", self.dump());
+        self
+    }
+
+    /// Asserts that neither stdout nor stderr contains `needle`.
+    pub(crate) fn output_lacks(&self, needle: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(needle) && !self.stderr.contains(needle),
+            "output contains {needle:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    /// Stdout as text.
+    pub(crate) fn stdout(&self) -> &str {
+        &self.stdout
+    }
+
+    /// Stderr as text.
+    pub(crate) fn stderr(&self) -> &str {
+        &self.stderr
+    }
+
+    /// Stdout with the project's path replaced by `[TMP]`, for snapshots.
+    pub(crate) fn stdout_redacted(&self) -> String {
+        redact(&self.stdout, self.tempdir.path())
+    }
+
+    /// Stderr with the project's path replaced by `[TMP]`, for snapshots.
+    pub(crate) fn stderr_redacted(&self) -> String {
+        redact(&self.stderr, self.tempdir.path())
+    }
+
+    /// Every stdout line as a typed event (the JSON reporter's output); panics on a line that is
+    /// not one.
+    pub(crate) fn json_events(&self) -> Vec<EventEnvelope> {
+        parse_events(&self.stdout)
+    }
+
+    /// The project directory.
+    pub(crate) fn path(&self) -> &Path {
+        self.tempdir.path()
+    }
+
+    /// Whether `path` (relative to the project) exists.
+    pub(crate) fn exists(&self, path: &str) -> bool {
+        self.path().join(path).exists()
+    }
+
+    /// The contents of `path` (relative to the project).
+    pub(crate) fn read(&self, path: &str) -> String {
+        fs::read_to_string(self.path().join(path)).unwrap_or_else(|e| panic!("read {path}: {e}\n{}", self.dump()))
+    }
+
+    /// The number of lines in `path` (relative to the project), 0 when it does not exist.
+    pub(crate) fn lines(&self, path: &str) -> usize {
+        fs::read_to_string(self.path().join(path)).map_or(0, |s| s.lines().count())
+    }
+
+    /// A new command line in the same project directory (state, journal and files kept).
+    pub(crate) fn then(self) -> Test {
+        Test::with_tempdir(self.tempdir)
+    }
+}
+
+/// An opsrun started with [`Test::spawn`].
+pub(crate) struct Running {
+    child: Child,
+    tempdir: TempDir,
+    _capture: TempDir,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Running {
+    /// The process id of opsrun.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The project directory.
+    pub(crate) fn path(&self) -> &Path {
+        self.tempdir.path()
+    }
+
+    /// Sends `signal` to opsrun (only to it: the tasks get it from opsrun).
+    pub(crate) fn signal(&self, signal: Signal) {
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits i32"));
+        kill(pid, signal).expect("send a signal to opsrun");
+    }
+
+    /// Waits until `path` (relative to the project) exists.
+    pub(crate) fn wait_for_file(&mut self, path: &str) {
+        let full = self.tempdir.path().join(path);
+        self.wait_until(&format!("file {path} to exist"), |_| full.exists());
+    }
+
+    /// Waits until stdout contains `needle`.
+    pub(crate) fn wait_for_stdout(&mut self, needle: &str) {
+        let stdout = self.stdout.clone();
+        self.wait_until(&format!("stdout to contain {needle:?}"), |_| {
+            fs::read_to_string(&stdout).is_ok_and(|s| s.contains(needle))
+        });
+    }
+
+    /// Polls `condition` until it holds; fails the test if opsrun exits first or the deadline
+    /// passes.
+    fn wait_until(&mut self, what: &str, mut condition: impl FnMut(&Self) -> bool) {
+        let start = Instant::now();
+        loop {
+            if condition(self) {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().expect("poll opsrun") {
+                panic!("opsrun exited ({status}) while waiting for {what}\n{}", self.captured());
+            }
+            if start.elapsed() > DEADLINE {
+                let _ = self.child.kill();
+                panic!("timed out waiting for {what}\n{}", self.captured());
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    fn captured(&self) -> String {
+        format!(
+            "--- stdout:\n{}\n--- stderr:\n{}",
+            fs::read_to_string(&self.stdout).unwrap_or_default(),
+            fs::read_to_string(&self.stderr).unwrap_or_default()
+        )
+    }
+
+    /// Waits (bounded) for opsrun to exit.
+    pub(crate) fn wait(mut self) -> Output {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("poll opsrun") {
+                break status;
+            }
+            if start.elapsed() > DEADLINE {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("opsrun did not exit in time\n{}", self.captured());
+            }
+            thread::sleep(POLL);
+        };
+        let stdout = fs::read(&self.stdout).expect("read stdout capture");
+        let stderr = fs::read(&self.stderr).expect("read stderr capture");
+        Output::new(self.tempdir, status, stdout, stderr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A failed assertion must not leave opsrun behind.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Replaces every spelling of `dir` in `text` with `[TMP]`.
+fn redact(text: &str, dir: &Path) -> String {
+    let mut text = text.to_owned();
+    if let Ok(canonical) = dir.canonicalize() {
+        text = text.replace(&*canonical.to_string_lossy(), "[TMP]");
+    }
+    text.replace(&*dir.to_string_lossy(), "[TMP]")
+}
+
+/// Parses JSON lines into typed events.
+pub(crate) fn parse_events(text: &str) -> Vec<EventEnvelope> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not an event ({e}): {line}")))
+        .collect()
+}
+
+/// The tasks that got a `task_started`, in order.
+pub(crate) fn started(events: &[EventEnvelope]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::TaskStarted { task } => Some(task.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The outcome of `task` from its `task_finished`.
+pub(crate) fn outcome(events: &[EventEnvelope], task: &str) -> TaskOutcome {
+    events
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::TaskFinished { task: t, outcome, .. } if t == task => Some(*outcome),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no task_finished for {task}"))
+}
+
+/// The envelope of the first event matching `pred`.
+pub(crate) fn find<'e>(events: &'e [EventEnvelope], what: &str, pred: impl Fn(&Event) -> bool) -> &'e EventEnvelope {
+    events.iter().find(|e| pred(&e.event)).unwrap_or_else(|| panic!("no event: {what}"))
+}
+
+/// A shell snippet that polls `condition` every 10ms and exits 99 after about 10 seconds: a
+/// bounded wait for tasks that must synchronise with each other or with opsrun.
+pub(crate) fn sh_wait_until(condition: &str) -> String {
+    format!("i=0; until {condition}; do i=$((i+1)); if [ $i -gt 1000 ]; then exit 99; fi; sleep 0.01; done")
+}
+
+/// Processes (pid, command line) whose command line contains `needle` and that are not zombies.
+pub(crate) fn live_processes(needle: &str) -> Vec<(u32, String)> {
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if !cmdline.contains(needle) {
+                return None;
+            }
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The state is the first field after the parenthesised command name.
+            let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
+            (state != 'Z').then_some((pid, cmdline))
+        })
+        .collect()
+}
+
+/// Asserts that no live process has `needle` in its command line. A process that was sent
+/// SIGKILL can take a moment to be torn down, so this polls briefly before failing; a process
+/// that nobody killed survives the wait and fails the test.
+pub(crate) fn assert_no_process(needle: &str) {
+    let start = Instant::now();
+    loop {
+        let live = live_processes(needle);
+        if live.is_empty() {
+            return;
+        }
+        if start.elapsed() > Duration::from_secs(3) {
+            for (pid, _) in &live {
+                let _ = kill(Pid::from_raw(i32::try_from(*pid).expect("pid fits i32")), Signal::SIGKILL);
+            }
+            panic!("processes left behind: {live:?}");
+        }
+        thread::sleep(POLL);
+    }
+}
