@@ -31,7 +31,7 @@ const POLL: Duration = Duration::from_millis(10);
 /// A command line to run in a fresh temporary project.
 #[must_use]
 pub(crate) struct Test {
-    tempdir: TempDir,
+    project: Project,
     args: Vec<OsString>,
     env: Vec<(OsString, Option<OsString>)>,
     current_dir: Option<PathBuf>,
@@ -41,16 +41,16 @@ impl Test {
     /// A new empty project directory.
     pub(crate) fn new() -> Self {
         let tempdir = tempfile::Builder::new().prefix("opsrun-it-").tempdir().expect("create a temp dir");
-        Self::with_tempdir(tempdir)
+        Self::in_project(Project::Owned(tempdir))
     }
 
-    fn with_tempdir(tempdir: TempDir) -> Self {
-        Self { tempdir, args: Vec::new(), env: Vec::new(), current_dir: None }
+    fn in_project(project: Project) -> Self {
+        Self { project, args: Vec::new(), env: Vec::new(), current_dir: None }
     }
 
     /// Writes `contents` to `path` (relative to the project), creating parent directories.
     pub(crate) fn file(self, path: &str, contents: &str) -> Self {
-        let path = self.tempdir.path().join(path);
+        let path = self.project.path().join(path);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).expect("create parent dirs");
         }
@@ -65,13 +65,7 @@ impl Test {
 
     /// Creates an empty directory `path` (relative to the project).
     pub(crate) fn dir(self, path: &str) -> Self {
-        fs::create_dir_all(self.tempdir.path().join(path)).expect("create a dir");
-        self
-    }
-
-    /// Appends one argument.
-    pub(crate) fn arg(mut self, arg: &str) -> Self {
-        self.args.push(arg.into());
+        fs::create_dir_all(self.project.path().join(path)).expect("create a dir");
         self
     }
 
@@ -99,14 +93,11 @@ impl Test {
         self
     }
 
-    /// The project directory.
-    pub(crate) fn path(&self) -> &Path {
-        self.tempdir.path()
-    }
-
     fn command(&self) -> Command {
         let mut command = Command::new(OPSRUN);
-        command.args(&self.args).current_dir(self.tempdir.path().join(self.current_dir.as_deref().unwrap_or(Path::new(""))));
+        command
+            .args(&self.args)
+            .current_dir(self.project.path().join(self.current_dir.as_deref().unwrap_or(Path::new(""))));
         for (key, _) in std::env::vars_os() {
             let name = key.to_string_lossy();
             if name.starts_with("OPSRUN_") || name == "RUST_LOG" {
@@ -127,7 +118,7 @@ impl Test {
     /// Runs opsrun to completion.
     pub(crate) fn run(self) -> Output {
         let output = self.command().output().expect("run opsrun");
-        Output::new(self.tempdir, output.status, output.stdout, output.stderr)
+        Output::new(self.project, output.status, output.stdout, output.stderr)
     }
 
     /// Starts opsrun in the background; its output goes to files read by [`Running`].
@@ -141,22 +132,22 @@ impl Test {
             .stderr(File::create(&stderr).expect("create stderr capture"))
             .spawn()
             .expect("spawn opsrun");
-        Running { child, tempdir: self.tempdir, _capture: capture, stdout, stderr }
+        Running { child: KillOnDrop(child), project: self.project, _capture: capture, stdout, stderr }
     }
 }
 
 /// What a finished opsrun did. The project directory lives as long as this does.
 pub(crate) struct Output {
-    tempdir: TempDir,
+    project: Project,
     status: ExitStatus,
     stdout: String,
     stderr: String,
 }
 
 impl Output {
-    fn new(tempdir: TempDir, status: ExitStatus, stdout: Vec<u8>, stderr: Vec<u8>) -> Self {
+    fn new(project: Project, status: ExitStatus, stdout: Vec<u8>, stderr: Vec<u8>) -> Self {
         let output = Self {
-            tempdir,
+            project,
             status,
             stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
             stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
@@ -175,6 +166,11 @@ impl Output {
     pub(crate) fn status(&self, code: i32) -> &Self {
         assert_eq!(self.status.code(), Some(code), "unexpected exit code\n{}", self.dump());
         self
+    }
+
+    /// The exit code, `None` when killed by a signal.
+    pub(crate) fn status_code(&self) -> Option<i32> {
+        self.status.code()
     }
 
     /// Asserts that stdout contains `needle`.
@@ -211,12 +207,12 @@ impl Output {
 
     /// Stdout with the project's path replaced by `[TMP]`, for snapshots.
     pub(crate) fn stdout_redacted(&self) -> String {
-        redact(&self.stdout, self.tempdir.path())
+        redact(&self.stdout, self.project.path())
     }
 
     /// Stderr with the project's path replaced by `[TMP]`, for snapshots.
     pub(crate) fn stderr_redacted(&self) -> String {
-        redact(&self.stderr, self.tempdir.path())
+        redact(&self.stderr, self.project.path())
     }
 
     /// Every stdout line as a typed event (the JSON reporter's output); panics on a line that is
@@ -227,7 +223,7 @@ impl Output {
 
     /// The project directory.
     pub(crate) fn path(&self) -> &Path {
-        self.tempdir.path()
+        self.project.path()
     }
 
     /// Whether `path` (relative to the project) exists.
@@ -247,14 +243,14 @@ impl Output {
 
     /// A new command line in the same project directory (state, journal and files kept).
     pub(crate) fn then(self) -> Test {
-        Test::with_tempdir(self.tempdir)
+        Test::in_project(self.project)
     }
 }
 
 /// An opsrun started with [`Test::spawn`].
 pub(crate) struct Running {
-    child: Child,
-    tempdir: TempDir,
+    child: KillOnDrop,
+    project: Project,
     _capture: TempDir,
     stdout: PathBuf,
     stderr: PathBuf,
@@ -263,23 +259,28 @@ pub(crate) struct Running {
 impl Running {
     /// The process id of opsrun.
     pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.0.id()
     }
 
     /// The project directory.
     pub(crate) fn path(&self) -> &Path {
-        self.tempdir.path()
+        self.project.path()
+    }
+
+    /// Another command line in the same project, to run while this one is running.
+    pub(crate) fn alongside(&self) -> Test {
+        Test::in_project(Project::Shared(self.project.path().to_path_buf()))
     }
 
     /// Sends `signal` to opsrun (only to it: the tasks get it from opsrun).
     pub(crate) fn signal(&self, signal: Signal) {
-        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits i32"));
+        let pid = Pid::from_raw(i32::try_from(self.child.0.id()).expect("pid fits i32"));
         kill(pid, signal).expect("send a signal to opsrun");
     }
 
     /// Waits until `path` (relative to the project) exists.
     pub(crate) fn wait_for_file(&mut self, path: &str) {
-        let full = self.tempdir.path().join(path);
+        let full = self.project.path().join(path);
         self.wait_until(&format!("file {path} to exist"), |_| full.exists());
     }
 
@@ -299,11 +300,11 @@ impl Running {
             if condition(self) {
                 return;
             }
-            if let Some(status) = self.child.try_wait().expect("poll opsrun") {
+            if let Some(status) = self.child.0.try_wait().expect("poll opsrun") {
                 panic!("opsrun exited ({status}) while waiting for {what}\n{}", self.captured());
             }
             if start.elapsed() > DEADLINE {
-                let _ = self.child.kill();
+                let _ = self.child.0.kill();
                 panic!("timed out waiting for {what}\n{}", self.captured());
             }
             thread::sleep(POLL);
@@ -322,28 +323,57 @@ impl Running {
     pub(crate) fn wait(mut self) -> Output {
         let start = Instant::now();
         let status = loop {
-            if let Some(status) = self.child.try_wait().expect("poll opsrun") {
+            if let Some(status) = self.child.0.try_wait().expect("poll opsrun") {
                 break status;
             }
             if start.elapsed() > DEADLINE {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+                let _ = self.child.0.kill();
+                let _ = self.child.0.wait();
                 panic!("opsrun did not exit in time\n{}", self.captured());
             }
             thread::sleep(POLL);
         };
         let stdout = fs::read(&self.stdout).expect("read stdout capture");
         let stderr = fs::read(&self.stderr).expect("read stderr capture");
-        Output::new(self.tempdir, status, stdout, stderr)
+        Output::new(self.project, status, stdout, stderr)
     }
 }
 
-impl Drop for Running {
+/// A child process stopped when dropped, so that a failed assertion leaves neither opsrun nor
+/// its tasks behind (which would also confuse the process counts of a later run).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        // A failed assertion must not leave opsrun behind.
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        if !matches!(self.0.try_wait(), Ok(None)) {
+            return;
+        }
+        // Two SIGINTs make opsrun kill its tasks' process groups at once; SIGKILL would orphan them.
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
+            thread::sleep(Duration::from_millis(100));
+            let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
+        }
+        let start = Instant::now();
+        while matches!(self.0.try_wait(), Ok(None)) && start.elapsed() < Duration::from_secs(5) {
+            thread::sleep(POLL);
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A test's project directory: its own, or one it shares with a running opsrun.
+enum Project {
+    Owned(TempDir),
+    Shared(PathBuf),
+}
+
+impl Project {
+    fn path(&self) -> &Path {
+        match self {
+            Self::Owned(dir) => dir.path(),
+            Self::Shared(path) => path,
         }
     }
 }
@@ -428,11 +458,18 @@ pub(crate) fn assert_no_process(needle: &str) {
             return;
         }
         if start.elapsed() > Duration::from_secs(3) {
-            for (pid, _) in &live {
-                let _ = kill(Pid::from_raw(i32::try_from(*pid).expect("pid fits i32")), Signal::SIGKILL);
-            }
+            kill_processes(needle);
             panic!("processes left behind: {live:?}");
         }
         thread::sleep(POLL);
+    }
+}
+
+/// Sends SIGKILL to every process with `needle` in its command line (by pid).
+pub(crate) fn kill_processes(needle: &str) {
+    for (pid, _) in live_processes(needle) {
+        if let Ok(pid) = i32::try_from(pid) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
     }
 }

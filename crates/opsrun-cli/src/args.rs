@@ -6,7 +6,13 @@ use clap::{Args, Parser, Subcommand};
 
 /// A task runner for Kubernetes operators: tasks.toml, a DAG, health gates, resume.
 #[derive(Debug, Parser)]
-#[command(name = "opsrun", version, about, long_about = None, after_help = EXIT_CODES_HELP)]
+#[command(
+    name = "opsrun",
+    version,
+    about = "A task runner for Kubernetes operators: tasks.toml, a DAG, health gates, resume.",
+    long_about = None,
+    after_help = EXIT_CODES_HELP
+)]
 pub struct Cli {
     /// The tasks file (default: tasks.toml in the current directory or the nearest parent).
     #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
@@ -20,7 +26,7 @@ pub struct Cli {
     /// Tasks to run at once (default: the number of CPUs).
     #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
     pub jobs: Option<usize>,
-    /// More of opsrun's own diagnostics (repeat for more); RUST_LOG is honoured too.
+    /// More of opsrun's own diagnostics (repeat for more); `RUST_LOG` is honoured too.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only status lines and the summary.
@@ -105,7 +111,7 @@ pub struct RunArgs {
     /// Tasks to run, and VAR=value assignments.
     #[arg(required = true, value_name = "TASK|VAR=VALUE")]
     pub items: Vec<String>,
-    /// Arguments after `--`, available as {{.CLI_ARGS}}.
+    /// Arguments after `--`, available as `{{.CLI_ARGS}}`.
     #[arg(last = true, value_name = "ARGS")]
     pub cli_args: Vec<String>,
     #[command(flatten)]
@@ -143,7 +149,7 @@ pub struct NamedPipelineArgs {
 /// `opsrun graph`.
 #[derive(Debug, Args)]
 pub struct GraphArgs {
-    /// Targets (default: every task, or the bootstrap pipeline's targets).
+    /// Targets and VAR=value assignments (default: every task that is not internal).
     pub targets: Vec<String>,
     /// text, dot or mermaid.
     #[arg(long, default_value = "text", value_parser = ["text", "dot", "mermaid"])]

@@ -73,9 +73,6 @@ fn input_paths(args: &ClassifyArgs) -> Result<Vec<String>> {
 
 /// Every task name in a topological order of the whole spec (file order breaks ties).
 fn task_order(ctx: &Context) -> Vec<String> {
-    let spec = &ctx.spec;
-    let mut order = Vec::with_capacity(spec.tasks.len());
-    let mut seen = std::collections::HashSet::new();
     fn visit(
         name: &str,
         spec: &opsrun_spec::Spec,
@@ -92,6 +89,9 @@ fn task_order(ctx: &Context) -> Vec<String> {
         }
         order.push(name.to_string());
     }
+    let spec = &ctx.spec;
+    let mut order = Vec::with_capacity(spec.tasks.len());
+    let mut seen = std::collections::HashSet::new();
     for name in spec.tasks.keys() {
         visit(name, spec, &mut seen, &mut order);
     }

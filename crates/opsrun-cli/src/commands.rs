@@ -86,7 +86,7 @@ pub(crate) fn run(cli: &Cli, ctx: &Context, args: &RunArgs) -> Result<u8> {
     execute(
         cli,
         ctx,
-        Execution {
+        &Execution {
             mode: RunMode::Run,
             name: targets.join(" "),
             targets,
@@ -120,11 +120,15 @@ pub(crate) fn pipeline(cli: &Cli, ctx: &Context, name: &str, args: &PipelineArgs
         )));
     }
     let command = if name == "bootstrap" { "opsrun bootstrap".to_string() } else { format!("opsrun pipeline {name}") };
-    let var_args: String = args.vars.iter().map(|v| format!(" {}", shell_quote(v))).collect();
+    let var_args: String = args.vars.iter().fold(String::new(), |mut acc, v| {
+        acc.push(' ');
+        acc.push_str(&shell_quote(v));
+        acc
+    });
     execute(
         cli,
         ctx,
-        Execution {
+        &Execution {
             mode: RunMode::Pipeline,
             name: name.to_string(),
             targets: p.targets.clone(),
@@ -218,7 +222,7 @@ pub(crate) fn explain_cmd(ctx: &Context, args: &ExplainArgs) -> Result<u8> {
     }
     let upstream: Vec<_> = explanations.iter().filter(|x| x.task != canonical).collect();
     if !upstream.is_empty() {
-        let _ = writeln!(out, "upstream:");
+        let _ = writeln!(out, "the other tasks of this run:");
         for x in upstream {
             let _ = writeln!(out, "  {} {}: {}", x.task, if x.will_run { "runs" } else { "skipped" }, x.reason);
         }
@@ -241,12 +245,11 @@ pub(crate) fn runs(ctx: &Context, args: &RunsArgs) -> Result<u8> {
     }
     let _ = writeln!(out, "{:<28} {:<10} {:<20} {:<20} {:>9}  outcome", "run", "mode", "name", "started", "duration");
     for r in runs {
-        let mode = r.mode.map(|m| format!("{m:?}").to_lowercase()).unwrap_or_default();
-        let started = r.started.map(|s| s.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
+        let mode = r.mode.map_or_else(String::new, |m| format!("{m:?}").to_lowercase());
+        let started = r.started.map_or_else(String::new, |s| s.strftime("%Y-%m-%d %H:%M:%S").to_string());
         let duration = r
             .duration_ms
-            .map(|d| opsrun_spec::format_duration(std::time::Duration::from_millis(d)))
-            .unwrap_or_else(|| "-".into());
+            .map_or_else(|| "-".into(), |d| opsrun_spec::format_duration(std::time::Duration::from_millis(d)));
         let outcome =
             r.outcome.map_or_else(|| "unfinished (opsrun stopped)".to_string(), |o| format!("{o:?}").to_lowercase());
         let _ = writeln!(

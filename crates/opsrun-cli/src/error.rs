@@ -38,8 +38,10 @@ impl CliError {
     /// The exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Spec(_) | CliError::Usage(_) => exit::USAGE,
-            CliError::Plan(
+            CliError::Spec(_)
+            | CliError::Usage(_)
+            | CliError::Engine(EngineError::State { .. })
+            | CliError::Plan(
                 PlanError::Spec(_)
                 | PlanError::UnknownTask { .. }
                 | PlanError::Internal(_)
@@ -47,7 +49,6 @@ impl CliError {
                 | PlanError::Cycle(_),
             ) => exit::USAGE,
             CliError::Engine(EngineError::Locked { .. }) => exit::LOCKED,
-            CliError::Engine(EngineError::State { .. }) => exit::USAGE,
             CliError::Engine(EngineError::Io { .. }) => exit::INTERNAL,
             CliError::NotConfirmed(_) => exit::NOT_CONFIRMED,
             CliError::Other { code, .. } => *code,

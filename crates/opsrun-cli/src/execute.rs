@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use opsrun_engine::{Masker, RunOptions, RunReport, SignalHandlerKind, StateStore, explain};
 use opsrun_event::{RunMode, RunOutcome};
 use opsrun_plan::{Plan, PlanOptions};
-use opsrun_report::{OutputMode, Renderer, ReportOptions};
+use opsrun_report::{OutputMode, ReportOptions};
 use opsrun_spec::{ResolvedCmdKind, Resolver};
 
 use crate::args::{Cli, ExecFlags};
@@ -45,24 +45,24 @@ pub(crate) fn plan(resolver: &Resolver<'_>, e: &Execution) -> Result<Plan> {
 }
 
 /// Plans and runs; returns the exit code.
-pub(crate) fn execute(cli: &Cli, ctx: &Context, e: Execution) -> Result<u8> {
+pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
     let resolver = Resolver::new(&ctx.spec, ctx.invocation(e.vars.clone(), &e.cli_args));
-    let plan = plan(&resolver, &e)?;
+    let plan = plan(&resolver, e)?;
     let masker = Masker::new(resolver.secrets());
     let state_dir = ctx.state_dir();
     let (state, _) = StateStore::new(&state_dir).load()?;
     let explanations = explain(&plan, &state, e.resume, e.exec.force);
     if e.exec.dry_run {
-        print_dry_run(&plan, &explanations, &masker, &e);
+        print_dry_run(&plan, &explanations, &masker, e);
         return Ok(exit::OK);
     }
-    confirm(ctx, &plan, &explanations, &e)?;
+    confirm(ctx, &plan, &explanations, e)?;
 
     let mode: OutputMode = cli.output.parse().map_err(|err| CliError::Usage(format!("{err}")))?;
     let renderer = opsrun_report::resolve(mode, &ctx.term);
     let reporter = opsrun_report::reporter(
         renderer,
-        ReportOptions { verbose: cli.verbose > 0, quiet: cli.quiet, color: renderer == Renderer::Bars },
+        ReportOptions { verbose: cli.verbose > 0, quiet: cli.quiet, color: crate::color_allowed(renderer) },
     );
     let options = RunOptions {
         mode: e.mode,
@@ -97,7 +97,9 @@ pub(crate) fn exit_code(report: &RunReport) -> u8 {
 fn print_dry_run(plan: &Plan, explanations: &[opsrun_engine::Explanation], masker: &Masker, e: &Execution) {
     let mut out = std::io::stdout().lock();
     let running = explanations.iter().filter(|x| x.will_run).count();
-    let _ = writeln!(out, "dry run of {} ({} tasks, {running} would run); nothing is executed", e.name, plan.len());
+    let total = plan.selected().len();
+    let noun = if total == 1 { "task" } else { "tasks" };
+    let _ = writeln!(out, "dry run of {} ({total} {noun}, {running} would run); nothing is executed", e.name);
     for (i, (&node, x)) in plan.order().iter().zip(explanations).enumerate() {
         let t = plan.task(node);
         let verdict = if x.will_run { "run" } else { "skip" };

@@ -78,6 +78,11 @@ fn dispatch(cli: &Cli) -> Result<u8> {
     }
 }
 
+/// Colour only on bars (a terminal), and never when `NO_COLOR` is set (<https://no-color.org>).
+pub(crate) fn color_allowed(renderer: opsrun_report::Renderer) -> bool {
+    renderer == opsrun_report::Renderer::Bars && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// A multi-threaded runtime sized for a task runner: the work is waiting on processes.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

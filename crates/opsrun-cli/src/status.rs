@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use opsrun_engine::{Masker, RecordStatus, RunOptions, SignalHandlerKind, StageHealth, State, StateStore, assess};
 use opsrun_event::{ProbeVerdict, RunMode};
 use opsrun_plan::{Plan, PlanOptions};
-use opsrun_report::{OutputMode, Renderer, ReportOptions};
+use opsrun_report::{OutputMode, ReportOptions};
 use opsrun_spec::{ResolvedCmdKind, Resolver};
 use serde::Serialize;
 
@@ -271,14 +271,15 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
         );
     }
     let nodes = plan.downstream(&[first_node]);
-    let sub = plan.subplan(&nodes);
-    let _ = writeln!(out, "\nrecovery plan ({} stages, in order):", sub.len());
-    for &n in sub.order() {
+    let sub = plan.selecting(&nodes);
+    let _ = writeln!(out, "\nrecovery plan ({} stages, in order):", nodes.len());
+    for &n in &nodes {
         let t = sub.task(n);
         let why = if t.key == first.task {
             "first broken layer".to_string()
         } else {
-            let deps: Vec<&str> = sub.dependencies(n).map(|d| sub.task(d).key.as_str()).collect();
+            let deps: Vec<&str> =
+                sub.dependencies(n).filter(|d| nodes.contains(d)).map(|d| sub.task(d).key.as_str()).collect();
             format!("depends on {}", deps.join(", "))
         };
         let (cmds, which) = if t.recover.is_empty() { (&t.cmds, "cmds") } else { (&t.recover, "recover") };
@@ -296,8 +297,9 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
     }
     let _ = out.flush();
     drop(out);
-    if args.assess_only {
-        println!("\n--assess-only: nothing was run");
+    if args.assess_only || args.exec.dry_run {
+        let flag = if args.assess_only { "--assess-only" } else { "--dry-run" };
+        println!("\n{flag}: nothing was run");
         return Ok(exit::UNHEALTHY);
     }
     if !args.exec.yes {
@@ -315,7 +317,7 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
     let renderer = opsrun_report::resolve(mode, &ctx.term);
     let reporter = opsrun_report::reporter(
         renderer,
-        ReportOptions { verbose: cli.verbose > 0, quiet: cli.quiet, color: renderer == Renderer::Bars },
+        ReportOptions { verbose: cli.verbose > 0, quiet: cli.quiet, color: crate::color_allowed(renderer) },
     );
     let options = RunOptions {
         mode: RunMode::Recovery,
@@ -369,7 +371,7 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
             .filter(|s| s.gate.is_some() && !s.healthy())
             .map(|s| (s.task.as_str(), health_label(s.verdict), s.detail.as_str()))
             .collect(),
-        plan: sub.order().iter().map(|&n| sub.task(n).key.as_str()).collect(),
+        plan: nodes.iter().map(|&n| sub.task(n).key.as_str()).collect(),
         run: Some(&report.run_id),
         outcome,
         after: after

@@ -45,6 +45,12 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
         } else if !resume {
             if task.sources.is_empty() {
                 (true, "always runs (no status or sources to check)".to_string())
+            } else if !task
+                .generates
+                .iter()
+                .all(|g| !crate::fingerprint::matching_files(&task.dir, std::slice::from_ref(g)).is_empty())
+            {
+                (true, "a file it generates is missing".to_string())
             } else if prior.is_some_and(|p| p.status == RecordStatus::Succeeded && p.fingerprint == fp.digest) {
                 (false, format!("up to date: sources unchanged{gate}"))
             } else {
@@ -78,7 +84,7 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
             }
         };
         runs[node.index()] = will_run;
-        digests[node.index()] = fp.digest.clone();
+        digests[node.index()].clone_from(&fp.digest);
         out.push(Explanation { task: task.key.clone(), will_run, reason, changed, fingerprint: fp.digest });
     }
     out

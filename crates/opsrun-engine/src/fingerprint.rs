@@ -28,7 +28,9 @@ impl Fingerprint {
             parts.insert(name.to_string(), h.finalize().to_hex()[..16].to_string());
         };
         put("cmds", hash_cmds(&task.cmds));
-        put("env", hash_pairs(task.env.iter()));
+        let dynamic: Vec<(String, String)> =
+            task.dynamic_env.iter().map(|d| (d.name.clone(), format!("$({})", d.command))).collect();
+        put("env", hash_pairs(task.env.iter().chain(dynamic.iter().map(|(k, v)| (k, v)))));
         put("vars", hash_pairs(task.vars.iter().chain(task.call_vars.iter())));
         let mut h = blake3::Hasher::new();
         field(&mut h, &task.dir.to_string_lossy());

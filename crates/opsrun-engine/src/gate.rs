@@ -255,7 +255,7 @@ pub(crate) async fn wait_healthy(
         attempts += 1;
         let result = probe_once(health, ctx.dir, ctx.env, ctx.shutdown.clone()).await;
         if *ctx.shutdown.borrow() != Shutdown::Running {
-            return interrupted(attempts);
+            return interrupted(attempts - 1);
         }
         match result.verdict {
             ProbeVerdict::Pass => {
@@ -308,9 +308,9 @@ pub(crate) async fn wait_healthy(
     let message = outcome.err().map(|(class, verdict)| {
         let last = last.unwrap_or(ProbeResult { verdict, detail: String::new(), tail: Vec::new() });
         let mut m = format!(
-            "health gate `{}` {class} ({} attempts in {}); last probe: {}: {}",
+            "health gate `{}` {class} ({} in {}); last probe: {}: {}",
             health.name,
-            attempts,
+            if attempts == 1 { "1 attempt".to_string() } else { format!("{attempts} attempts") },
             format_duration(elapsed),
             last.verdict.label(),
             last.detail

@@ -21,6 +21,19 @@ impl Masker {
         Self { secrets }
     }
 
+    /// Adds a secret value found while running (e.g. a dynamic env value marked secret).
+    /// Values shorter than 4 characters are ignored: masking them would garble ordinary text.
+    pub fn add(&self, value: &str) {
+        let value = value.trim();
+        if value.len() < 4 {
+            return;
+        }
+        let mut secrets = self.secrets.lock().unwrap_or_else(PoisonError::into_inner);
+        if !secrets.iter().any(|s| s == value) {
+            secrets.push(value.to_string());
+        }
+    }
+
     /// `text` with every secret replaced by [`MASK`].
     pub fn mask(&self, text: &str) -> String {
         let secrets = self.secrets.lock().unwrap_or_else(PoisonError::into_inner);

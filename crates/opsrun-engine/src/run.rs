@@ -233,6 +233,7 @@ pub async fn run(
     let mut interrupted: Option<Signal> = None;
     let mut kill_at: Option<tokio::time::Instant> = None;
     let jobs = options.jobs.max(1);
+    let dynamic_env = crate::unit::DynamicEnvCache::default();
 
     loop {
         while !stopping && units.len() < jobs {
@@ -251,6 +252,7 @@ pub async fn run(
                 any_dep_executed: deps
                     .iter()
                     .any(|d| matches!(node_state[d.index()], NodeState::Done { executed: true, .. })),
+                dynamic_env: Arc::clone(&dynamic_env),
             };
             node_state[node.index()] = NodeState::Running;
             units.spawn(unit.run());
@@ -298,9 +300,9 @@ pub async fn run(
                         }
                     }
                 }
-                digests[r.node.index()] = r.fingerprint.digest.clone();
+                digests[r.node.index()].clone_from(&r.fingerprint.digest);
                 node_state[r.node.index()] = NodeState::Done { outcome: r.outcome, executed: r.executed };
-                let log = options.state_dir.as_ref().filter(|_| r.executed).map(|d| TaskLogs::path_for(d, &run_id, &key));
+                let log = options.state_dir.as_ref().filter(|_| r.executed).map(|d| TaskLogs::path_for(d, &run_id, &key)).filter(|p| p.exists());
                 emitter.emit(Event::TaskFinished {
                     task: key,
                     outcome: r.outcome,

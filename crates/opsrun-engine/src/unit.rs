@@ -5,7 +5,6 @@
 //! dispatcher to record it as `running` and waits for that to be durable, so a crash at any
 //! point leaves state that the next run understands.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,7 +50,13 @@ pub(crate) struct Unit {
     pub(crate) prior: Option<TaskRecord>,
     pub(crate) dep_digests: Vec<String>,
     pub(crate) any_dep_executed: bool,
+    /// Values of dynamic env commands already run in this run, by (command, directory).
+    pub(crate) dynamic_env: DynamicEnvCache,
 }
+
+/// Results of dynamic env commands, shared by a run's units.
+pub(crate) type DynamicEnvCache =
+    Arc<std::sync::Mutex<std::collections::HashMap<(String, std::path::PathBuf), Result<String, String>>>>;
 
 /// How running a command list ended.
 enum CmdsEnd {
@@ -78,6 +83,11 @@ impl Unit {
             gate_attempts,
         };
 
+        if self.plan.node(self.node).assumed_done {
+            let detail = "not selected in this run (--only or emergency recovery); assumed done".to_string();
+            self.emitter.emit(Event::TaskSkipped { task: key, reason: SkipReason::Resumed, detail });
+            return result(TaskOutcome::Resumed, false, None, 0, fingerprint);
+        }
         let forced = self.options.force || self.plan.node(self.node).forced;
         if !forced && let Some((reason, detail)) = self.skip_decision(&task, &fingerprint, &env).await {
             self.emitter.emit(Event::TaskSkipped { task: key, reason, detail });
@@ -106,11 +116,15 @@ impl Unit {
                 exit => {
                     let why =
                         msg.clone().unwrap_or_else(|| format!("precondition `{sh}` failed ({})", exit.describe()));
-                    return result(self.failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint);
+                    return result(Self::failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint);
                 }
             }
         }
 
+        let env = match self.full_env(&task, env).await {
+            Ok(env) => env,
+            Err(why) => return result(Self::failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint),
+        };
         let deadline = task.timeout.map(|t| Instant::now() + t);
         let cmds =
             if self.options.mode == RunMode::Recovery && !task.recover.is_empty() { &task.recover } else { &task.cmds };
@@ -125,7 +139,7 @@ impl Unit {
                 CmdsEnd::Failed(why) => {
                     let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
                     if attempt >= attempts || timed_out {
-                        return result(self.failed(&task), true, Some(why), 0, fingerprint);
+                        return result(Self::failed(&task), true, Some(why), 0, fingerprint);
                     }
                     attempt += 1;
                     self.emitter.emit(Event::TaskRetrying {
@@ -149,14 +163,14 @@ impl Unit {
                 return result(TaskOutcome::Interrupted, true, gate.message, gate.attempts, fingerprint);
             }
             if !gate.passed {
-                return result(self.failed(&task), true, gate.message, gate.attempts, fingerprint);
+                return result(Self::failed(&task), true, gate.message, gate.attempts, fingerprint);
             }
             return result(TaskOutcome::Ok, true, None, gate.attempts, fingerprint);
         }
         result(TaskOutcome::Ok, true, None, 0, fingerprint)
     }
 
-    fn failed(&self, task: &ResolvedTask) -> TaskOutcome {
+    fn failed(task: &ResolvedTask) -> TaskOutcome {
         if task.ignore_error { TaskOutcome::FailedIgnored } else { TaskOutcome::Failed }
     }
 
@@ -230,6 +244,68 @@ impl Unit {
         }
     }
 
+    /// The task's environment with its dynamic values evaluated (each command at most once per
+    /// run); secret values are added to the masker before anything can print them.
+    async fn full_env(
+        &self,
+        task: &ResolvedTask,
+        mut env: Vec<(String, String)>,
+    ) -> Result<Vec<(String, String)>, String> {
+        for d in &task.dynamic_env {
+            let key = (d.command.clone(), task.dir.clone());
+            let cached = self.dynamic_env.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
+            let value = match cached {
+                Some(v) => v,
+                None => {
+                    let v = self.eval_dynamic(&d.command, task, &env).await;
+                    self.dynamic_env.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, v.clone());
+                    v
+                }
+            };
+            match value {
+                Ok(v) => {
+                    if d.secret {
+                        self.masker.add(&v);
+                    }
+                    env.push((d.name.clone(), v));
+                }
+                Err(e) => return Err(format!("environment variable `{}`: {e}", d.name)),
+            }
+        }
+        Ok(env)
+    }
+
+    async fn eval_dynamic(
+        &self,
+        command: &str,
+        task: &ResolvedTask,
+        env: &[(String, String)],
+    ) -> Result<String, String> {
+        let cmd = ShellCommand {
+            script: command.to_string(),
+            dir: task.dir.clone(),
+            env: env.to_vec(),
+            deadline: Some(Instant::now() + Duration::from_secs(300)),
+            grace: self.options.grace,
+        };
+        let mut stdout: Vec<String> = Vec::new();
+        let mut stderr: Vec<String> = Vec::new();
+        let finished = run_shell(&cmd, self.shutdown.clone(), |stream, line| match stream {
+            opsrun_event::Stream::Stdout => stdout.push(line),
+            opsrun_event::Stream::Stderr => stderr.push(line),
+        })
+        .await;
+        if finished.exit == Exit::Code(0) {
+            Ok(stdout.join("\n"))
+        } else {
+            Err(format!(
+                "`{command}` failed with {}: {}",
+                finished.exit.describe(),
+                stderr.last().map_or("", String::as_str)
+            ))
+        }
+    }
+
     /// Runs a check command without echoing it.
     async fn run_quiet(
         &self,
@@ -287,14 +363,20 @@ impl Unit {
                                 &dep.vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect(),
                             );
                             if let Some(d) = self.plan.called(&dep_key) {
-                                let denv = env_pairs(d);
+                                let denv = match self.full_env(d, env_pairs(d)).await {
+                                    Ok(e) => e,
+                                    Err(why) => return CmdsEnd::Failed(self.masker.mask(&why)),
+                                };
                                 match self.run_cmds(d, &d.cmds, &denv, deadline, depth + 1).await {
                                     CmdsEnd::Ok => {}
                                     other => return other,
                                 }
                             }
                         }
-                        let cenv = env_pairs(called);
+                        let cenv = match self.full_env(called, env_pairs(called)).await {
+                            Ok(e) => e,
+                            Err(why) => return CmdsEnd::Failed(self.masker.mask(&why)),
+                        };
                         match self.run_cmds(called, &called.cmds, &cenv, deadline, depth + 1).await {
                             CmdsEnd::Failed(_) if cmd.ignore_error => {}
                             CmdsEnd::Ok => {}
@@ -314,7 +396,7 @@ impl Unit {
         index: usize,
         script: &str,
         silent: bool,
-        dir: &PathBuf,
+        dir: &std::path::Path,
         env: &[(String, String)],
         deadline: Option<Instant>,
     ) -> CmdsEnd {
@@ -327,7 +409,7 @@ impl Unit {
         });
         let cmd = ShellCommand {
             script: script.to_string(),
-            dir: dir.clone(),
+            dir: dir.to_path_buf(),
             env: env.to_vec(),
             deadline,
             grace: self.options.grace,

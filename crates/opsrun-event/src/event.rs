@@ -43,7 +43,9 @@ impl EventSink for FanOut {
 pub struct EventEnvelope {
     /// [`EVENT_SCHEMA_VERSION`].
     pub v: u32,
-    /// When it happened, RFC 3339 with sub-second precision, UTC.
+    /// When it happened: RFC 3339, UTC, always six fractional digits (so that timestamps also
+    /// sort correctly as text).
+    #[serde(with = "fixed_micros")]
     pub ts: jiff::Timestamp,
     /// The run it belongs to.
     pub run: String,
@@ -352,4 +354,36 @@ pub enum RunOutcome {
     Failed,
     /// A signal ended the run.
     Interrupted,
+}
+
+/// RFC 3339 with a fixed number of fractional digits: `2026-11-28T09:40:00.000000Z`.
+mod fixed_micros {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(ts: &jiff::Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&ts.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<jiff::Timestamp, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_fixed_width_and_round_trip() {
+        let e = EventEnvelope {
+            v: EVENT_SCHEMA_VERSION,
+            ts: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+            run: "r".into(),
+            event: Event::TaskStarted { task: "t".into() },
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains("\"ts\":\"2027-01-15T08:00:00.000000Z\""), "{json}");
+        assert_eq!(serde_json::from_str::<EventEnvelope>(&json).unwrap(), e);
+    }
 }

@@ -13,7 +13,7 @@ use petgraph::visit::EdgeRef;
 pub struct PlanOptions {
     /// `--from TASK`: this task and everything that depends on it run regardless of saved state.
     pub from: Option<String>,
-    /// `--only TASK`: plan just this task (its deps are assumed done).
+    /// `--only TASK`: run just this task; everything else in the plan is assumed done.
     pub only: Option<String>,
     /// Allow internal tasks as targets (they are refused from the command line).
     pub allow_internal: bool,
@@ -26,6 +26,9 @@ pub struct PlanTask {
     pub task: ResolvedTask,
     /// Forced to run by `--from` (ignore up-to-date checks and saved state).
     pub forced: bool,
+    /// Not selected (`--only`, or upstream of an emergency recovery): assumed done, never run.
+    /// It stays in the graph so that its dependents' fingerprints are computed as in a full run.
+    pub assumed_done: bool,
 }
 
 /// The DAG of one run.
@@ -105,12 +108,10 @@ impl Plan {
             } else {
                 let task = resolver.resolve(&name, &vars)?;
                 let deps = task.deps.clone();
-                let n = graph.add_node(PlanTask { task, forced: false });
+                let n = graph.add_node(PlanTask { task, forced: false, assumed_done: false });
                 index.insert(key, n);
-                if only.is_none() {
-                    for d in deps.into_iter().rev() {
-                        pending.push((d.task, d.vars, Some(n)));
-                    }
+                for d in deps.into_iter().rev() {
+                    pending.push((d.task, d.vars, Some(n)));
                 }
                 n
             };
@@ -132,10 +133,7 @@ impl Plan {
             if keep.is_empty() {
                 return Err(plan.not_in_plan("--only", only));
             }
-            plan = plan.retain(&keep.into_iter().collect());
-            for i in plan.order.clone() {
-                plan.graph[i].forced = true;
-            }
+            plan = plan.selecting(&keep);
         }
         if let Some(from) = &options.from {
             let from = spec.canonical_name(from).unwrap_or(from).to_string();
@@ -221,24 +219,24 @@ impl Plan {
         Ok(order)
     }
 
-    /// A plan of only `nodes` (and the edges between them), every task forced to run: used by
-    /// emergency recovery to run exactly the broken layer and what depends on it.
-    pub fn subplan(&self, nodes: &[NodeIndex]) -> Plan {
+    /// The same plan with only `nodes` selected to run, each forced; every other task is
+    /// assumed done. Used by `--only` and by emergency recovery (the broken layer and what
+    /// depends on it).
+    #[must_use]
+    pub fn selecting(&self, nodes: &[NodeIndex]) -> Plan {
         let keep: HashSet<NodeIndex> = nodes.iter().copied().collect();
-        let mut plan = self.clone().retain(&keep);
-        for i in plan.order.clone() {
-            plan.graph[i].forced = true;
+        let mut plan = self.clone();
+        for i in plan.graph.node_indices() {
+            let selected = keep.contains(&i);
+            plan.graph[i].forced = selected;
+            plan.graph[i].assumed_done = !selected;
         }
         plan
     }
 
-    /// Keeps only `keep`, dropping edges to removed nodes.
-    fn retain(self, keep: &HashSet<NodeIndex>) -> Plan {
-        let graph = self.graph.filter_map(|i, n| keep.contains(&i).then(|| n.clone()), |_, e| Some(*e));
-        let mut plan = Plan { graph, order: Vec::new(), targets: Vec::new(), calls: self.calls };
-        plan.targets = plan.graph.node_indices().collect();
-        plan.order = plan.topological_order().unwrap_or_default();
-        plan
+    /// The nodes selected to run (not assumed done), in order.
+    pub fn selected(&self) -> Vec<NodeIndex> {
+        self.order.iter().copied().filter(|&i| !self.graph[i].assumed_done).collect()
     }
 
     /// Every node reachable from `starts` along dependency edges (the starts included), in
@@ -286,9 +284,13 @@ impl Plan {
         self.graph.node_count() == 0
     }
 
-    /// Direct dependencies of a node.
+    /// Direct dependencies of a node, in the order they were declared.
     pub fn dependencies(&self, node: NodeIndex) -> impl Iterator<Item = NodeIndex> + '_ {
-        self.graph.neighbors_directed(node, Direction::Incoming)
+        // petgraph yields the most recently added edge first; edges are added in declaration
+        // order, so reversing restores it.
+        let mut deps: Vec<NodeIndex> = self.graph.neighbors_directed(node, Direction::Incoming).collect();
+        deps.reverse();
+        deps.into_iter()
     }
 
     /// Direct dependents of a node.

@@ -25,7 +25,7 @@ pub struct SourceMap {
 
 impl fmt::Debug for SourceMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SourceMap").field("paths", &self.paths).finish()
+        f.debug_struct("SourceMap").field("paths", &self.paths).finish_non_exhaustive()
     }
 }
 
@@ -160,13 +160,20 @@ impl fmt::Display for SpecError {
 impl std::error::Error for SpecError {}
 
 /// The candidate closest to `word`, if it is close enough to be a plausible typo.
+///
+/// Closeness is the edit distance (a typo is a few edits away), ties broken by the smaller
+/// length difference and then by Jaro-Winkler similarity; `cmdz` suggests `cmds`, not `cmd`.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let max_edits = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+        .filter_map(|c| {
+            let edits = strsim::damerau_levenshtein(word, c);
+            let similar = strsim::jaro_winkler(word, c);
+            (edits <= max_edits || similar > 0.9).then_some((edits, word.len().abs_diff(c.len()), -similar, c))
+        })
+        .min_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)))
+        .map(|(_, _, _, c)| c)
 }
 
 /// Turns serde's "unknown field `x`, expected one of `a`, `b`" into a help line.
@@ -192,6 +199,13 @@ mod tests {
     fn suggests_close_field() {
         let help = unknown_field_help("unknown field `cmdz`, expected one of `desc`, `cmds`, `deps`");
         assert_eq!(help.as_deref(), Some("did you mean `cmds`?"));
+    }
+
+    #[test]
+    fn prefers_the_candidate_of_the_same_length_on_equal_edits() {
+        assert_eq!(did_you_mean("cmdz", ["cmd", "cmds", "deps"]), Some("cmds"));
+        assert_eq!(did_you_mean("boostrap", ["bootstrap", "status"]), Some("bootstrap"));
+        assert_eq!(did_you_mean("zzzz", ["bootstrap", "status"]), None);
     }
 
     #[test]

@@ -41,6 +41,6 @@ pub use model::{
     Retries, Spec, Task, Tmpl, VarDef, VarValue,
 };
 pub use resolve::{
-    Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep, ResolvedHealth, ResolvedProbe, ResolvedTask, Resolver,
-    invocation_key,
+    DynamicEnv, Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep, ResolvedHealth, ResolvedProbe, ResolvedTask,
+    Resolver, invocation_key,
 };

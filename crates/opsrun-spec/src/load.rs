@@ -264,7 +264,7 @@ impl Loader {
                 );
                 continue;
             }
-            let include_vars = self.var_map(&vars, file_id);
+            let include_vars = self.unspanned_vars(&vars, &loc(file_id, span.clone()));
             let inc_dir = dir.map(|d| file_dir.join(d));
             self.load_file(&target, &full_ns, inc_dir, include_vars, Some(scope_index))?;
         }
@@ -763,17 +763,10 @@ fn loc(file: FileId, span: std::ops::Range<usize>) -> Location {
 fn literal_prefix_len(text: &str, start: usize) -> usize {
     let rest = text.get(start..).unwrap_or("");
     if rest.starts_with("\"\"\"") || rest.starts_with("'''") {
-        if rest[3..].starts_with('\n') {
-            4
-        } else if rest[3..].starts_with("\r\n") {
-            5
-        } else {
-            3
-        }
-    } else if rest.starts_with('"') || rest.starts_with('\'') {
-        1
+        // TOML drops a newline right after the opening delimiter.
+        3 + usize::from(rest[3..].starts_with('\n')) + 2 * usize::from(rest[3..].starts_with("\r\n"))
     } else {
-        0
+        usize::from(rest.starts_with('"') || rest.starts_with('\''))
     }
 }
 

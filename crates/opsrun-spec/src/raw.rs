@@ -65,8 +65,9 @@ pub(crate) struct RawIncludeTable {
     pub(crate) dir: Option<String>,
     #[serde(default)]
     pub(crate) optional: bool,
+    /// Read through a `toml::Value` (see `scalar_or_table`), which carries no spans.
     #[serde(default)]
-    pub(crate) vars: IndexMap<String, Spanned<RawVar>>,
+    pub(crate) vars: IndexMap<String, RawVar>,
 }
 
 /// One `[tasks.NAME]` table.

@@ -65,6 +65,9 @@ pub struct ResolvedTask {
     /// Environment the spec adds (the process environment is inherited on top of which these
     /// are set).
     pub env: IndexMap<String, String>,
+    /// Environment variables whose value is the output of a command (`{ sh = ... }` under
+    /// `env`), evaluated by the engine just before the task's commands run.
+    pub dynamic_env: Vec<DynamicEnv>,
     /// The task's own vars as rendered (for fingerprints and `--dry-run`).
     pub vars: IndexMap<String, String>,
     /// Preconditions: `(command, message)`.
@@ -89,6 +92,17 @@ pub struct ResolvedTask {
     pub confirm: Option<String>,
     /// The health gate.
     pub health: Option<ResolvedHealth>,
+}
+
+/// An environment variable set from a command's output when the task runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamicEnv {
+    /// The variable.
+    pub name: String,
+    /// The rendered command (`sh -c`), run in the task's directory.
+    pub command: String,
+    /// Mask the value everywhere.
+    pub secret: bool,
 }
 
 /// A rendered command.
@@ -227,13 +241,26 @@ impl<'s> Resolver<'s> {
             }
             None => self.spec.scopes[task.scope].dir.clone(),
         };
+        // From here on `{{.TASK_DIR}}` and dynamic vars see the task's own directory.
+        scope.dir.clone_from(&dir);
         let mut env = IndexMap::new();
+        let mut dynamic_env: IndexMap<String, DynamicEnv> = IndexMap::new();
         for def_map in self.env_chain(task) {
             for (k, def) in def_map {
+                // Dynamic env values run when the task runs, after its preconditions, and only
+                // if it runs: planning, `status` and `--dry-run` never call `op read`.
+                if let VarValue::Sh(t) = &def.value {
+                    let command = r(t, &mut scope)?;
+                    env.shift_remove(k);
+                    dynamic_env.insert(k.clone(), DynamicEnv { name: k.clone(), command, secret: def.secret });
+                    continue;
+                }
                 let value = self.eval_def(k, def, &mut scope, &task.name)?;
+                dynamic_env.shift_remove(k);
                 env.insert(k.clone(), value.to_display_string());
             }
         }
+        let dynamic_env: Vec<DynamicEnv> = dynamic_env.into_values().collect();
         let mut vars = IndexMap::new();
         for k in task.vars.keys() {
             if let Some(v) = scope.lookup(k).map_err(|m| self.var_error(task, k, &m))? {
@@ -285,6 +312,7 @@ impl<'s> Resolver<'s> {
             deps,
             dir,
             env,
+            dynamic_env,
             vars,
             preconditions,
             status,
@@ -575,7 +603,7 @@ impl<'a, 's> TaskScope<'a, 's> {
 
     /// Finds `name` starting at layer `from`. Returns the value and the layer it came from.
     fn find(&mut self, name: &str, from: usize) -> Result<Option<(Value, usize)>, String> {
-        if from <= LAYER_CLI
+        if from == LAYER_CLI
             && let Some(v) = self.resolver.invocation.vars.get(name)
         {
             return Ok(Some((Value::Str(v.clone()), LAYER_CLI)));

@@ -1,0 +1,125 @@
+//! The read-only commands: `list`, `graph`, `completions`, `runs`, `logs`, `explain`.
+
+use insta::assert_snapshot;
+
+use crate::support::Test;
+
+const PROJECT: &str = r#"
+[tasks.talos]
+desc = "Boot Talos"
+aliases = ["os"]
+cmds = ["echo talos up"]
+[tasks.api]
+desc = "Kubernetes API"
+deps = ["talos"]
+cmds = ["echo api up"]
+[tasks.cilium]
+desc = "Cilium CNI"
+deps = ["api"]
+cmds = ["echo cilium up"]
+[tasks.flux]
+desc = "Flux"
+deps = ["cilium", "api"]
+cmds = ["echo flux up"]
+[tasks.helper]
+internal = true
+cmds = ["true"]
+[tasks.undocumented]
+cmds = ["true"]
+"#;
+
+#[test]
+fn list_shows_described_tasks() {
+    let out = Test::new().tasks(PROJECT).args(&["list"]).run();
+    out.status(0);
+    assert_snapshot!(out.stdout_redacted());
+}
+
+#[test]
+fn list_all_shows_every_task() {
+    let out = Test::new().tasks(PROJECT).args(&["list", "--all"]).run();
+    out.status(0).stdout_contains("helper").stdout_contains("undocumented");
+}
+
+#[test]
+fn list_json() {
+    let out = Test::new().tasks(PROJECT).args(&["list", "--json"]).run();
+    out.status(0);
+    let tasks: serde_json::Value = serde_json::from_str(out.stdout()).expect("list --json is JSON");
+    let names: Vec<&str> =
+        tasks.as_array().expect("an array").iter().map(|t| t["name"].as_str().expect("a name")).collect();
+    assert_eq!(names, ["talos", "api", "cilium", "flux"]);
+    assert_eq!(tasks[0]["aliases"], serde_json::json!(["os"]));
+    assert_snapshot!(out.stdout());
+}
+
+#[test]
+fn graph_text() {
+    let out = Test::new().tasks(PROJECT).args(&["graph", "--format", "text", "flux"]).run();
+    out.status(0);
+    assert_snapshot!(out.stdout());
+}
+
+#[test]
+fn graph_dot() {
+    let out = Test::new().tasks(PROJECT).args(&["graph", "--format", "dot", "flux"]).run();
+    out.status(0).stdout_contains("digraph");
+    assert_snapshot!(out.stdout());
+}
+
+#[test]
+fn graph_mermaid() {
+    let out = Test::new().tasks(PROJECT).args(&["graph", "--format", "mermaid", "flux"]).run();
+    out.status(0);
+    assert_snapshot!(out.stdout());
+}
+
+#[test]
+fn completions_bash() {
+    let out = Test::new().args(&["completions", "bash"]).run();
+    out.status(0).stdout_contains("opsrun");
+    assert!(out.stdout().len() > 1000, "suspiciously short completions:\n{}", out.stdout());
+}
+
+#[test]
+fn runs_and_logs_show_past_runs() {
+    let out = Test::new().tasks(PROJECT).args(&["run", "api"]).run();
+    out.status(0);
+    let out = out.then().args(&["runs"]).run();
+    out.status(0).stdout_contains("api").stdout_contains("succeeded");
+
+    let out = out.then().args(&["runs", "--json"]).run();
+    out.status(0);
+    let runs: serde_json::Value = serde_json::from_str(out.stdout()).expect("runs --json is JSON");
+    assert_eq!(runs.as_array().expect("an array").len(), 1);
+    assert_eq!(runs[0]["outcome"], "succeeded");
+    let id = runs[0]["id"].as_str().expect("a run id").to_owned();
+
+    let out = out.then().args(&["logs", "talos"]).run();
+    out.status(0).stdout_contains("$ echo talos up").stdout_contains("talos up\n");
+    let out = out.then().args(&["logs", &id, "api"]).run();
+    out.status(0).stdout_contains("api up");
+}
+
+#[test]
+fn logs_of_a_task_that_never_ran() {
+    let out = Test::new().tasks(PROJECT).args(&["run", "talos"]).run();
+    out.status(0);
+    out.then().args(&["logs", "flux"]).run().status(2).stderr_contains("no recorded run has a log for task `flux`");
+}
+
+#[test]
+fn explain_says_why() {
+    let toml = r#"
+[tasks.render]
+sources = ["in.txt"]
+generates = ["out.txt"]
+cmds = ["cp in.txt out.txt"]
+"#;
+    let out = Test::new().tasks(toml).file("in.txt", "1").args(&["explain", "render"]).run();
+    out.status(0).stdout_contains("render will run");
+    let out = out.then().args(&["run", "render"]).run();
+    out.status(0);
+    let out = out.then().args(&["explain", "render"]).run();
+    out.status(0).stdout_contains("render will be skipped");
+}

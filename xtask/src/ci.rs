@@ -1,0 +1,58 @@
+//! `cargo xtask ci`: the checks CI runs, in the order CI runs them, stopping at the first failure.
+
+use std::path::Path;
+use std::process::{Command, ExitCode, ExitStatus};
+
+/// One step: how it is shown, and the cargo arguments that run it.
+struct Step {
+    shown: &'static str,
+    cargo_args: &'static [&'static str],
+}
+
+const CARGO_STEPS: &[Step] = &[
+    Step { shown: "cargo fmt --all -- --check", cargo_args: &["fmt", "--all", "--", "--check"] },
+    Step {
+        shown: "cargo clippy --workspace --all-targets -- -D warnings",
+        cargo_args: &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+    },
+    // Doc tests are part of `cargo test` for library targets.
+    Step { shown: "cargo test --workspace", cargo_args: &["test", "--workspace"] },
+];
+
+pub(crate) fn run(root: &Path) -> ExitCode {
+    let total = CARGO_STEPS.len() + 1;
+    for (index, step) in CARGO_STEPS.iter().enumerate() {
+        eprintln!("==> [{}/{total}] {}", index + 1, step.shown);
+        let status = Command::new(crate::cargo()).args(step.cargo_args).current_dir(root).status();
+        match status {
+            Ok(status) if status.success() => {}
+            Ok(status) => {
+                let code = exit_code(status);
+                eprintln!("==> failed: {} (exit {code})", step.shown);
+                return ExitCode::from(code);
+            }
+            Err(error) => {
+                eprintln!("==> failed to start `{}`: {error}", step.shown);
+                return ExitCode::from(1);
+            }
+        }
+    }
+    // Tidy runs in this process: it is this binary, so spawning `cargo xtask tidy` would only add a
+    // second cargo invocation.
+    eprintln!("==> [{total}/{total}] cargo xtask tidy");
+    let status = crate::tidy::run(root);
+    if status == ExitCode::SUCCESS {
+        eprintln!("==> ci passed");
+    } else {
+        eprintln!("==> failed: cargo xtask tidy (exit 1)");
+    }
+    status
+}
+
+/// The child's exit code, or 128 + signal as a shell reports it when the child was killed.
+fn exit_code(status: ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt as _;
+    let code = status.code().or_else(|| status.signal().map(|signal| 128 + signal)).unwrap_or(1);
+    // Exit codes are 0..=255 on Unix; anything else (and a "failure" reported as 0) becomes 1.
+    u8::try_from(code).ok().filter(|&code| code != 0).unwrap_or(1)
+}
