@@ -242,11 +242,19 @@ pub(crate) async fn wait_healthy(
     let mut errors = 0u32;
     let mut interval = health.interval;
     let mut last: Option<ProbeResult>;
-    let interrupted = |attempts| GateResult {
-        passed: false,
-        interrupted: true,
-        attempts,
-        message: Some("interrupted while waiting for health".into()),
+    // An interrupted gate is closed in the event stream like any other, with the probes that
+    // completed (an interrupted probe is not counted).
+    let interrupted = |attempts: u32| {
+        let message = "interrupted while waiting for health".to_string();
+        emitter.emit(Event::GateFinished {
+            task: task.to_string(),
+            gate: health.name.clone(),
+            passed: false,
+            attempts,
+            elapsed_ms: millis(started.elapsed()),
+            message: Some(message.clone()),
+        });
+        GateResult { passed: false, interrupted: true, attempts, message: Some(message) }
     };
     if !health.initial_delay.is_zero() && !sleep_or_shutdown(health.initial_delay, &mut ctx.shutdown).await {
         return interrupted(attempts);

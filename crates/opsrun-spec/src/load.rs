@@ -583,6 +583,11 @@ impl Loader {
             self.diags
                 .push(Diagnostic::new("`success_threshold` must be at least 1").at(location.clone(), "this gate"));
         }
+        if raw.consecutive_error_limit == Some(0) {
+            self.diags.push(
+                Diagnostic::new("`consecutive_error_limit` must be at least 1").at(location.clone(), "this gate"),
+            );
+        }
         let mut fatal_patterns = Vec::new();
         for p in &raw.fatal_patterns {
             if let Err(e) = regex::Regex::new(p) {
