@@ -444,19 +444,25 @@ impl Unit {
             Exit::Code(0) => CmdsEnd::Ok,
             Exit::Interrupted => CmdsEnd::Interrupted,
             Exit::TimedOut => CmdsEnd::Failed(format!(
-                "timed out after {}: `{}`",
+                "timed out after {}: {}",
                 opsrun_spec::format_duration(self.plan.task(self.node).timeout.unwrap_or_default()),
-                self.masker.mask(first_line(script))
+                self.masker.mask(&first_line(script))
             )),
             exit => {
-                CmdsEnd::Failed(format!("`{}` failed with {}", self.masker.mask(first_line(script)), exit.describe()))
+                CmdsEnd::Failed(format!("{} failed with {}", self.masker.mask(&first_line(script)), exit.describe()))
             }
         }
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.trim().lines().next().unwrap_or("")
+/// A command as named in messages: its first line, and the number of lines when it has more.
+fn first_line(s: &str) -> String {
+    let mut lines = s.trim().lines();
+    let first = lines.next().unwrap_or("").to_string();
+    match lines.count() {
+        0 => format!("`{first}`"),
+        more => format!("`{first}` (and {more} more line{} of that script)", if more == 1 { "" } else { "s" }),
+    }
 }
 
 fn env_pairs(task: &ResolvedTask) -> Vec<(String, String)> {
