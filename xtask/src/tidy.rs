@@ -112,6 +112,7 @@ pub(crate) fn check(root: &Path) -> std::io::Result<TidyReport> {
         }
         Err(error) => return Err(error),
     }
+    report.violations.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     Ok(report)
 }
 

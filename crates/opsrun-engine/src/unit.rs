@@ -254,13 +254,12 @@ impl Unit {
         for d in &task.dynamic_env {
             let key = (d.command.clone(), task.dir.clone());
             let cached = self.dynamic_env.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
-            let value = match cached {
-                Some(v) => v,
-                None => {
-                    let v = self.eval_dynamic(&d.command, task, &env).await;
-                    self.dynamic_env.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, v.clone());
-                    v
-                }
+            let value = if let Some(v) = cached {
+                v
+            } else {
+                let v = self.eval_dynamic(&d.command, task, &env).await;
+                self.dynamic_env.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, v.clone());
+                v
             };
             match value {
                 Ok(v) => {
