@@ -6,11 +6,15 @@
 //! [`support::sh_wait_until`]). Tests that look for leftover processes use a sleep duration no
 //! other test uses, so they can run in parallel.
 
+mod bootstrap;
 mod cli;
+mod docs;
 mod dry_run;
 mod errors;
 mod features;
 mod output;
 mod process;
+mod recovery;
 mod scheduling;
+mod sim;
 mod support;

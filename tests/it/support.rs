@@ -8,11 +8,14 @@
 
 use std::ffi::OsString;
 use std::fs::{self, File};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use nix::pty::{Winsize, openpty};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use opsrun::event::{Event, EventEnvelope, TaskOutcome};
@@ -93,6 +96,11 @@ impl Test {
         self
     }
 
+    /// The project directory.
+    pub(crate) fn path(&self) -> &Path {
+        self.project.path()
+    }
+
     fn command(&self) -> Command {
         let mut command = Command::new(OPSRUN);
         command
@@ -134,6 +142,51 @@ impl Test {
             .expect("spawn opsrun");
         Running { child: KillOnDrop(child), project: self.project, _capture: capture, stdout, stderr }
     }
+}
+
+impl Test {
+    /// Runs opsrun to completion with a pseudo-terminal as its stdout and stderr, and returns
+    /// every byte it drew there (as a terminal emulator would have received them).
+    pub(crate) fn run_in_terminal(self) -> TerminalOutput {
+        let size = Winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 };
+        let pty = openpty(Some(&size), None).expect("open a pseudo-terminal");
+        let mut command = self.command();
+        command.stdout(Stdio::from(pty.slave.try_clone().expect("duplicate the pty")));
+        command.stderr(Stdio::from(pty.slave));
+        let mut child = KillOnDrop(command.spawn().expect("spawn opsrun"));
+        // The command holds the parent's copies of the slave side; the master only reports the
+        // end of the output once every copy is closed.
+        drop(command);
+
+        let (sender, receiver) = mpsc::channel();
+        let mut master = File::from(pty.master);
+        // Detached: it ends by itself when the last slave descriptor closes (read then fails
+        // with EIO), and a test that fails first must not wait for it.
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = master.read_to_end(&mut bytes);
+            let _ = sender.send(bytes);
+        });
+        let bytes = receiver.recv_timeout(DEADLINE).expect("opsrun's terminal output never ended");
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.0.try_wait().expect("poll opsrun") {
+                break status;
+            }
+            assert!(start.elapsed() < DEADLINE, "opsrun did not exit in time");
+            thread::sleep(POLL);
+        };
+        TerminalOutput { _project: self.project, status, bytes }
+    }
+}
+
+/// What opsrun wrote to a pseudo-terminal ([`Test::run_in_terminal`]).
+pub(crate) struct TerminalOutput {
+    _project: Project,
+    /// How it ended.
+    pub(crate) status: ExitStatus,
+    /// Everything written to the terminal, escape sequences included.
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// What a finished opsrun did. The project directory lives as long as this does.
@@ -294,7 +347,7 @@ impl Running {
 
     /// Polls `condition` until it holds; fails the test if opsrun exits first or the deadline
     /// passes.
-    fn wait_until(&mut self, what: &str, mut condition: impl FnMut(&Self) -> bool) {
+    pub(crate) fn wait_until(&mut self, what: &str, mut condition: impl FnMut(&Self) -> bool) {
         let start = Instant::now();
         loop {
             if condition(self) {
@@ -472,4 +525,21 @@ pub(crate) fn kill_processes(needle: &str) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
+}
+
+/// The persisted state of a project as the next run will read it: `.opsrun/state.json` with
+/// the write-ahead log `.opsrun/state.wal` replayed over it (a torn last line ends the replay).
+pub(crate) fn persisted_state(project: &Path) -> serde_json::Value {
+    let dir = project.join(".opsrun");
+    let mut state: serde_json::Value = std::fs::read_to_string(dir.join("state.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| serde_json::json!({ "version": 1, "tasks": {} }));
+    let wal = std::fs::read_to_string(dir.join("state.wal")).unwrap_or_default();
+    for line in wal.lines() {
+        let Ok(update) = serde_json::from_str::<serde_json::Value>(line) else { break };
+        let task = update["task"].as_str().expect("wal line names its task").to_string();
+        state["tasks"][task] = update["record"].clone();
+    }
+    state
 }

@@ -1,5 +1,8 @@
 //! The command line, declared with clap.
 
+// The doc comments here are `--help` text for operators, not rustdoc: no Markdown backticks.
+#![allow(clippy::doc_markdown)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -26,7 +29,7 @@ pub struct Cli {
     /// Tasks to run at once (default: the number of CPUs).
     #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
     pub jobs: Option<usize>,
-    /// More of opsrun's own diagnostics (repeat for more); `RUST_LOG` is honoured too.
+    /// More of opsrun's own diagnostics (repeat for more); RUST_LOG is honoured too.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only status lines and the summary.
@@ -111,7 +114,7 @@ pub struct RunArgs {
     /// Tasks to run, and VAR=value assignments.
     #[arg(required = true, value_name = "TASK|VAR=VALUE")]
     pub items: Vec<String>,
-    /// Arguments after `--`, available as `{{.CLI_ARGS}}`.
+    /// Arguments after `--`, available as {{.CLI_ARGS}}.
     #[arg(last = true, value_name = "ARGS")]
     pub cli_args: Vec<String>,
     #[command(flatten)]

@@ -247,10 +247,13 @@ fn run_gitops_command(ctx: &Context, template: &str, name: &str) -> Result<(bool
     let mut extra = IndexMap::new();
     extra.insert("NAME".to_string(), Value::Str(name.to_string()));
     let command = resolver.render_root(template, &extra)?;
+    // The same environment the tasks get (KUBECONFIG and friends from the tasks file).
+    let env = resolver.root_env()?;
     eprintln!("$ {command}");
     let status = std::process::Command::new("sh")
         .arg("-c")
         .arg(&command)
+        .envs(&env)
         .current_dir(&ctx.spec.root_dir)
         .status()
         .map_err(|e| CliError::Other { code: exit::INTERNAL, message: format!("cannot run `sh`: {e}") })?;

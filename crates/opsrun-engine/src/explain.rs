@@ -28,7 +28,10 @@ pub struct Explanation {
 /// Explains every task of `plan` against `state` for a run with `resume` and `force`.
 pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Explanation> {
     let mut digests = vec![String::new(); plan.len()];
+    // `runs`: certainly executes; `maybe`: executes unless its status commands pass (only a
+    // run can tell), so dependents are told it as a condition, not a certainty.
     let mut runs = vec![false; plan.len()];
+    let mut maybe = vec![false; plan.len()];
     let mut out = Vec::with_capacity(plan.len());
     for &node in plan.order() {
         let task = plan.task(node);
@@ -37,8 +40,12 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
         let prior = state.tasks.get(&task.key);
         let changed = prior.map(|p| fp.changed_parts(&p.parts)).unwrap_or_default();
         let dep_runs: Vec<&str> = deps.iter().filter(|d| runs[d.index()]).map(|d| plan.task(*d).key.as_str()).collect();
+        let dep_maybe: Vec<&str> =
+            deps.iter().filter(|d| maybe[d.index()] && !runs[d.index()]).map(|d| plan.task(*d).key.as_str()).collect();
         let gate = task.health.as_ref().map(|h| format!(" and its gate `{}` passes", h.name)).unwrap_or_default();
-        let (will_run, reason) = if force || plan.node(node).forced {
+        let (will_run, reason) = if plan.node(node).assumed_done {
+            (false, "not selected in this run (--only or emergency recovery); assumed done".to_string())
+        } else if force || plan.node(node).forced {
             (true, "forced (--force, --from or --only)".to_string())
         } else if !task.status.is_empty() {
             (true, format!("runs unless its status commands pass{gate}"))
@@ -65,10 +72,10 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
                 Some(p) if p.status != RecordStatus::Succeeded => {
                     (true, format!("last outcome in run {} was {:?}", p.run, p.status).to_lowercase())
                 }
-                Some(_) if !dep_runs.is_empty() => (true, format!("a dependency will run: {}", dep_runs.join(", "))),
                 Some(p) if p.fingerprint != fp.digest => {
                     (true, format!("changed since run {}: {}", p.run, changed.join(", ")))
                 }
+                Some(_) if !dep_runs.is_empty() => (true, format!("a dependency will run: {}", dep_runs.join(", "))),
                 Some(p) => (
                     false,
                     format!(
@@ -83,7 +90,14 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
                 ),
             }
         };
-        runs[node.index()] = will_run;
+        let conditional = !task.status.is_empty() && will_run && !(force || plan.node(node).forced);
+        let reason = if !will_run && !dep_maybe.is_empty() {
+            format!("{reason}; but runs if {} does (status commands decide)", dep_maybe.join(", "))
+        } else {
+            reason
+        };
+        runs[node.index()] = will_run && !conditional;
+        maybe[node.index()] = conditional || (!will_run && !dep_maybe.is_empty());
         digests[node.index()].clone_from(&fp.digest);
         out.push(Explanation { task: task.key.clone(), will_run, reason, changed, fingerprint: fp.digest });
     }

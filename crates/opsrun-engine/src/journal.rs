@@ -32,7 +32,20 @@ impl EventSink for RunJournal {
     fn emit(&self, event: &EventEnvelope) {
         let mut guard = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(w) = guard.as_mut() else { return };
-        let ok = serde_json::to_writer(&mut *w, event).is_ok() && w.write_all(b"\n").is_ok() && w.flush().is_ok();
+        // Flushed at the events that matter after a crash (a task or the run ending, signals,
+        // warnings); the lines in between reach the disk with the next of those.
+        let important = matches!(
+            event.event,
+            Event::TaskFinished { .. }
+                | Event::RunFinished { .. }
+                | Event::Interrupt { .. }
+                | Event::Warning { .. }
+                | Event::TaskWasInterrupted { .. }
+                | Event::GateFinished { .. }
+        );
+        let ok = serde_json::to_writer(&mut *w, event).is_ok()
+            && w.write_all(b"\n").is_ok()
+            && (!important || w.flush().is_ok());
         if matches!(event.event, Event::RunFinished { .. }) {
             if let Some(w) = guard.take() {
                 let _ = w.into_inner().map(|f| f.sync_all());
@@ -45,9 +58,19 @@ impl EventSink for RunJournal {
 }
 
 /// Writes each task's commands and output to its log file.
+///
+/// A log file is only created once there is something worth keeping: an output line, a failed
+/// command, or a gate probe. A task that prints nothing and succeeds leaves no file (hundreds of
+/// empty logs would cost more than running the tasks).
 pub struct TaskLogs {
     dir: PathBuf,
-    files: Mutex<HashMap<String, BufWriter<File>>>,
+    logs: Mutex<HashMap<String, TaskLog>>,
+}
+
+enum TaskLog {
+    /// Lines held until the log is worth creating.
+    Pending(Vec<String>),
+    Open(BufWriter<File>),
 }
 
 impl TaskLogs {
@@ -55,7 +78,7 @@ impl TaskLogs {
     pub fn create(state_dir: &Path, run: &str) -> std::io::Result<Self> {
         let dir = state_dir.join("logs").join(run);
         fs::create_dir_all(&dir)?;
-        Ok(Self { dir, files: Mutex::default() })
+        Ok(Self { dir, logs: Mutex::default() })
     }
 
     /// The log file of a task in a run.
@@ -63,15 +86,24 @@ impl TaskLogs {
         state_dir.join("logs").join(run).join(format!("{}.log", file_name(task)))
     }
 
-    fn with_file(&self, task: &str, f: impl FnOnce(&mut BufWriter<File>)) {
-        let mut files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
-        if !files.contains_key(task) {
+    /// Adds a line; `keep` creates the file if it does not exist yet.
+    fn line(&self, task: &str, line: String, keep: bool) {
+        let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+        let log = logs.entry(task.to_string()).or_insert_with(|| TaskLog::Pending(Vec::new()));
+        if let TaskLog::Pending(lines) = log {
+            lines.push(line);
+            if !keep {
+                return;
+            }
             let path = self.dir.join(format!("{}.log", file_name(task)));
             let Ok(file) = OpenOptions::new().create(true).append(true).open(path) else { return };
-            files.insert(task.to_string(), BufWriter::new(file));
-        }
-        if let Some(w) = files.get_mut(task) {
-            f(w);
+            let mut w = BufWriter::new(file);
+            for l in lines.drain(..) {
+                let _ = writeln!(w, "{l}");
+            }
+            *log = TaskLog::Open(w);
+        } else if let TaskLog::Open(w) = log {
+            let _ = writeln!(w, "{line}");
         }
     }
 }
@@ -79,21 +111,19 @@ impl TaskLogs {
 impl EventSink for TaskLogs {
     fn emit(&self, e: &EventEnvelope) {
         match &e.event {
-            Event::CommandStarted { task, command, .. } => self.with_file(task, |w| {
-                let _ = writeln!(w, "$ {command}");
-            }),
-            Event::Output { task, line, .. } => self.with_file(task, |w| {
-                let _ = writeln!(w, "{line}");
-            }),
-            Event::CommandFinished { task, exit_code, status, .. } => self.with_file(task, |w| {
-                let _ = writeln!(w, "# {status:?} (exit {})", exit_code.map_or_else(|| "-".into(), |c| c.to_string()));
-            }),
-            Event::GateProbe { task, attempt, verdict, detail, .. } => self.with_file(task, |w| {
-                let _ = writeln!(w, "# gate probe {attempt}: {} {detail}", verdict.label());
-            }),
+            Event::CommandStarted { task, command, .. } => self.line(task, format!("$ {command}"), false),
+            Event::Output { task, line, .. } => self.line(task, line.clone(), true),
+            Event::CommandFinished { task, exit_code, status, .. } => {
+                let code = exit_code.map_or_else(|| "-".into(), |c| c.to_string());
+                let failed = *status != opsrun_event::CommandStatus::Succeeded;
+                self.line(task, format!("# {status:?} (exit {code})"), failed);
+            }
+            Event::GateProbe { task, attempt, verdict, detail, .. } => {
+                self.line(task, format!("# gate probe {attempt}: {} {detail}", verdict.label()), true);
+            }
             Event::TaskFinished { task, .. } => {
-                let mut files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
-                if let Some(mut w) = files.remove(task) {
+                let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(TaskLog::Open(mut w)) = logs.remove(task) {
                     let _ = w.flush();
                 }
             }

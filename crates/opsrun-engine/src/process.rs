@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader, Split};
 use tokio::process::Command;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::signal::Shutdown;
 use opsrun_event::Stream;
@@ -80,7 +80,7 @@ pub(crate) async fn run_shell(
     if let Shutdown::Graceful(_) | Shutdown::Kill = *shutdown.borrow() {
         return Finished { exit: Exit::Interrupted, stragglers_killed: false };
     }
-    let mut command = Command::new("sh");
+    let mut command = Command::new(shell());
     command
         .arg("-c")
         .arg(&cmd.script)
@@ -103,23 +103,42 @@ pub(crate) async fn run_shell(
         }
     };
     let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
-    let (tx, mut rx) = mpsc::channel::<(Stream, String)>(256);
-    let readers = [
-        child.stdout.take().map(|s| tokio::spawn(read_lines(s, Stream::Stdout, tx.clone()))),
-        child.stderr.take().map(|s| tokio::spawn(read_lines(s, Stream::Stderr, tx.clone()))),
-    ];
-    drop(tx);
+    // Both pipes are read in this loop rather than by helper tasks: one command costs no extra
+    // task spawns or channels (`next_segment` is cancellation-safe).
+    let mut stdout = child.stdout.take().map(|s| BufReader::new(s).split(b'\n'));
+    let mut stderr = child.stderr.take().map(|s| BufReader::new(s).split(b'\n'));
 
     let deadline = cmd.deadline.map(tokio::time::Instant::from_std);
     let mut ending: Option<Exit> = None;
     let mut kill_at: Option<tokio::time::Instant> = None;
-    let mut lines_open = true;
     let mut kill_sent = false;
-    let status = loop {
+    let mut exited: Option<std::io::Result<std::process::ExitStatus>> = None;
+    // After the shell exits, stragglers are killed and the pipes drained for a bounded time: a
+    // process that escaped the group could keep a pipe open forever.
+    let mut drain_until: Option<tokio::time::Instant> = None;
+    let mut stragglers_killed = false;
+    loop {
+        if exited.is_some() && stdout.is_none() && stderr.is_none() {
+            break;
+        }
         tokio::select! {
             biased;
-            status = child.wait() => break status,
-            changed = shutdown.changed(), if !kill_sent => {
+            status = child.wait(), if exited.is_none() => {
+                exited = Some(status);
+                // The shell is gone; anything left in its group is a straggler (or the tree we
+                // are ending).
+                stragglers_killed = signal_group(pgid, Signal::SIGKILL) && ending.is_none();
+                drain_until = Some(tokio::time::Instant::now() + Duration::from_secs(2));
+            }
+            line = next_line(&mut stdout) => match line {
+                Some(text) => on_line(Stream::Stdout, text),
+                None => stdout = None,
+            },
+            line = next_line(&mut stderr) => match line {
+                Some(text) => on_line(Stream::Stderr, text),
+                None => stderr = None,
+            },
+            changed = shutdown.changed(), if !kill_sent && exited.is_none() => {
                 if changed.is_err() {
                     // The run dropped the sender: treat as a kill request.
                     signal_group(pgid, Signal::SIGKILL);
@@ -145,39 +164,20 @@ pub(crate) async fn run_shell(
                     }
                 }
             }
-            () = sleep_until_opt(deadline), if ending.is_none() => {
+            () = sleep_until_opt(deadline), if ending.is_none() && exited.is_none() => {
                 signal_group(pgid, Signal::SIGTERM);
                 ending = Some(Exit::TimedOut);
                 kill_at = Some(tokio::time::Instant::now() + cmd.grace);
             }
-            () = sleep_until_opt(kill_at) => {
+            () = sleep_until_opt(kill_at), if exited.is_none() => {
                 signal_group(pgid, Signal::SIGKILL);
                 kill_at = None;
                 kill_sent = true;
             }
-            line = rx.recv(), if lines_open => match line {
-                Some((stream, text)) => on_line(stream, text),
-                None => lines_open = false,
-            },
-        }
-    };
-    // The shell is gone; anything left in its group is a straggler (or the tree we are ending).
-    let stragglers_killed = signal_group(pgid, Signal::SIGKILL) && ending.is_none();
-    // Drain what the readers still hold. A process that escaped the group could keep a pipe
-    // open forever, so the drain is bounded.
-    let drain_until = tokio::time::Instant::now() + Duration::from_secs(2);
-    while lines_open {
-        tokio::select! {
-            line = rx.recv() => match line {
-                Some((stream, text)) => on_line(stream, text),
-                None => lines_open = false,
-            },
-            () = tokio::time::sleep_until(drain_until) => break,
+            () = sleep_until_opt(drain_until) => break,
         }
     }
-    for r in readers.into_iter().flatten() {
-        r.abort();
-    }
+    let status = exited.unwrap_or_else(|| Err(std::io::Error::other("the command's output never ended")));
     let exit = match (ending, status) {
         (Some(e), _) => e,
         (None, Ok(s)) => {
@@ -205,24 +205,25 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     }
 }
 
-async fn read_lines(reader: impl AsyncRead + Unpin, stream: Stream, tx: mpsc::Sender<(Stream, String)>) {
-    let mut reader = BufReader::new(reader);
-    let mut buf = Vec::with_capacity(256);
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                    buf.pop();
-                }
-                let line = String::from_utf8_lossy(&buf).into_owned();
-                if tx.send((stream, line)).await.is_err() {
-                    break;
-                }
+/// The next line of a pipe (without its line ending), or `None` at end of file; pending forever
+/// once the pipe is gone so the `select!` branch goes quiet.
+async fn next_line<R: AsyncBufRead + Unpin>(split: &mut Option<Split<R>>) -> Option<String> {
+    let Some(s) = split.as_mut() else { return std::future::pending().await };
+    match s.next_segment().await {
+        Ok(Some(mut bytes)) => {
+            if bytes.last() == Some(&b'\r') {
+                bytes.pop();
             }
+            Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
         }
+        Ok(None) | Err(_) => None,
     }
+}
+
+/// `/bin/sh` when it exists (no `PATH` search per command), else `sh` from `PATH`.
+fn shell() -> &'static str {
+    static SHELL: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    SHELL.get_or_init(|| if std::path::Path::new("/bin/sh").exists() { "/bin/sh" } else { "sh" })
 }
 
 #[cfg(test)]

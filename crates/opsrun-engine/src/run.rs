@@ -211,6 +211,10 @@ pub async fn run(
     if state_dirty && let Some(s) = &store {
         s.save(&state)?;
     }
+    let mut wal = match &store {
+        Some(s) => Some(s.wal()?),
+        None => None,
+    };
 
     let n = plan.len();
     let position: Vec<usize> = {
@@ -280,7 +284,7 @@ pub async fn run(
                     TaskOutcome::Interrupted if r.executed => Some(RecordStatus::Interrupted),
                     TaskOutcome::Resumed | TaskOutcome::Interrupted | TaskOutcome::NotRun => None,
                 };
-                if let (Some(status), Some(s)) = (record_status, &store) {
+                if let (Some(status), Some(_)) = (record_status, &store) {
                     let prior_same = state.tasks.get(&key).is_some_and(|p| p.status == status && p.fingerprint == r.fingerprint.digest);
                     if r.executed || !prior_same {
                         let now = jiff::Timestamp::now();
@@ -295,7 +299,9 @@ pub async fn run(
                             duration_ms: Some(millis(r.duration)),
                             message: r.message.clone(),
                         });
-                        if let Err(e) = s.save(&state) {
+                        // Not fsynced: an outcome lost in a machine crash only means the task
+                        // runs again.
+                        if let Some(w) = &mut wal && let Err(e) = w.append(&key, &state.tasks[&key], false) {
                             emitter.emit(Event::Warning { task: Some(key.clone()), message: e.to_string() });
                         }
                     }
@@ -327,8 +333,9 @@ pub async fn run(
             }
             Some(msg) = msg_rx.recv() => match msg {
                 UnitMsg::Executing { node, fingerprint, ack } => {
-                    if let Some(s) = &store {
-                        state.tasks.insert(plan.task(node).key.clone(), TaskRecord {
+                    if store.is_some() {
+                        let key = plan.task(node).key.clone();
+                        state.tasks.insert(key.clone(), TaskRecord {
                             status: RecordStatus::Running,
                             fingerprint: fingerprint.digest,
                             parts: fingerprint.parts,
@@ -338,11 +345,17 @@ pub async fn run(
                             duration_ms: None,
                             message: None,
                         });
-                        if let Err(e) = s.save(&state) {
-                            emitter.emit(Event::Warning { task: Some(plan.task(node).key.clone()), message: e.to_string() });
+                        // A resumable run must find this task `running` after any crash from
+                        // here on, so the mark is fsynced before the command starts; `run` never
+                        // resumes, and its marks still survive `kill -9` of opsrun.
+                        let durable = options.mode != RunMode::Run;
+                        if let Some(w) = &mut wal && let Err(e) = w.append(&key, &state.tasks[&key], durable) {
+                            emitter.emit(Event::Warning { task: Some(key), message: e.to_string() });
                         }
                     }
-                    let _ = ack.send(());
+                    if let Some(ack) = ack {
+                        let _ = ack.send(());
+                    }
                 }
             },
             sig = signals.recv() => on_signal(sig, &mut interrupted, &mut stopping, &mut kill_at, &shutdown_tx, &emitter, options.grace),
@@ -353,6 +366,13 @@ pub async fn run(
                 let _ = shutdown_tx.send(Shutdown::Kill);
             }
         }
+    }
+
+    // Fold the run's log into a new snapshot.
+    if let Some(s) = &store
+        && let Err(e) = s.save(&state)
+    {
+        emitter.emit(Event::Warning { task: None, message: e.to_string() });
     }
 
     // Everything that never started.

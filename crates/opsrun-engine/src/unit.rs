@@ -24,7 +24,8 @@ use crate::state::{RecordStatus, TaskRecord};
 /// Messages from units to the dispatcher.
 pub(crate) enum UnitMsg {
     /// The unit is about to execute: record it as running, then answer.
-    Executing { node: NodeIndex, fingerprint: Fingerprint, ack: oneshot::Sender<()> },
+    /// `ack` is `None` when the unit need not wait (runs that never resume).
+    Executing { node: NodeIndex, fingerprint: Fingerprint, ack: Option<oneshot::Sender<()>> },
 }
 
 /// What a unit reports when done.
@@ -101,9 +102,20 @@ impl Unit {
             return result(TaskOutcome::Interrupted, false, Some("interrupted before start".into()), 0, fingerprint);
         }
 
-        let (ack_tx, ack_rx) = oneshot::channel();
+        // A resumable run waits until its `running` mark is on disk; `opsrun run` does not.
+        let (ack_tx, ack_rx) = if self.options.mode == RunMode::Run {
+            (None, None)
+        } else {
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        };
         let msg = UnitMsg::Executing { node: self.node, fingerprint: fingerprint.clone(), ack: ack_tx };
-        if self.to_dispatcher.send(msg).await.is_err() || ack_rx.await.is_err() {
+        let sent = self.to_dispatcher.send(msg).await.is_ok();
+        let acked = match ack_rx {
+            Some(rx) => sent && rx.await.is_ok(),
+            None => sent,
+        };
+        if !acked {
             return result(TaskOutcome::Interrupted, false, Some("the run stopped".into()), 0, fingerprint);
         }
 

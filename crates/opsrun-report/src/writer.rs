@@ -15,8 +15,12 @@ impl LineWriter {
 
     /// Writes `text` followed by a newline, then flushes.
     pub(crate) fn line(&mut self, text: &str) {
-        let _ = self.inner.write_all(text.as_bytes());
-        let _ = self.inner.write_all(b"\n");
+        // One write per line: stderr is unbuffered, and a line must not be split by another
+        // process writing to the same terminal.
+        let mut buf = Vec::with_capacity(text.len() + 1);
+        buf.extend_from_slice(text.as_bytes());
+        buf.push(b'\n');
+        let _ = self.inner.write_all(&buf);
         let _ = self.inner.flush();
     }
 

@@ -341,6 +341,20 @@ impl<'s> Resolver<'s> {
         parsed.render(&mut scope).map_err(|e| SpecError::plain(format!("cannot render `{source}`: {e}")))
     }
 
+    /// The root file's `env` (dotenv files included), rendered: what commands that belong to no
+    /// task (the `[gitops]` override commands) run with. Dynamic values are evaluated.
+    pub fn root_env(&self) -> Result<IndexMap<String, String>, SpecError> {
+        let empty_defs = IndexMap::new();
+        let empty_vals = IndexMap::new();
+        let mut scope = TaskScope::new(self, &empty_defs, &empty_vals, 0, String::new(), self.spec.root_dir.clone());
+        let mut env = IndexMap::new();
+        for (k, def) in &self.spec.scopes[0].env {
+            let value = self.eval_def(k, def, &mut scope, "(root)")?;
+            env.insert(k.clone(), value.to_display_string());
+        }
+        Ok(env)
+    }
+
     fn scope_for<'a>(&'a self, task: &'a Task, call_vars: &'a IndexMap<String, Value>) -> TaskScope<'a, 's> {
         let dir = self.spec.scopes[task.scope].dir.clone();
         TaskScope::new(self, &task.vars, call_vars, task.scope, task.name.clone(), dir)
