@@ -83,10 +83,12 @@ pub(crate) fn color_allowed(renderer: opsrun_report::Renderer) -> bool {
     renderer == opsrun_report::Renderer::Bars && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// A multi-threaded runtime sized for a task runner: the work is waiting on processes.
+/// The async runtime: one thread. A task runner's work is waiting on processes, pipes and
+/// timers; a single-threaded scheduler avoids cross-thread wake-ups (measured: 500 no-op tasks
+/// at `-j 2` took 0.22 s against 0.26 s with two worker threads). HTTP probes run on the
+/// blocking pool, so they never stall it.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Other { code: exit::INTERNAL, message: format!("cannot start the async runtime: {e}") })

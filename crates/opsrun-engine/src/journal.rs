@@ -36,7 +36,7 @@ impl EventSink for RunJournal {
         // warnings); the lines in between reach the disk with the next of those.
         let important = matches!(
             event.event,
-            Event::TaskFinished { .. }
+            Event::TaskFinished { outcome: opsrun_event::TaskOutcome::Ok | opsrun_event::TaskOutcome::Failed | opsrun_event::TaskOutcome::FailedIgnored | opsrun_event::TaskOutcome::Interrupted, .. }
                 | Event::RunFinished { .. }
                 | Event::Interrupt { .. }
                 | Event::Warning { .. }

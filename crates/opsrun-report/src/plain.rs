@@ -173,9 +173,17 @@ impl PlainState {
                 let text = format!("was interrupted in run {}; running it again", clean_line(previous_run));
                 self.status(task, &text);
             }
-            Event::TaskStarted { task } => self.status(task, "started"),
+            // Quiet output keeps what needs attention: failures, waits, warnings, the summary.
+            Event::TaskStarted { task } => {
+                if !self.options.quiet {
+                    self.status(task, "started");
+                }
+            }
             Event::TaskSkipped { task, reason, detail } => {
                 self.skipped.insert(task.clone());
+                if self.options.quiet {
+                    return;
+                }
                 let label = match reason {
                     SkipReason::UpToDate => "up to date",
                     SkipReason::Resumed => "resumed",
