@@ -50,13 +50,18 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
     let plan = plan(&resolver, e)?;
     let masker = Masker::new(resolver.secrets());
     let state_dir = ctx.state_dir();
-    let (state, _) = StateStore::new(&state_dir).load()?;
-    let explanations = explain(&plan, &state, e.resume, e.exec.force);
-    if e.exec.dry_run {
-        print_dry_run(&plan, &explanations, &masker, e);
-        return Ok(exit::OK);
+    // Predicting what will run costs a fingerprint of every task: only a dry run, and a plan
+    // with confirmations to ask about, need it.
+    let asks = plan.order().iter().any(|&n| plan.task(n).confirm.is_some());
+    if e.exec.dry_run || asks {
+        let (state, _) = StateStore::new(&state_dir).load()?;
+        let explanations = explain(&plan, &state, e.resume, e.exec.force);
+        if e.exec.dry_run {
+            print_dry_run(&plan, &explanations, &masker, e);
+            return Ok(exit::OK);
+        }
+        confirm(ctx, &plan, &explanations, e)?;
     }
-    confirm(ctx, &plan, &explanations, e)?;
 
     let mode: OutputMode = cli.output.parse().map_err(|err| CliError::Usage(format!("{err}")))?;
     let renderer = opsrun_report::resolve(mode, &ctx.term);

@@ -32,12 +32,17 @@ impl EventSink for RunJournal {
     fn emit(&self, event: &EventEnvelope) {
         let mut guard = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(w) = guard.as_mut() else { return };
-        // Flushed at the events that matter after a crash (a task or the run ending, signals,
-        // warnings); the lines in between reach the disk with the next of those.
+        // Flushed at the events that matter after a crash (a failure, the run ending, signals,
+        // warnings); the lines in between reach the disk with the next of those. The state's
+        // write-ahead log, not the journal, is what resume relies on.
         let important = matches!(
             event.event,
-            Event::TaskFinished { outcome: opsrun_event::TaskOutcome::Ok | opsrun_event::TaskOutcome::Failed | opsrun_event::TaskOutcome::FailedIgnored | opsrun_event::TaskOutcome::Interrupted, .. }
-                | Event::RunFinished { .. }
+            Event::TaskFinished {
+                outcome: opsrun_event::TaskOutcome::Failed
+                    | opsrun_event::TaskOutcome::FailedIgnored
+                    | opsrun_event::TaskOutcome::Interrupted,
+                ..
+            } | Event::RunFinished { .. }
                 | Event::Interrupt { .. }
                 | Event::Warning { .. }
                 | Event::TaskWasInterrupted { .. }
@@ -84,6 +89,11 @@ impl TaskLogs {
     /// The log file of a task in a run.
     pub fn path_for(state_dir: &Path, run: &str, task: &str) -> PathBuf {
         state_dir.join("logs").join(run).join(format!("{}.log", file_name(task)))
+    }
+
+    /// True when `task` has a log file in this run.
+    pub fn has_log(&self, task: &str) -> bool {
+        matches!(self.logs.lock().unwrap_or_else(PoisonError::into_inner).get(task), Some(TaskLog::Open(_)))
     }
 
     /// Adds a line; `keep` creates the file if it does not exist yet.

@@ -156,6 +156,7 @@ pub async fn run(
     // Lock, state, journal.
     let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
     let mut store = None;
+    let mut logs_kept: Option<Arc<TaskLogs>> = None;
     let mut state = State { version: crate::state::STATE_VERSION, ..State::default() };
     let mut _lock = None;
     let mut warnings = Vec::new();
@@ -169,8 +170,10 @@ pub async fn run(
             .map_err(|e| EngineError::Io { what: "cannot create the run journal".into(), source: e })?;
         let logs = TaskLogs::create(dir, &run_id)
             .map_err(|e| EngineError::Io { what: "cannot create the log directory".into(), source: e })?;
+        let logs = Arc::new(logs);
         sinks.push(Arc::new(journal));
-        sinks.push(Arc::new(logs));
+        sinks.push(Arc::clone(&logs) as Arc<dyn EventSink>);
+        logs_kept = Some(logs);
         store = Some(s);
     }
     sinks.push(sink);
@@ -308,7 +311,7 @@ pub async fn run(
                 }
                 digests[r.node.index()].clone_from(&r.fingerprint.digest);
                 node_state[r.node.index()] = NodeState::Done { outcome: r.outcome, executed: r.executed };
-                let log = options.state_dir.as_ref().filter(|_| r.executed).map(|d| TaskLogs::path_for(d, &run_id, &key)).filter(|p| p.exists());
+                let log = options.state_dir.as_ref().filter(|_| r.executed).map(|d| TaskLogs::path_for(d, &run_id, &key)).filter(|_| logs_kept.as_ref().is_some_and(|l| l.has_log(&key)));
                 emitter.emit(Event::TaskFinished {
                     task: key,
                     outcome: r.outcome,
@@ -368,8 +371,9 @@ pub async fn run(
         }
     }
 
-    // Fold the run's log into a new snapshot.
+    // Fold the run's log into a new snapshot (nothing to do when every task was resumed).
     if let Some(s) = &store
+        && wal.as_ref().is_some_and(crate::state::StateWal::is_dirty)
         && let Err(e) = s.save(&state)
     {
         emitter.emit(Event::Warning { task: None, message: e.to_string() });

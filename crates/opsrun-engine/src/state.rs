@@ -123,7 +123,8 @@ impl StateStore {
             .append(true)
             .open(&path)
             .map_err(|e| EngineError::State { path: path.clone(), message: format!("cannot open: {e}") })?;
-        Ok(StateWal { file, path })
+        let dirty = file.metadata().is_ok_and(|m| m.len() > 0);
+        Ok(StateWal { file, path, dirty })
     }
 
     /// Loads the state; a missing file is an empty state. Returns a warning when the current
@@ -196,9 +197,17 @@ struct WalLine {
 pub struct StateWal {
     file: File,
     path: PathBuf,
+    /// True once anything was appended through this handle, or the log was not empty when
+    /// opened (a run that died before folding it).
+    dirty: bool,
 }
 
 impl StateWal {
+    /// True when the log holds updates the snapshot does not have yet.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
     /// Appends a record update in one `write`; with `durable`, also fsyncs it.
     pub fn append(&mut self, task: &str, record: &TaskRecord, durable: bool) -> Result<(), EngineError> {
         let err =
@@ -206,6 +215,7 @@ impl StateWal {
         let mut line = serde_json::to_vec(&WalLine { task: task.to_string(), record: record.clone() })
             .map_err(|e| EngineError::State { path: self.path.clone(), message: e.to_string() })?;
         line.push(b'\n');
+        self.dirty = true;
         self.file.write_all(&line).map_err(err)?;
         if durable {
             self.file.sync_data().map_err(err)?;

@@ -277,6 +277,11 @@ impl PlainState {
                     None => text,
                 };
                 let text = match outcome {
+                    TaskOutcome::Ok | TaskOutcome::UpToDate | TaskOutcome::Resumed | TaskOutcome::NotRun
+                        if self.options.quiet =>
+                    {
+                        return;
+                    }
                     TaskOutcome::Ok => format!("ok in {took}"),
                     TaskOutcome::UpToDate | TaskOutcome::Resumed if was_skipped => return,
                     TaskOutcome::UpToDate | TaskOutcome::Resumed => outcome.label().to_owned(),
