@@ -290,6 +290,7 @@ pub(crate) async fn wait_healthy(
             consecutive_passes: passes,
         });
         let verdict = result.verdict;
+        tracing::debug!(task, attempt = attempts, ?verdict, passes, errors, "gate probe");
         last = Some(result);
         if passes >= health.success_threshold {
             break Ok(());

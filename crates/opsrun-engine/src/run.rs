@@ -262,6 +262,7 @@ pub async fn run(
                 dynamic_env: Arc::clone(&dynamic_env),
             };
             node_state[node.index()] = NodeState::Running;
+            tracing::debug!(task = %plan.task(node).key, running = units.len() + 1, "scheduling");
             units.spawn(unit.run());
         }
         if units.is_empty() {
@@ -281,6 +282,7 @@ pub async fn run(
                     }
                 };
                 let key = plan.task(r.node).key.clone();
+                tracing::debug!(task = %key, outcome = ?r.outcome, executed = r.executed, fingerprint = %r.fingerprint.digest, "finished");
                 let record_status = match r.outcome {
                     TaskOutcome::Ok | TaskOutcome::UpToDate => Some(RecordStatus::Succeeded),
                     TaskOutcome::Failed | TaskOutcome::FailedIgnored => Some(RecordStatus::Failed),
@@ -371,6 +373,7 @@ pub async fn run(
         }
     }
 
+    tracing::debug!(elapsed = ?started.elapsed(), "run loop done");
     // Fold the run's log into a new snapshot (nothing to do when every task was resumed).
     if let Some(s) = &store
         && wal.as_ref().is_some_and(crate::state::StateWal::is_dirty)

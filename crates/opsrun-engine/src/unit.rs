@@ -73,6 +73,7 @@ impl Unit {
         let key = task.key.clone();
         self.emitter.emit(Event::TaskStarted { task: key.clone() });
         let fingerprint = Fingerprint::compute(&task, &self.dep_digests);
+        tracing::trace!(task = %key, parts = ?fingerprint.parts, "fingerprint");
         let env = env_pairs(&task);
         let result = |outcome, executed, message: Option<String>, gate_attempts, fingerprint: Fingerprint| UnitResult {
             node: self.node,
@@ -218,6 +219,13 @@ impl Unit {
                 return self.confirm_gate(task, env, SkipReason::UpToDate, reasons.join(", ")).await;
             }
         }
+        tracing::debug!(
+            task = %task.key,
+            prior = ?self.prior.as_ref().map(|p| (p.status, &p.fingerprint)),
+            current = %fp.digest,
+            any_dep_executed = self.any_dep_executed,
+            "resume check"
+        );
         // Resume: the same work succeeded before and nothing upstream ran in this run.
         let resumable =
             self.options.resume && !self.any_dep_executed && prior_ok.is_some_and(|p| p.fingerprint == fp.digest);
