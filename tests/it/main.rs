@@ -7,6 +7,7 @@
 //! other test uses, so they can run in parallel.
 
 mod bootstrap;
+mod classify;
 mod cli;
 mod docs;
 mod dry_run;
