@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             seen.fetch_add(1, Ordering::Relaxed);
         }
         Event::TaskFinished { task, outcome, duration_ms, .. } => {
-            println!("{task:<20} {:<12} {duration_ms} ms", outcome.label())
+            println!("{task:<20} {:<12} {duration_ms} ms", outcome.label());
         }
         _ => {}
     });
