@@ -32,7 +32,7 @@ pub struct Cli {
     /// More of opsrun's own diagnostics (repeat for more); RUST_LOG is honoured too.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only status lines and the summary.
+    /// Only what needs attention (failures, gate waits, warnings) and the summary.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// The command.
