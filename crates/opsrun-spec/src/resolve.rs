@@ -524,13 +524,35 @@ impl<'s> Resolver<'s> {
             let at = template_error_location(&t.location, t.content_start, e.offset, e.len);
             let mut d = Diagnostic::new(format!("in task `{task}`: {e}"));
             d = match &e.kind {
-                TemplateErrorKind::UndefinedVariable(name) => d.at(at, "used here").help(format!(
-                    "define `{name}` under [vars] or the task's vars, or pass it: `opsrun run {task} {name}=value`"
-                )),
+                TemplateErrorKind::UndefinedVariable(name) => {
+                    let mut d = d.at(at, "used here");
+                    if let Some(best) = self.closest_var(name, task) {
+                        d = d.help(format!("did you mean `{best}`?"));
+                    }
+                    d.help(format!(
+                        "define `{name}` under [vars] or the task's vars, or pass it: `opsrun run {task} {name}=value`"
+                    ))
+                }
                 _ => d.at(at, "here"),
             };
             SpecError::new(vec![d], Arc::clone(&self.spec.sources))
         })
+    }
+
+    /// The defined variable name closest to `name`, for "did you mean".
+    fn closest_var(&self, name: &str, task: &str) -> Option<String> {
+        let mut names: Vec<&str> = self.invocation.vars.keys().map(String::as_str).collect();
+        if let Some(t) = self.spec.task(task) {
+            names.extend(t.vars.keys().map(String::as_str));
+            let mut s = Some(t.scope);
+            while let Some(i) = s {
+                names.extend(self.spec.scopes[i].vars.keys().map(String::as_str));
+                names.extend(self.spec.scopes[i].include_vars.keys().map(String::as_str));
+                s = self.spec.scopes[i].parent;
+            }
+        }
+        names.extend(["ROOT_DIR", "TASK", "TASK_DIR", "TASKFILE", "TASKFILE_DIR", "CLI_ARGS", "USER_WORKING_DIR"]);
+        crate::did_you_mean(name, names).filter(|b| *b != name).map(str::to_string)
     }
 
     fn var_error(&self, task: &Task, name: &str, message: &str) -> SpecError {
