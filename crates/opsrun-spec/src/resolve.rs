@@ -497,7 +497,13 @@ impl<'s> Resolver<'s> {
             .stdin(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .output()
-            .map_err(|e| format!("cannot run `sh`: {e}"))
+            .map_err(|e| {
+                if dir.is_dir() {
+                    format!("cannot run `sh`: {e}")
+                } else {
+                    format!("its directory `{}` does not exist", dir.display())
+                }
+            })
             .and_then(|o| {
                 if o.status.success() {
                     let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -704,6 +710,8 @@ mod tests {
     use super::*;
 
     fn spec(text: &str) -> Spec {
+        // Dynamic variables run in the file's directory, so it must exist.
+        let _ = std::fs::create_dir_all("/tmp/opsrun-test");
         crate::load_str(Path::new("/tmp/opsrun-test/tasks.toml"), text).unwrap()
     }
 
