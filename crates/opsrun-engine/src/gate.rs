@@ -20,6 +20,9 @@ use crate::process::{Exit, ShellCommand, run_shell};
 use crate::run::Emitter;
 use crate::signal::Shutdown;
 
+/// The shortest pause between probes.
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
 /// Lines of probe output kept for failure messages.
 const TAIL_LINES: usize = 10;
 
@@ -240,7 +243,8 @@ pub(crate) async fn wait_healthy(
     let mut attempts = 0u32;
     let mut passes = 0u32;
     let mut errors = 0u32;
-    let mut interval = health.interval;
+    // A zero interval would spawn probes in a busy loop for the whole timeout.
+    let mut interval = health.interval.max(MIN_INTERVAL);
     let mut last: Option<ProbeResult>;
     // An interrupted gate is closed in the event stream like any other, with the probes that
     // completed (an interrupted probe is not counted).

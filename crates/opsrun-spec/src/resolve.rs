@@ -513,7 +513,11 @@ impl<'s> Resolver<'s> {
                     Ok(s)
                 } else {
                     let err = String::from_utf8_lossy(&o.stderr);
-                    Err(format!("`{cmd}` exited with {}: {}", o.status.code().unwrap_or(-1), err.trim()))
+                    let code = o.status.code().map_or_else(|| "a signal".to_string(), |c| format!("exit code {c}"));
+                    match err.trim() {
+                        "" => Err(format!("`{cmd}` failed with {code} and printed nothing on stderr")),
+                        e => Err(format!("`{cmd}` failed with {code}: {e}")),
+                    }
                 }
             });
         if let Ok(mut m) = self.dynamic.lock() {
