@@ -298,3 +298,35 @@ cmds = ["touch started; sleep 1260"]
     );
     assert_eq!(outcome(&events, "victim"), TaskOutcome::Ok);
 }
+
+#[test]
+fn the_next_run_ends_what_a_killed_run_left_running() {
+    let mut running = Test::new()
+        .tasks(
+            r#"
+[tasks.victim]
+cmds = ["touch started; sleep 1261"]
+"#,
+        )
+        .args(&["run", "victim"])
+        .spawn();
+    running.wait_for_file("started");
+    running.signal(Signal::SIGKILL);
+    let out = running.wait();
+    assert_eq!(out.status_code(), None, "opsrun survived SIGKILL");
+    // The orphaned task is still running...
+    assert!(!live_processes("sleep 1261").is_empty(), "the task did not outlive opsrun");
+    // ...until the next run starts.
+    let out = out
+        .then()
+        .file("tasks.toml", "[tasks.victim]\ncmds = [\"true\"]\n")
+        .args(&["--output", "json", "run", "victim"])
+        .run();
+    out.status(0);
+    let events = out.json_events();
+    assert!(
+        events.iter().any(|e| matches!(&e.event, Event::Warning { task: Some(t), message } if t == "victim" && message.contains("ended processes left running"))),
+        "no warning about the ended orphans: {events:?}"
+    );
+    assert_no_process("sleep 1261");
+}

@@ -30,6 +30,7 @@ mod gate;
 mod journal;
 mod lock;
 mod mask;
+mod orphans;
 mod process;
 mod run;
 mod signal;

@@ -74,7 +74,18 @@ pub(crate) struct Finished {
 /// `shutdown` asks it to stop.
 pub(crate) async fn run_shell(
     cmd: &ShellCommand,
+    shutdown: watch::Receiver<Shutdown>,
+    on_line: impl FnMut(Stream, String),
+) -> Finished {
+    run_shell_reporting(cmd, shutdown, |_| {}, on_line).await
+}
+
+/// [`run_shell`], also telling `on_spawn` the new process group's id (so that a run killed with
+/// `kill -9` can have its leftover groups ended by the next run).
+pub(crate) async fn run_shell_reporting(
+    cmd: &ShellCommand,
     mut shutdown: watch::Receiver<Shutdown>,
+    on_spawn: impl FnOnce(i32),
     mut on_line: impl FnMut(Stream, String),
 ) -> Finished {
     if let Shutdown::Graceful(_) | Shutdown::Kill = *shutdown.borrow() {
@@ -103,6 +114,9 @@ pub(crate) async fn run_shell(
         }
     };
     let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+    if let Some(p) = pgid {
+        on_spawn(p.as_raw());
+    }
     // Both pipes are read in this loop rather than by helper tasks: one command costs no extra
     // task spawns or channels (`next_segment` is cancellation-safe).
     let mut stdout = child.stdout.take().map(|s| BufReader::new(s).split(b'\n'));

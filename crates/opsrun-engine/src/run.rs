@@ -206,6 +206,11 @@ pub async fn run(
     for (key, record) in &mut state.tasks {
         if record.status == RecordStatus::Running {
             emitter.emit(Event::TaskWasInterrupted { task: key.clone(), previous_run: record.run.clone() });
+            for pgid in std::mem::take(&mut record.pgids) {
+                if let Some(message) = crate::orphans::end_orphan_group(pgid, record.started, options.grace) {
+                    emitter.emit(Event::Warning { task: Some(key.clone()), message });
+                }
+            }
             record.status = RecordStatus::Interrupted;
             record.message = Some("opsrun stopped while this task ran".into());
             state_dirty = true;
@@ -234,7 +239,7 @@ pub async fn run(
         plan.order().iter().filter(|i| remaining[i.index()] == 0).map(|&i| (position[i.index()], i)).collect();
     let mut units: JoinSet<UnitResult> = JoinSet::new();
     let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
-    let (msg_tx, mut msg_rx) = mpsc::channel::<UnitMsg>(64);
+    let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<UnitMsg>();
     let mut stopping = false;
     let mut failed = false;
     let mut interrupted: Option<Signal> = None;
@@ -303,6 +308,7 @@ pub async fn run(
                             finished: Some(now),
                             duration_ms: Some(millis(r.duration)),
                             message: r.message.clone(),
+                            pgids: Vec::new(),
                         });
                         // Not fsynced: an outcome lost in a machine crash only means the task
                         // runs again.
@@ -349,6 +355,7 @@ pub async fn run(
                             finished: None,
                             duration_ms: None,
                             message: None,
+                            pgids: Vec::new(),
                         });
                         // A resumable run must find this task `running` after any crash from
                         // here on, so the mark is fsynced before the command starts; `run` never
@@ -360,6 +367,15 @@ pub async fn run(
                     }
                     if let Some(ack) = ack {
                         let _ = ack.send(());
+                    }
+                }
+                UnitMsg::Spawned { node, pgid } => {
+                    let key = plan.task(node).key.clone();
+                    if let Some(record) = state.tasks.get_mut(&key).filter(|r| r.status == RecordStatus::Running) {
+                        record.pgids.push(pgid);
+                        if let Some(w) = &mut wal && let Err(e) = w.append(&key, record, false) {
+                            emitter.emit(Event::Warning { task: Some(key), message: e.to_string() });
+                        }
                     }
                 }
             },

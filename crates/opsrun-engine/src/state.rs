@@ -56,6 +56,9 @@ pub struct TaskRecord {
     pub duration_ms: Option<u64>,
     /// Failure message.
     pub message: Option<String>,
+    /// Process groups of the commands started while `running` (to end them if opsrun died).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pgids: Vec<i32>,
 }
 
 /// The status of a task record.
@@ -252,6 +255,7 @@ mod tests {
             finished: None,
             duration_ms: None,
             message: None,
+            pgids: Vec::new(),
         }
     }
 

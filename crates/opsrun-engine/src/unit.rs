@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::fingerprint::{Fingerprint, matching_files};
 use crate::gate::{self, ProbeContext, millis, sleep_or_shutdown};
 use crate::mask::Masker;
-use crate::process::{Exit, ShellCommand, run_shell};
+use crate::process::{Exit, ShellCommand, run_shell, run_shell_reporting};
 use crate::run::{Emitter, RunOptions};
 use crate::signal::Shutdown;
 use crate::state::{RecordStatus, TaskRecord};
@@ -26,6 +26,8 @@ pub(crate) enum UnitMsg {
     /// The unit is about to execute: record it as running, then answer.
     /// `ack` is `None` when the unit need not wait (runs that never resume).
     Executing { node: NodeIndex, fingerprint: Fingerprint, ack: Option<oneshot::Sender<()>> },
+    /// A command of the task started in this process group.
+    Spawned { node: NodeIndex, pgid: i32 },
 }
 
 /// What a unit reports when done.
@@ -47,7 +49,7 @@ pub(crate) struct Unit {
     pub(crate) emitter: Emitter,
     pub(crate) masker: Masker,
     pub(crate) shutdown: watch::Receiver<Shutdown>,
-    pub(crate) to_dispatcher: mpsc::Sender<UnitMsg>,
+    pub(crate) to_dispatcher: mpsc::UnboundedSender<UnitMsg>,
     pub(crate) prior: Option<TaskRecord>,
     pub(crate) dep_digests: Vec<String>,
     pub(crate) any_dep_executed: bool,
@@ -111,7 +113,7 @@ impl Unit {
             (Some(tx), Some(rx))
         };
         let msg = UnitMsg::Executing { node: self.node, fingerprint: fingerprint.clone(), ack: ack_tx };
-        let sent = self.to_dispatcher.send(msg).await.is_ok();
+        let sent = self.to_dispatcher.send(msg).is_ok();
         let acked = match ack_rx {
             Some(rx) => sent && rx.await.is_ok(),
             None => sent,
@@ -435,9 +437,18 @@ impl Unit {
         };
         let emitter = &self.emitter;
         let masker = &self.masker;
-        let finished = run_shell(&cmd, self.shutdown.clone(), |stream, line| {
-            emitter.emit(Event::Output { task: key.to_string(), stream, line: masker.mask(&line) });
-        })
+        let node = self.node;
+        let to_dispatcher = &self.to_dispatcher;
+        let finished = run_shell_reporting(
+            &cmd,
+            self.shutdown.clone(),
+            |pgid| {
+                let _ = to_dispatcher.send(UnitMsg::Spawned { node, pgid });
+            },
+            |stream, line| {
+                emitter.emit(Event::Output { task: key.to_string(), stream, line: masker.mask(&line) });
+            },
+        )
         .await;
         if finished.stragglers_killed {
             self.emitter.emit(Event::Warning {
