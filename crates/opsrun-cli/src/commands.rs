@@ -22,6 +22,7 @@ pub(crate) fn list(ctx: &Context, args: &ListArgs) -> Result<u8> {
     struct Row<'a> {
         name: &'a str,
         desc: Option<&'a str>,
+        summary: Option<&'a str>,
         aliases: &'a [String],
         deps: Vec<&'a str>,
         internal: bool,
@@ -35,6 +36,7 @@ pub(crate) fn list(ctx: &Context, args: &ListArgs) -> Result<u8> {
         .map(|t| Row {
             name: &t.name,
             desc: t.desc.as_deref(),
+            summary: t.summary.as_deref(),
             aliases: &t.aliases,
             deps: t.deps.iter().map(|d| d.task.as_str()).collect(),
             internal: t.internal,

@@ -146,7 +146,7 @@ impl Unit {
         let attempts = task.retries.attempts + 1;
         let mut attempt = 1;
         loop {
-            match self.run_cmds(&task, cmds, &env, deadline, 0).await {
+            match self.run_cmds(&task, cmds, &env, deadline, 0, false).await {
                 CmdsEnd::Ok => break,
                 CmdsEnd::Interrupted => {
                     return result(TaskOutcome::Interrupted, true, Some("interrupted".into()), 0, fingerprint);
@@ -353,6 +353,7 @@ impl Unit {
         env: &'a [(String, String)],
         deadline: Option<Instant>,
         depth: usize,
+        silent: bool,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CmdsEnd> + Send + 'a>> {
         Box::pin(async move {
             if depth > 64 {
@@ -362,8 +363,9 @@ impl Unit {
             for (index, cmd) in cmds.iter().enumerate() {
                 match &cmd.kind {
                     ResolvedCmdKind::Shell(script) => {
-                        let end =
-                            self.run_one(key, index, script, cmd.silent || task.silent, &task.dir, env, deadline).await;
+                        let end = self
+                            .run_one(key, index, script, silent || cmd.silent || task.silent, &task.dir, env, deadline)
+                            .await;
                         match end {
                             CmdsEnd::Failed(_) if cmd.ignore_error => {}
                             CmdsEnd::Ok => {}
@@ -388,7 +390,8 @@ impl Unit {
                                     Ok(e) => e,
                                     Err(why) => return CmdsEnd::Failed(self.masker.mask(&why)),
                                 };
-                                match self.run_cmds(d, &d.cmds, &denv, deadline, depth + 1).await {
+                                match self.run_cmds(d, &d.cmds, &denv, deadline, depth + 1, silent || cmd.silent).await
+                                {
                                     CmdsEnd::Ok => {}
                                     other => return other,
                                 }
@@ -398,7 +401,10 @@ impl Unit {
                             Ok(e) => e,
                             Err(why) => return CmdsEnd::Failed(self.masker.mask(&why)),
                         };
-                        match self.run_cmds(called, &called.cmds, &cenv, deadline, depth + 1).await {
+                        match self
+                            .run_cmds(called, &called.cmds, &cenv, deadline, depth + 1, silent || cmd.silent)
+                            .await
+                        {
                             CmdsEnd::Failed(_) if cmd.ignore_error => {}
                             CmdsEnd::Ok => {}
                             other => return other,
