@@ -100,7 +100,11 @@ fn broken_cilium_is_recovered_from_cilium_up() {
     let calls = sim.calls_since(mark);
     assert_foundation_untouched(&calls);
     assert_eq!(count(&calls, "helm upgrade --install cilium"), 1, "{calls:#?}");
-    assert_eq!(count(&calls, "flux reconcile kustomization flux-system"), 1, "{calls:#?}");
+    // Once Cilium is repaired the layers above it are healthy again: their gates pass, so their
+    // recover commands (restarts, a Flux reconcile) are not run.
+    assert_eq!(count(&calls, "flux reconcile kustomization flux-system"), 0, "{calls:#?}");
+    assert_eq!(count(&calls, "rollout restart deployment/onepassword-connect"), 0, "{calls:#?}");
+    recovery.stderr_contains("healthy after the repair upstream");
     assert_eq!(count(&calls, "flux bootstrap"), 0, "Flux bootstrapped again: {calls:#?}");
     assert_eq!(count(&sim.calls(), "talosctl bootstrap"), 1);
     let log = recoveries(&recovery);
@@ -121,6 +125,16 @@ fn broken_cilium_is_recovered_from_cilium_up() {
         );
     }
     assert!(changes(&sim.calls_since(mark)).is_empty(), "{:#?}", sim.calls_since(mark));
+
+    // With --rerun-downstream every layer above the broken one runs its recover commands too.
+    sim.fault("cilium-broken", true);
+    let mark = sim.mark();
+    let all = sim.opsrun(resume.then(), &["emergency-recovery", "--yes", "--rerun-downstream"], &[]).run();
+    all.status(0).stdout_contains("every layer is healthy again");
+    let calls = sim.calls_since(mark);
+    assert_foundation_untouched(&calls);
+    assert_eq!(count(&calls, "helm upgrade --install cilium"), 1, "{calls:#?}");
+    assert_eq!(count(&calls, "flux reconcile kustomization flux-system"), 1, "{calls:#?}");
 }
 
 #[test]

@@ -27,8 +27,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "MODE", default_value = "auto", value_parser = ["auto", "plain", "json"])]
     pub output: String,
     /// Tasks to run at once (default: the number of CPUs).
-    #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
-    pub jobs: Option<usize>,
+    #[arg(short = 'j', long = "jobs", global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// More of opsrun's own diagnostics (repeat for more); RUST_LOG is honoured too.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -103,9 +103,19 @@ pub struct ExecFlags {
     /// Answer yes to confirmations.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Seconds between forwarding a signal and killing (default 10).
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    /// Seconds between forwarding a signal and killing, 0 to 3600 (default 10).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_grace)]
     pub grace: f64,
+}
+
+/// `--grace`: a finite number of seconds from 0 to 3600.
+fn parse_grace(text: &str) -> Result<f64, String> {
+    let value: f64 = text.trim().parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if value.is_finite() && (0.0..=3600.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("`{text}` is out of range: give a number of seconds from 0 to 3600"))
+    }
 }
 
 /// `opsrun run`.
@@ -208,6 +218,9 @@ pub struct RecoveryArgs {
     /// Assess and show the plan; change nothing.
     #[arg(long)]
     pub assess_only: bool,
+    /// Re-run every stage after the broken one, even those whose gate passes after the repair.
+    #[arg(long)]
+    pub rerun_downstream: bool,
     /// The pipeline to recover (default: bootstrap).
     #[arg(long, default_value = "bootstrap")]
     pub pipeline: String,

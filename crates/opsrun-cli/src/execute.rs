@@ -72,7 +72,7 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
     let options = RunOptions {
         mode: e.mode,
         name: e.name.clone(),
-        jobs: cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+        jobs: cli.jobs.map_or_else(|| std::thread::available_parallelism().map_or(2, usize::from), usize::from),
         keep_going: e.exec.keep_going,
         force: e.exec.force,
         resume: e.resume,

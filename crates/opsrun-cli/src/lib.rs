@@ -24,6 +24,16 @@ use crate::error::{CliError, Result};
 
 /// Runs opsrun with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
+    // A panic is a bug in opsrun, never the operator's fault: say so plainly and exit with the
+    // documented internal-error code instead of Rust's 101 and a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: opsrun hit an internal error (a bug, please report it): {info}");
+    }));
+    let result = std::panic::catch_unwind(run);
+    result.unwrap_or(ExitCode::from(exit::INTERNAL))
+}
+
+fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

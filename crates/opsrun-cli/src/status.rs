@@ -271,16 +271,24 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
         );
     }
     let nodes = plan.downstream(&[first_node]);
-    let sub = plan.selecting(&nodes);
+    let forced: Vec<_> = if args.rerun_downstream { nodes.clone() } else { vec![first_node] };
+    let sub = plan.selecting(&nodes, &forced);
     let _ = writeln!(out, "\nrecovery plan ({} stages, in order):", nodes.len());
     for &n in &nodes {
         let t = sub.task(n);
         let why = if t.key == first.task {
-            "first broken layer".to_string()
+            "first broken layer, repaired".to_string()
         } else {
             let deps: Vec<&str> =
                 sub.dependencies(n).filter(|d| nodes.contains(d)).map(|d| sub.task(d).key.as_str()).collect();
-            format!("depends on {}", deps.join(", "))
+            let check = if args.rerun_downstream {
+                "re-run (--rerun-downstream)"
+            } else if t.health.is_some() {
+                "repaired only if its gate still fails after that"
+            } else {
+                "no gate: always re-run"
+            };
+            format!("depends on {}; {check}", deps.join(", "))
         };
         let (cmds, which) = if t.recover.is_empty() { (&t.cmds, "cmds") } else { (&t.recover, "recover") };
         let _ = writeln!(out, "  {} ({why}; runs its {which})", t.key);
@@ -322,9 +330,9 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
     let options = RunOptions {
         mode: RunMode::Recovery,
         name: format!("emergency-recovery {}", args.pipeline),
-        jobs: cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+        jobs: cli.jobs.map_or_else(|| std::thread::available_parallelism().map_or(2, usize::from), usize::from),
         keep_going: args.exec.keep_going,
-        force: true,
+        force: false,
         resume: false,
         state_dir: Some(ctx.state_dir()),
         grace: Duration::from_secs_f64(args.exec.grace.clamp(0.0, 3600.0)),

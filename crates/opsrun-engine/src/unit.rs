@@ -196,6 +196,15 @@ impl Unit {
         fp: &Fingerprint,
         env: &[(String, String)],
     ) -> Option<(SkipReason, String)> {
+        // Emergency recovery repairs the broken layer (forced) and, after it, only the layers
+        // that are still unhealthy: a stage whose gate passes now is left alone.
+        if self.options.mode == RunMode::Recovery {
+            let health = task.health.as_ref()?;
+            let probe = gate::probe_once(health, &task.dir, env, self.shutdown.clone()).await;
+            return (probe.verdict == opsrun_event::ProbeVerdict::Pass).then(|| {
+                (SkipReason::UpToDate, format!("healthy after the repair upstream: gate `{}` passes", health.name))
+            });
+        }
         let prior_ok = self.prior.as_ref().filter(|p| p.status == RecordStatus::Succeeded);
         // go-task semantics: `status` commands and/or `sources` decide, whatever the deps did.
         if !task.status.is_empty() || !task.sources.is_empty() {

@@ -133,7 +133,7 @@ impl Plan {
             if keep.is_empty() {
                 return Err(plan.not_in_plan("--only", only));
             }
-            plan = plan.selecting(&keep);
+            plan = plan.selecting(&keep, &keep);
         }
         if let Some(from) = &options.from {
             let from = spec.canonical_name(from).unwrap_or(from).to_string();
@@ -219,16 +219,17 @@ impl Plan {
         Ok(order)
     }
 
-    /// The same plan with only `nodes` selected to run, each forced; every other task is
-    /// assumed done. Used by `--only` and by emergency recovery (the broken layer and what
-    /// depends on it).
+    /// The same plan with only `nodes` selected to run; every other task is assumed done. Of the
+    /// selected ones, those in `forced` ignore up-to-date checks and saved state. Used by
+    /// `--only` (one task, forced) and emergency recovery (the broken layer forced, what depends
+    /// on it selected so that it can be checked and repaired if still unhealthy).
     #[must_use]
-    pub fn selecting(&self, nodes: &[NodeIndex]) -> Plan {
+    pub fn selecting(&self, nodes: &[NodeIndex], forced: &[NodeIndex]) -> Plan {
         let keep: HashSet<NodeIndex> = nodes.iter().copied().collect();
         let mut plan = self.clone();
         for i in plan.graph.node_indices() {
             let selected = keep.contains(&i);
-            plan.graph[i].forced = selected;
+            plan.graph[i].forced = selected && forced.contains(&i);
             plan.graph[i].assumed_done = !selected;
         }
         plan
