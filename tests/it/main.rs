@@ -16,6 +16,7 @@ mod features;
 mod output;
 mod process;
 mod recovery;
+mod resume;
 mod scheduling;
 mod sim;
 mod support;

@@ -36,7 +36,11 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
     for &node in plan.order() {
         let task = plan.task(node);
         let deps: Vec<_> = plan.dependencies(node).collect();
-        let fp = Fingerprint::compute(task, &deps.iter().map(|d| digests[d.index()].clone()).collect::<Vec<_>>());
+        let fp = Fingerprint::compute(
+            task,
+            &deps.iter().map(|d| digests[d.index()].clone()).collect::<Vec<_>>(),
+            plan.root_dir(),
+        );
         let prior = state.tasks.get(&task.key);
         let changed = prior.map(|p| fp.changed_parts(&p.parts)).unwrap_or_default();
         let dep_runs: Vec<&str> = deps.iter().filter(|d| runs[d.index()]).map(|d| plan.task(*d).key.as_str()).collect();
@@ -70,7 +74,7 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
                     (true, format!("was interrupted in run {} (opsrun stopped)", p.run))
                 }
                 Some(p) if p.status != RecordStatus::Succeeded => {
-                    (true, format!("last outcome in run {} was {:?}", p.run, p.status).to_lowercase())
+                    (true, format!("last outcome in run {} was {}", p.run, format!("{:?}", p.status).to_lowercase()))
                 }
                 Some(p) if p.fingerprint != fp.digest => {
                     (true, format!("changed since run {}: {}", p.run, changed.join(", ")))

@@ -21,30 +21,34 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
-    /// Computes the fingerprint of `task` whose dependencies have `dep_digests`.
-    pub fn compute(task: &ResolvedTask, dep_digests: &[String]) -> Fingerprint {
+    /// Computes the fingerprint of `task` whose dependencies have `dep_digests`. Paths under
+    /// `root` (the project's directory) are hashed relative to it, so moving or re-cloning the
+    /// project does not make every task look changed.
+    pub fn compute(task: &ResolvedTask, dep_digests: &[String], root: &Path) -> Fingerprint {
+        let root = root.to_string_lossy();
+        let norm = Normalizer { root: root.trim_end_matches('/') };
         let mut parts = BTreeMap::new();
         let mut put = |name: &str, h: blake3::Hasher| {
             parts.insert(name.to_string(), h.finalize().to_hex()[..16].to_string());
         };
-        put("cmds", hash_cmds(&task.cmds));
+        put("cmds", hash_cmds(&task.cmds, &norm));
         let dynamic: Vec<(String, String)> =
             task.dynamic_env.iter().map(|d| (d.name.clone(), format!("$({})", d.command))).collect();
-        put("env", hash_pairs(task.env.iter().chain(dynamic.iter().map(|(k, v)| (k, v)))));
-        put("vars", hash_pairs(task.vars.iter().chain(task.call_vars.iter())));
+        put("env", hash_pairs(task.env.iter().chain(dynamic.iter().map(|(k, v)| (k, v))), &norm));
+        put("vars", hash_pairs(task.vars.iter().chain(task.call_vars.iter()), &norm));
         let mut h = blake3::Hasher::new();
-        field(&mut h, &task.dir.to_string_lossy());
+        field(&mut h, &norm.apply(&task.dir.to_string_lossy()));
         put("dir", h);
         let mut h = blake3::Hasher::new();
         for (sh, msg) in &task.preconditions {
-            field(&mut h, sh);
-            field(&mut h, msg.as_deref().unwrap_or(""));
+            field(&mut h, &norm.apply(sh));
+            field(&mut h, &norm.apply(msg.as_deref().unwrap_or("")));
         }
         for s in &task.status {
-            field(&mut h, s);
+            field(&mut h, &norm.apply(s));
         }
         put("checks", h);
-        put("gate", hash_gate(task));
+        put("gate", hash_gate(task, &norm));
         put("sources", hash_sources(&task.dir, &task.sources));
         let mut deps: Vec<&String> = dep_digests.iter().collect();
         deps.sort();
@@ -73,17 +77,32 @@ fn field(h: &mut blake3::Hasher, s: &str) {
     h.update(s.as_bytes());
 }
 
-fn hash_cmds(cmds: &[ResolvedCmd]) -> blake3::Hasher {
+/// Replaces the project's root directory in hashed text with a placeholder.
+struct Normalizer<'a> {
+    root: &'a str,
+}
+
+impl Normalizer<'_> {
+    fn apply<'s>(&self, s: &'s str) -> std::borrow::Cow<'s, str> {
+        if self.root.len() > 1 && s.contains(self.root) {
+            std::borrow::Cow::Owned(s.replace(self.root, "${ROOT_DIR}"))
+        } else {
+            std::borrow::Cow::Borrowed(s)
+        }
+    }
+}
+
+fn hash_cmds(cmds: &[ResolvedCmd], norm: &Normalizer<'_>) -> blake3::Hasher {
     let mut h = blake3::Hasher::new();
     for c in cmds {
         match &c.kind {
-            ResolvedCmdKind::Shell(s) => field(&mut h, s),
+            ResolvedCmdKind::Shell(s) => field(&mut h, &norm.apply(s)),
             ResolvedCmdKind::Task { name, vars } => {
                 field(&mut h, "task");
                 field(&mut h, name);
                 for (k, v) in vars {
                     field(&mut h, k);
-                    field(&mut h, &v.to_display_string());
+                    field(&mut h, &norm.apply(&v.to_display_string()));
                 }
             }
         }
@@ -92,22 +111,22 @@ fn hash_cmds(cmds: &[ResolvedCmd]) -> blake3::Hasher {
     h
 }
 
-fn hash_pairs<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> blake3::Hasher {
+fn hash_pairs<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>, norm: &Normalizer<'_>) -> blake3::Hasher {
     let mut sorted: Vec<_> = pairs.collect();
     sorted.sort();
     let mut h = blake3::Hasher::new();
     for (k, v) in sorted {
         field(&mut h, k);
-        field(&mut h, v);
+        field(&mut h, &norm.apply(v));
     }
     h
 }
 
-fn hash_gate(task: &ResolvedTask) -> blake3::Hasher {
+fn hash_gate(task: &ResolvedTask, norm: &Normalizer<'_>) -> blake3::Hasher {
     let mut h = blake3::Hasher::new();
     if let Some(g) = &task.health {
         match &g.probe {
-            ResolvedProbe::Cmd(c) => field(&mut h, c),
+            ResolvedProbe::Cmd(c) => field(&mut h, &norm.apply(c)),
             ResolvedProbe::Http { url, status, body, body_not, insecure_tls } => {
                 field(&mut h, url);
                 field(&mut h, &format!("{status:?}{body:?}{body_not:?}{insecure_tls}"));

@@ -74,7 +74,7 @@ impl Unit {
         let task = self.plan.task(self.node).clone();
         let key = task.key.clone();
         self.emitter.emit(Event::TaskStarted { task: key.clone() });
-        let fingerprint = Fingerprint::compute(&task, &self.dep_digests);
+        let fingerprint = Fingerprint::compute(&task, &self.dep_digests, self.plan.root_dir());
         tracing::trace!(task = %key, parts = ?fingerprint.parts, "fingerprint");
         let env = env_pairs(&task);
         let result = |outcome, executed, message: Option<String>, gate_attempts, fingerprint: Fingerprint| UnitResult {

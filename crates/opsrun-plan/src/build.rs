@@ -39,6 +39,8 @@ pub struct Plan {
     targets: Vec<NodeIndex>,
     /// Tasks called from commands (`{ task = ... }`), resolved up front, by invocation key.
     calls: HashMap<String, ResolvedTask>,
+    /// The project's root directory (of the root tasks file).
+    root_dir: std::path::PathBuf,
 }
 
 /// Why a plan could not be built.
@@ -124,7 +126,13 @@ impl Plan {
                 None => target_nodes.push(node),
             }
         }
-        let mut plan = Plan { order: Vec::new(), graph, targets: target_nodes, calls: HashMap::new() };
+        let mut plan = Plan {
+            order: Vec::new(),
+            graph,
+            targets: target_nodes,
+            calls: HashMap::new(),
+            root_dir: spec.root_dir.clone(),
+        };
         plan.order = plan.topological_order()?;
         plan.resolve_calls(resolver)?;
         if let Some(only) = &only {
@@ -302,6 +310,12 @@ impl Plan {
     /// Finds the node of a task invocation by key (`name` or `name[K=V]`).
     pub fn find(&self, key: &str) -> Option<NodeIndex> {
         self.order.iter().copied().find(|&i| self.graph[i].task.key == key || self.graph[i].task.name == key)
+    }
+
+    /// The project's root directory: fingerprints are taken relative to it, so a moved or
+    /// re-cloned checkout resumes.
+    pub fn root_dir(&self) -> &std::path::Path {
+        &self.root_dir
     }
 
     /// The underlying graph (for embedders that want petgraph's algorithms).

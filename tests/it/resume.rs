@@ -1,0 +1,63 @@
+//! Resume across a moved checkout: fingerprints are relative to the project's directory.
+
+use std::path::Path;
+
+use opsrun::event::TaskOutcome;
+
+use crate::support::{Test, outcome};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn a_moved_checkout_resumes_instead_of_running_everything_again() {
+    let out = Test::new()
+        .tasks(
+            r#"
+env = { KUBECONFIG = "{{.ROOT_DIR}}/kubeconfig" }
+[pipelines.bootstrap]
+targets = ["b"]
+[tasks.a]
+sources = ["values.yaml"]
+cmds = ["echo a >> {{.ROOT_DIR}}/ran.log", "touch $KUBECONFIG"]
+[tasks.a.health]
+cmd = "test -f $KUBECONFIG"
+interval = "10ms"
+success_threshold = 1
+[tasks.b]
+deps = ["a"]
+dir = "sub"
+cmds = ["mkdir -p {{.TASK_DIR}}", "echo b >> {{.ROOT_DIR}}/ran.log"]
+"#,
+        )
+        .file("values.yaml", "replicas: 1\n")
+        .file("sub/.keep", "")
+        .args(&["bootstrap"])
+        .run();
+    out.status(0);
+    let moved = tempfile::tempdir().expect("temp dir");
+    let project = moved.path().join("renamed-checkout");
+    copy_dir(out.path(), &project);
+    let rerun = std::process::Command::new(env!("CARGO_BIN_EXE_opsrun"))
+        .args(["--output", "json", "bootstrap"])
+        .current_dir(&project)
+        .env("CI", "true")
+        .output()
+        .expect("run opsrun");
+    assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
+    let events = crate::support::parse_events(&String::from_utf8_lossy(&rerun.stdout));
+    // `a` has sources, so it is up to date; `b` is resumed. Neither runs.
+    assert_eq!(outcome(&events, "a"), TaskOutcome::UpToDate);
+    assert_eq!(outcome(&events, "b"), TaskOutcome::Resumed);
+    assert_eq!(std::fs::read_to_string(project.join("ran.log")).expect("log"), "a\nb\n", "a task ran again");
+}
