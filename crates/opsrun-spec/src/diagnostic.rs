@@ -164,16 +164,33 @@ impl std::error::Error for SpecError {}
 /// Closeness is the edit distance (a typo is a few edits away), ties broken by the smaller
 /// length difference and then by Jaro-Winkler similarity; `cmdz` suggests `cmds`, not `cmd`.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
     let max_edits = (word.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
+    let close = candidates
+        .iter()
+        .copied()
         .filter_map(|c| {
             let edits = strsim::damerau_levenshtein(word, c);
             let similar = strsim::jaro_winkler(word, c);
             (edits <= max_edits || similar > 0.9).then_some((edits, word.len().abs_diff(c.len()), -similar, c))
         })
         .min_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)))
-        .map(|(_, _, _, c)| c)
+        .map(|(_, _, _, c)| c);
+    // An abbreviation or a longer spelling (`comands` → `cmds`, `description` → `desc`): one
+    // is the other with letters left out.
+    close.or_else(|| {
+        candidates
+            .iter()
+            .copied()
+            .filter(|c| c.len() >= 3 && (is_subsequence(c, word) || is_subsequence(word, c)))
+            .min_by_key(|c| c.len().abs_diff(word.len()))
+    })
+}
+
+/// True when the characters of `short` appear in `long` in order.
+fn is_subsequence(short: &str, long: &str) -> bool {
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|l| l == c))
 }
 
 /// Turns serde's "unknown field `x`, expected one of `a`, `b`" into a help line.
@@ -206,6 +223,8 @@ mod tests {
         assert_eq!(did_you_mean("cmdz", ["cmd", "cmds", "deps"]), Some("cmds"));
         assert_eq!(did_you_mean("boostrap", ["bootstrap", "status"]), Some("bootstrap"));
         assert_eq!(did_you_mean("zzzz", ["bootstrap", "status"]), None);
+        assert_eq!(did_you_mean("comands", ["desc", "cmd", "cmds", "deps"]), Some("cmds"));
+        assert_eq!(did_you_mean("description", ["desc", "deps", "dir"]), Some("desc"));
     }
 
     #[test]

@@ -558,8 +558,12 @@ impl Loader {
                     .at(location.clone(), "this gate"),
             );
         }
-        let dur = |v: &Option<String>, default: Duration, this: &mut Self| match v {
-            Some(t) => this.duration_spec(t, location, false).unwrap_or(DurationSpec::Fixed(default)),
+        // Each duration points at its own value when wrong, not at the whole gate.
+        let dur = |v: &Option<Spanned<String>>, default: Duration, this: &mut Self| match v {
+            Some(t) => {
+                let at = loc(location.file, t.span());
+                this.duration_spec(t.get_ref(), &at, true).unwrap_or(DurationSpec::Fixed(default))
+            }
             None => DurationSpec::Fixed(default),
         };
         let initial_delay = dur(&raw.initial_delay, Duration::ZERO, self);
@@ -777,9 +781,11 @@ fn literal_prefix_len(text: &str, start: usize) -> usize {
 
 /// Turns a TOML parse or type error into a diagnostic with a suggestion where possible.
 fn toml_error(e: &toml::de::Error, file: FileId) -> Diagnostic {
-    let message = e.message().trim().to_string();
+    let message = plain_type_words(e.message().trim());
     let (label, help) = if let Some(help) = unknown_field_help(&message) {
-        ("unknown key".to_string(), Some(help))
+        // serde already lists the valid keys; repeat them only as a suggestion.
+        let help = help.starts_with("did you mean").then_some(help);
+        ("unknown key".to_string(), help)
     } else if message.starts_with("missing field") {
         ("in this table".to_string(), None)
     } else if message.contains("invalid type") || message.starts_with("expected") {
@@ -795,4 +801,23 @@ fn toml_error(e: &toml::de::Error, file: FileId) -> Diagnostic {
         d = d.help(h);
     }
     d
+}
+
+/// serde's Rust words in type errors, as an operator would say them.
+fn plain_type_words(message: &str) -> String {
+    let mut m = message.to_string();
+    for (rust, plain) in [
+        ("expected u32", "expected a whole number (0 or more)"),
+        ("expected u16", "expected a whole number (0 to 65535)"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list, like [\"a\", \"b\"]"),
+        ("expected a map", "expected a table, like { key = \"value\" }"),
+        ("invalid type: sequence", "invalid type: list"),
+        ("invalid type: map", "invalid type: table"),
+    ] {
+        m = m.replace(rust, plain);
+    }
+    m
 }

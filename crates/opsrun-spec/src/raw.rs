@@ -191,11 +191,11 @@ pub(crate) struct RawHealth {
     /// Accept self-signed / unverifiable TLS certificates (cluster endpoints).
     #[serde(default)]
     pub(crate) insecure_tls: bool,
-    pub(crate) initial_delay: Option<String>,
-    pub(crate) interval: Option<String>,
+    pub(crate) initial_delay: Option<Spanned<String>>,
+    pub(crate) interval: Option<Spanned<String>>,
     pub(crate) backoff: Option<RawBackoff>,
-    pub(crate) probe_timeout: Option<String>,
-    pub(crate) timeout: Option<String>,
+    pub(crate) probe_timeout: Option<Spanned<String>>,
+    pub(crate) timeout: Option<Spanned<String>>,
     pub(crate) success_threshold: Option<u32>,
     pub(crate) consecutive_error_limit: Option<u32>,
     #[serde(default)]
