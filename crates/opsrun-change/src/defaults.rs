@@ -26,7 +26,7 @@ const DEFAULT_RULES: &[DefaultRule] = &[
         component: "Talos OS",
         risk: Risk::High,
         tasks: &["talos"],
-        validate: &["talhelper validate-config"],
+        validate: &["talhelper validate talconfig talconfig.yaml"],
         verify: &["talosctl health"],
         reason: "Talos machine configuration is applied to the nodes with talosctl, never by Flux; \
                  an OS-level change is high in the risk matrix",
@@ -38,7 +38,7 @@ const DEFAULT_RULES: &[DefaultRule] = &[
         component: "Talos OS",
         risk: Risk::High,
         tasks: &["talos"],
-        validate: &["talhelper validate-config"],
+        validate: &["talhelper validate talconfig talconfig.yaml"],
         verify: &["talosctl health"],
         reason: "generated per-node machine configs are applied with talosctl apply-config and \
                  decide cluster membership; an OS-level change is high in the risk matrix",

@@ -104,7 +104,7 @@ pub struct Rule {
     pub tasks: Vec<String>,
     /// Why files matching this rule belong to this phase and risk.
     pub reason: String,
-    /// Extra pre-change validation commands, for example `talhelper validate-config`.
+    /// Extra pre-change validation commands, for example `talhelper validate talconfig talconfig.yaml`.
     pub validate: Vec<String>,
     /// Extra post-change verification commands, for example `cilium connectivity test`.
     pub verify: Vec<String>,

@@ -294,6 +294,8 @@ pub(crate) fn logs(ctx: &Context, args: &LogsArgs) -> Result<u8> {
     let path = TaskLogs::path_for(&state_dir, &run, &task);
     let text = std::fs::read(&path)
         .map_err(|e| CliError::Usage(format!("no log for task `{task}` in run {run} (`{}`: {e})", path.display())))?;
+    // Which log this is goes to stderr, so stdout stays the log itself (for grep, less, ...).
+    eprintln!("# task {task}, run {run} ({})", path.display());
     let _ = std::io::stdout().lock().write_all(&text);
     Ok(exit::OK)
 }

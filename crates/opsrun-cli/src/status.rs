@@ -156,6 +156,9 @@ pub(crate) fn status(cli: &Cli, ctx: &Context, args: &StatusArgs) -> Result<u8> 
     let (names, vars) =
         split_items(args.pipeline.iter().chain(args.vars.iter()).cloned().collect::<Vec<_>>().as_slice())?;
     let pipeline = names.first().cloned().unwrap_or_else(|| "bootstrap".into());
+    if cli.output != "json" {
+        eprintln!("checking the health gates of `{pipeline}` once (each within its probe timeout)…");
+    }
     let a = assess_pipeline(ctx, &pipeline, vars)?;
     let (state, _) = StateStore::new(ctx.state_dir()).load()?;
     let mut out = std::io::stdout().lock();
@@ -295,7 +298,10 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
         for c in cmds {
             match &c.kind {
                 ResolvedCmdKind::Shell(s) => {
-                    let _ = writeln!(out, "    $ {}", one_line(&before.masker.mask(s)));
+                    // In full: this is what will change the cluster.
+                    for (i, line) in before.masker.mask(s).trim().lines().enumerate() {
+                        let _ = writeln!(out, "    {} {}", if i == 0 { "$" } else { " " }, line.trim_end());
+                    }
                 }
                 ResolvedCmdKind::Task { name, .. } => {
                     let _ = writeln!(out, "    → task {name}");

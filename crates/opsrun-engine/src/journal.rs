@@ -131,9 +131,21 @@ impl EventSink for TaskLogs {
             Event::GateProbe { task, attempt, verdict, detail, .. } => {
                 self.line(task, format!("# gate probe {attempt}: {} {detail}", verdict.label()), true);
             }
-            Event::TaskFinished { task, .. } => {
+            Event::GateStarted { task, gate, timeout_ms, .. } => {
+                self.line(task, format!("# waiting for health: {gate} (timeout {} s)", timeout_ms / 1000), true);
+            }
+            Event::GateFinished { task, passed, attempts, message, .. } => {
+                let how = if *passed { "passed" } else { message.as_deref().unwrap_or("failed") };
+                self.line(task, format!("# gate after {attempts} probe(s): {how}"), true);
+            }
+            Event::TaskFinished { task, outcome, message, .. } => {
+                let end = match message {
+                    Some(m) => format!("# task {}: {m}", outcome.label()),
+                    None => format!("# task {}", outcome.label()),
+                };
                 let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
                 if let Some(TaskLog::Open(mut w)) = logs.remove(task) {
+                    let _ = writeln!(w, "{end}");
                     let _ = w.flush();
                 }
             }

@@ -179,9 +179,11 @@ impl BarsState {
                 let message = if *silent { String::new() } else { format!("$ {}", clean_line(command)) };
                 self.task_bar(task).bar.set_message(message);
             }
-            Event::Output { task, line, .. } => {
+            Event::Output { task, stream, line } => {
                 let line = clean_line(line);
-                if self.options.verbose {
+                // Bars show only the last line of a task; a warning or an error a tool prints on
+                // stderr must not scroll away unseen, so it is printed above the bars.
+                if self.options.verbose || (*stream == opsrun_event::Stream::Stderr && looks_important(&line)) {
                     self.println(&format!("[{}] {line}", clean_line(task)));
                 }
                 let bar = self.task_bar(task);
@@ -288,4 +290,10 @@ impl BarsState {
             }
         }
     }
+}
+
+/// A stderr line worth showing above the bars: a tool's warning or error.
+fn looks_important(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    ["warn", "error", "fatal", "failed", "deprecat"].iter().any(|w| lower.contains(w))
 }

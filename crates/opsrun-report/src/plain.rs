@@ -194,7 +194,7 @@ impl PlainState {
             }
             Event::CommandStarted { task, command, silent, .. } => {
                 if !*silent && !self.options.quiet {
-                    let command = clean_text(command).replace('\n', "\n  ");
+                    let command = dedent(&clean_text(command)).replace('\n', "\n  ");
                     self.status(task, &format!("$ {command}"));
                 }
             }
@@ -257,8 +257,15 @@ impl PlainState {
                 let probes = if *attempts == 1 { "probe" } else { "probes" };
                 let took = coarse_duration(*elapsed_ms);
                 let gate = clean_line(gate);
+                let interrupted = message.as_deref().is_some_and(|m| m.starts_with("interrupted"));
                 let mut text = if *passed {
                     format!("healthy: {gate} after {attempts} {probes} in {took}")
+                } else if interrupted {
+                    self.status(
+                        task,
+                        &format!("stopped waiting for health: {gate} after {attempts} {probes} in {took}"),
+                    );
+                    return;
                 } else {
                     format!("health gate failed: {gate} after {attempts} {probes} in {took}")
                 };
@@ -421,4 +428,22 @@ mod tests {
         reporter.heartbeat_at(Instant::now() + Duration::from_secs(60));
         assert_eq!(err.text(), "[api] waiting for health: readyz (timeout 1m)\n");
     }
+}
+
+/// A multi-line script as it reads in the tasks file, without the indentation it shares.
+fn dedent(text: &str) -> String {
+    let trimmed = text.trim_matches('\n');
+    let indent = trimmed
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    trimmed
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i == 0 { l.trim_start() } else { l.get(indent..).unwrap_or(l.trim_start()) })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -157,7 +157,7 @@ fn bootstrap_tasks_follow_dag_order_then_unknown_tasks() {
         bootstrap.commands,
         ["opsrun run talos", "opsrun run onepassword", "opsrun run external-secrets", "opsrun run flux"]
     );
-    assert!(bootstrap.pre_change.contains(&"talhelper validate-config".to_owned()));
+    assert!(bootstrap.pre_change.contains(&"talhelper validate talconfig talconfig.yaml".to_owned()));
     assert!(bootstrap.pre_change.contains(&"opsrun explain flux".to_owned()));
 
     // Without a project task order, tasks keep rule order; the task file adds a resumed run.

@@ -148,7 +148,7 @@ const JSON: &str = r#"{
       "pre_change": [
         "opsrun status",
         "git add -A && git commit -m \"Pre-change backup: $(date)\"",
-        "talhelper validate-config",
+        "talhelper validate talconfig talconfig.yaml",
         "opsrun explain talos"
       ]
     },
