@@ -61,3 +61,31 @@ cmds = ["mkdir -p {{.TASK_DIR}}", "echo b >> {{.ROOT_DIR}}/ran.log"]
     assert_eq!(outcome(&events, "b"), TaskOutcome::Resumed);
     assert_eq!(std::fs::read_to_string(project.join("ran.log")).expect("log"), "a\nb\n", "a task ran again");
 }
+
+#[test]
+fn status_reminds_which_variables_the_last_run_was_given() {
+    let tasks = r#"
+vars = { NODES = "10.0.0.1" }
+[pipelines.bootstrap]
+targets = ["talos"]
+[tasks.talos]
+cmds = ["echo {{.NODES}} > nodes"]
+[tasks.talos.health]
+cmd = "grep -q '{{.NODES}}' nodes"
+interval = "10ms"
+success_threshold = 1
+"#;
+    let out = Test::new().tasks(tasks).args(&["bootstrap", "NODES=127.0.0.2", "TOKEN=not-stored"]).run();
+    out.status(0);
+    // Names only: a value given on the command line could be a credential.
+    let remembered = out.read(".opsrun/vars/bootstrap.json");
+    assert!(remembered.contains("NODES") && !remembered.contains("not-stored"), "{remembered}");
+    let status = out.then().args(&["status"]).run();
+    status.status(4).stderr_contains("the last `bootstrap` run was given NODES=... TOKEN=...");
+    status
+        .then()
+        .args(&["status", "NODES=127.0.0.2", "TOKEN=x"])
+        .run()
+        .status(0)
+        .output_lacks("the last `bootstrap` run");
+}

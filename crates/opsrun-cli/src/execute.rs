@@ -76,11 +76,14 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
         keep_going: e.exec.keep_going,
         force: e.exec.force,
         resume: e.resume,
-        state_dir: Some(state_dir),
+        state_dir: Some(state_dir.clone()),
         grace: Duration::from_secs_f64(e.exec.grace.clamp(0.0, 3600.0)),
         signals: SignalHandlerKind::Standard,
         resume_command: e.resume_command.clone(),
     };
+    if e.mode == RunMode::Pipeline {
+        remember_var_names(&state_dir, &e.name, &e.vars);
+    }
     let runtime = crate::runtime()?;
     let sink: Arc<dyn opsrun_event::EventSink> = reporter.clone();
     let report = runtime.block_on(opsrun_engine::run(Arc::new(plan), options, masker, sink, None));
@@ -182,4 +185,34 @@ pub(crate) fn ask(question: &str) -> bool {
         return false;
     }
     matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// Records which variables a pipeline run was given on the command line: names only, never
+/// values (a value could be a credential). `status` and `emergency-recovery` remind the operator
+/// to pass them again: at 2 a.m. a forgotten `NODES=...` probes the wrong machines.
+fn remember_var_names(state_dir: &std::path::Path, pipeline: &str, vars: &IndexMap<String, String>) {
+    let names: Vec<&String> = vars.keys().collect();
+    let path = state_dir.join("vars").join(format!("{}.json", opsrun_engine::file_name(pipeline)));
+    if let Some(dir) = path.parent()
+        && std::fs::create_dir_all(dir).is_ok()
+    {
+        let _ = std::fs::write(&path, serde_json::to_vec(&names).unwrap_or_default());
+    }
+}
+
+/// A reminder when the last run of `pipeline` was given variables that are not given now.
+pub(crate) fn forgotten_vars_hint(
+    state_dir: &std::path::Path,
+    pipeline: &str,
+    vars: &IndexMap<String, String>,
+) -> Option<String> {
+    let path = state_dir.join("vars").join(format!("{}.json", opsrun_engine::file_name(pipeline)));
+    let last: Vec<String> = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let missing: Vec<&String> = last.iter().filter(|n| !vars.contains_key(*n)).collect();
+    (!missing.is_empty()).then(|| {
+        let list = missing.iter().map(|n| format!("{n}=...")).collect::<Vec<_>>().join(" ");
+        format!(
+            "note: the last `{pipeline}` run was given {list} on the command line; pass them again if they still apply"
+        )
+    })
 }

@@ -49,6 +49,9 @@ fn pipeline_targets(ctx: &Context, name: &str) -> Result<Vec<String>> {
 
 fn assess_pipeline(ctx: &Context, pipeline: &str, vars: IndexMap<String, String>) -> Result<Assessment> {
     let targets = pipeline_targets(ctx, pipeline)?;
+    if let Some(hint) = crate::execute::forgotten_vars_hint(&ctx.state_dir(), pipeline, &vars) {
+        eprintln!("{hint}");
+    }
     let resolver = Resolver::new(&ctx.spec, ctx.invocation(vars, &[]));
     let plan = Plan::build(&resolver, &targets, &PlanOptions { allow_internal: true, ..PlanOptions::default() })?;
     let masker = Masker::new(resolver.secrets());
