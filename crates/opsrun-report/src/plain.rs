@@ -357,6 +357,24 @@ impl PlainState {
     }
 }
 
+/// A multi-line script as it reads in the tasks file, without the indentation it shares.
+fn dedent(text: &str) -> String {
+    let trimmed = text.trim_matches('\n');
+    let indent = trimmed
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    trimmed
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i == 0 { l.trim_start() } else { l.get(indent..).unwrap_or(l.trim_start()) })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,22 +446,4 @@ mod tests {
         reporter.heartbeat_at(Instant::now() + Duration::from_secs(60));
         assert_eq!(err.text(), "[api] waiting for health: readyz (timeout 1m)\n");
     }
-}
-
-/// A multi-line script as it reads in the tasks file, without the indentation it shares.
-fn dedent(text: &str) -> String {
-    let trimmed = text.trim_matches('\n');
-    let indent = trimmed
-        .lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    trimmed
-        .lines()
-        .enumerate()
-        .map(|(i, l)| if i == 0 { l.trim_start() } else { l.get(indent..).unwrap_or(l.trim_start()) })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
