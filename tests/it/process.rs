@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use opsrun::event::{Event, TaskOutcome};
 
-use crate::support::{Test, assert_no_process, kill_processes, live_processes, outcome, sh_wait_until};
+use crate::support::{Output, Test, assert_no_process, kill_processes, live_processes, outcome, sh_wait_until};
 
 /// How many live `sleep SECS` processes there are.
 fn sleeps(secs: u32) -> usize {
@@ -266,15 +266,12 @@ fn interrupted_gate_is_closed_in_the_event_stream() {
     );
 }
 
-#[test]
-fn killed_run_releases_the_lock_and_is_reported_as_interrupted() {
+/// Runs a task `touch started; sleep SECS`, SIGKILLs opsrun once it started, and returns that
+/// run's output; the task's `sleep` outlives opsrun. A second run (with a task that succeeds at
+/// once) follows, with JSON events.
+fn kill_9_then_rerun(secs: u32, before_rerun: impl FnOnce()) -> (Output, Vec<opsrun::event::EventEnvelope>) {
     let mut running = Test::new()
-        .tasks(
-            r#"
-[tasks.victim]
-cmds = ["touch started; sleep 1260"]
-"#,
-        )
+        .tasks(&format!("[tasks.victim]\ncmds = [\"touch started; sleep {secs}\"]\n"))
         .args(&["run", "victim"])
         .spawn();
     running.wait_for_file("started");
@@ -282,9 +279,8 @@ cmds = ["touch started; sleep 1260"]
     running.signal(Signal::SIGKILL);
     let out = running.wait();
     assert_eq!(out.status_code(), None, "opsrun survived SIGKILL");
-    kill_processes("sleep 1260");
-    assert_no_process("sleep 1260");
-
+    assert!(!live_processes(&format!("sleep {secs}")).is_empty(), "the task did not outlive opsrun");
+    before_rerun();
     let out = out
         .then()
         .file("tasks.toml", "[tasks.victim]\ncmds = [\"true\"]\n")
@@ -292,6 +288,15 @@ cmds = ["touch started; sleep 1260"]
         .run();
     out.status(0);
     let events = out.json_events();
+    (out, events)
+}
+
+#[test]
+fn killed_run_releases_the_lock_and_is_reported_as_interrupted() {
+    let (_, events) = kill_9_then_rerun(1260, || {
+        kill_processes("sleep 1260");
+        assert_no_process("sleep 1260");
+    });
     assert!(
         events.iter().any(|e| matches!(&e.event, Event::TaskWasInterrupted { task, .. } if task == "victim")),
         "the task left running by the killed run is not reported"
@@ -301,29 +306,8 @@ cmds = ["touch started; sleep 1260"]
 
 #[test]
 fn the_next_run_ends_what_a_killed_run_left_running() {
-    let mut running = Test::new()
-        .tasks(
-            r#"
-[tasks.victim]
-cmds = ["touch started; sleep 1261"]
-"#,
-        )
-        .args(&["run", "victim"])
-        .spawn();
-    running.wait_for_file("started");
-    running.signal(Signal::SIGKILL);
-    let out = running.wait();
-    assert_eq!(out.status_code(), None, "opsrun survived SIGKILL");
-    // The orphaned task is still running...
-    assert!(!live_processes("sleep 1261").is_empty(), "the task did not outlive opsrun");
-    // ...until the next run starts.
-    let out = out
-        .then()
-        .file("tasks.toml", "[tasks.victim]\ncmds = [\"true\"]\n")
-        .args(&["--output", "json", "run", "victim"])
-        .run();
-    out.status(0);
-    let events = out.json_events();
+    // The orphaned task is still running when the next run starts, which ends it.
+    let (_, events) = kill_9_then_rerun(1261, || {});
     assert!(
         events.iter().any(|e| matches!(&e.event, Event::Warning { task: Some(t), message } if t == "victim" && message.contains("ended processes left running"))),
         "no warning about the ended orphans: {events:?}"
