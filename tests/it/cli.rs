@@ -123,3 +123,12 @@ cmds = ["cp in.txt out.txt"]
     let out = out.then().args(&["explain", "render"]).run();
     out.status(0).stdout_contains("render will be skipped");
 }
+
+#[test]
+fn bare_opsrun_runs_the_default_task_or_lists_the_tasks() {
+    let out = Test::new().tasks("[tasks.default]\ncmds = [\"touch ran\"]\n").run();
+    out.status(0);
+    assert!(out.exists("ran"), "the default task did not run");
+    let out = Test::new().tasks(PROJECT).run();
+    out.status(0).stdout_contains("talos").stderr_contains("opsrun run TASK");
+}

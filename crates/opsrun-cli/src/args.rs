@@ -35,9 +35,10 @@ pub struct Cli {
     /// Only what needs attention (failures, gate waits, warnings) and the summary.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// The command.
+    /// The command; without one, opsrun runs the task named `default` if there is one (as go-task
+    /// does), else lists the tasks.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 a task failed, 2 bad usage or tasks file, 3 locked by another run, \

@@ -60,19 +60,22 @@ fn run() -> ExitCode {
 }
 
 fn dispatch(cli: &Cli) -> Result<u8> {
-    if let Command::Completions(args) = &cli.command {
+    let Some(command) = &cli.command else {
+        return default_command(cli);
+    };
+    if let Command::Completions(args) = command {
         let mut cmd = Cli::command();
         clap_complete::generate(args.shell, &mut cmd, "opsrun", &mut std::io::stdout());
         return Ok(exit::OK);
     }
-    if let Command::Classify(args) = &cli.command {
+    if let Command::Classify(args) = command {
         return classify::classify(cli, args);
     }
     let ctx = Context::load(cli)?;
     for warning in overrides::active_warnings(&ctx) {
         eprintln!("{warning}");
     }
-    match &cli.command {
+    match command {
         Command::List(a) => commands::list(&ctx, a),
         Command::Run(a) => commands::run(cli, &ctx, a),
         Command::Bootstrap(a) => commands::pipeline(cli, &ctx, "bootstrap", a),
@@ -86,6 +89,25 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         Command::Override(c) => overrides::run(&ctx, c),
         Command::Completions(_) | Command::Classify(_) => unreachable!("handled above"),
     }
+}
+
+/// `opsrun` alone: the `default` task if the file has one, else the task list.
+fn default_command(cli: &Cli) -> Result<u8> {
+    let ctx = Context::load(cli)?;
+    for warning in overrides::active_warnings(&ctx) {
+        eprintln!("{warning}");
+    }
+    if ctx.spec.task("default").is_some() {
+        let args = args::RunArgs {
+            items: vec!["default".into()],
+            cli_args: Vec::new(),
+            exec: args::ExecFlags { grace: 10.0, ..args::ExecFlags::default() },
+        };
+        return commands::run(cli, &ctx, &args);
+    }
+    let code = commands::list(&ctx, &args::ListArgs { all: false, json: false })?;
+    eprintln!("run a task with `opsrun run TASK`, or add a task named `default`; `opsrun --help` lists the commands");
+    Ok(code)
 }
 
 /// Colour only on bars (a terminal), and never when `NO_COLOR` is set (<https://no-color.org>).
