@@ -89,3 +89,25 @@ success_threshold = 1
         .status(0)
         .output_lacks("the last `bootstrap` run");
 }
+
+#[test]
+fn credentials_given_on_the_command_line_are_masked_everywhere() {
+    let out = Test::new()
+        .tasks("[tasks.deploy]\ncmds = [\"echo using {{.API_TOKEN}}\", \"exit 1\"]\n")
+        .args(&["run", "deploy", "API_TOKEN=hunter2-very-secret"])
+        .run();
+    out.status(1).stdout_contains("using ****").stderr_contains("resume with: opsrun run deploy 'API_TOKEN=****'");
+    out.output_lacks("hunter2-very-secret");
+    let mut stack = vec![out.path().join(".opsrun")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read .opsrun") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text = String::from_utf8_lossy(&std::fs::read(&path).expect("read")).into_owned();
+                assert!(!text.contains("hunter2-very-secret"), "{} holds the credential", path.display());
+            }
+        }
+    }
+}

@@ -83,8 +83,10 @@ pub(crate) fn run(cli: &Cli, ctx: &Context, args: &RunArgs) -> Result<u8> {
     if targets.is_empty() {
         return Err(CliError::Usage("no task given: `opsrun run TASK [VAR=value...]` (see `opsrun list`)".into()));
     }
-    let resume_command =
-        Some(format!("opsrun run {}", args.items.iter().map(|i| shell_quote(i)).collect::<Vec<_>>().join(" ")));
+    let resume_command = Some(format!(
+        "opsrun run {}",
+        args.items.iter().map(|i| shell_quote(&hide_secret_value(i))).collect::<Vec<_>>().join(" ")
+    ));
     execute(
         cli,
         ctx,
@@ -124,7 +126,7 @@ pub(crate) fn pipeline(cli: &Cli, ctx: &Context, name: &str, args: &PipelineArgs
     let command = if name == "bootstrap" { "opsrun bootstrap".to_string() } else { format!("opsrun pipeline {name}") };
     let var_args: String = args.vars.iter().fold(String::new(), |mut acc, v| {
         acc.push(' ');
-        acc.push_str(&shell_quote(v));
+        acc.push_str(&shell_quote(&hide_secret_value(v)));
         acc
     });
     execute(
@@ -298,4 +300,15 @@ pub(crate) fn logs(ctx: &Context, args: &LogsArgs) -> Result<u8> {
     eprintln!("# task {task}, run {run} ({})", path.display());
     let _ = std::io::stdout().lock().write_all(&text);
     Ok(exit::OK)
+}
+
+/// `TOKEN=abc` → `TOKEN=****` for variables whose name says they hold a secret: the resume hint
+/// is printed and journaled, and must not carry credentials given on the command line.
+fn hide_secret_value(item: &str) -> String {
+    match item.split_once('=') {
+        Some((name, value)) if crate::context::looks_secret(name) && !value.is_empty() => {
+            format!("{name}={}", opsrun_engine::MASK)
+        }
+        _ => item.to_string(),
+    }
 }

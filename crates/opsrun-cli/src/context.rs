@@ -55,6 +55,15 @@ impl Context {
     }
 }
 
+/// True for a variable name that says it holds a credential (`OP_TOKEN`, `DB_PASSWORD`, ...):
+/// its value from the command line is masked in every output.
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE_KEY", "API_KEY", "APIKEY"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
 /// `.opsrun/` in `root`.
 pub fn state_dir_for(root: &Path) -> PathBuf {
     root.join(".opsrun")

@@ -49,6 +49,11 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
     let resolver = Resolver::new(&ctx.spec, ctx.invocation(e.vars.clone(), &e.cli_args));
     let plan = plan(&resolver, e)?;
     let masker = Masker::new(resolver.secrets());
+    for (name, value) in &e.vars {
+        if crate::context::looks_secret(name) {
+            masker.add(value);
+        }
+    }
     let state_dir = ctx.state_dir();
     // Predicting what will run costs a fingerprint of every task: only a dry run, and a plan
     // with confirmations to ask about, need it.
