@@ -281,7 +281,12 @@ pub(crate) fn logs(ctx: &Context, args: &LogsArgs) -> Result<u8> {
         [run, task] => (Some(run.clone()), task.clone()),
         _ => return Err(CliError::Usage("usage: opsrun logs [RUN] TASK".into())),
     };
-    let task = ctx.spec.canonical_name(&task).map_or(task.clone(), str::to_string);
+    let Some(task) = ctx.spec.canonical_name(&task).map(str::to_string) else {
+        let hint = opsrun_spec::did_you_mean(&task, ctx.spec.tasks.keys().map(String::as_str))
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Err(CliError::Usage(format!("unknown task `{task}`{hint}; `opsrun list --all` shows every task")));
+    };
     let run = match run {
         Some(r) => r,
         None => list_runs(&state_dir)
