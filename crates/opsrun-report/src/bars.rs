@@ -49,6 +49,8 @@ struct TaskBar {
 struct GateView {
     gate: String,
     success_threshold: u32,
+    /// The whole-gate limit, as text (`5m`), empty when unknown.
+    timeout: String,
 }
 
 impl BarsReporter {
@@ -195,16 +197,24 @@ impl BarsState {
             Event::TaskRetrying { task, attempt, of, .. } => {
                 self.task_bar(task).bar.set_message(format!("retrying, attempt {attempt} of {of}"));
             }
-            Event::GateStarted { task, gate, success_threshold, .. } => {
+            Event::GateStarted { task, gate, success_threshold, timeout_ms } => {
                 let gate = clean_line(gate);
+                let timeout = crate::text::coarse_duration(*timeout_ms);
                 let bar = self.task_bar(task);
-                bar.bar.set_message(format!("waiting for health: {gate}"));
-                bar.gate = Some(GateView { gate, success_threshold: *success_threshold });
+                bar.bar.set_message(format!("waiting for health: {gate} (timeout {timeout})"));
+                bar.gate = Some(GateView { gate, success_threshold: *success_threshold, timeout });
             }
             Event::GateProbe { task, attempt, verdict, detail, consecutive_passes, gate, .. } => {
                 let bar = self.task_bar(task);
-                let view = bar.gate.get_or_insert_with(|| GateView { gate: clean_line(gate), success_threshold: 1 });
-                let mut message = format!("waiting for health: {}, attempt {attempt}, {}", view.gate, verdict.label());
+                let view = bar.gate.get_or_insert_with(|| GateView {
+                    gate: clean_line(gate),
+                    success_threshold: 1,
+                    timeout: String::new(),
+                });
+                let limit =
+                    if view.timeout.is_empty() { String::new() } else { format!(" (timeout {})", view.timeout) };
+                let mut message =
+                    format!("waiting for health: {}{limit}, attempt {attempt}, {}", view.gate, verdict.label());
                 if *verdict == ProbeVerdict::Pass && view.success_threshold > 1 {
                     let _ = write!(message, " {consecutive_passes}/{}", view.success_threshold);
                 }
