@@ -39,15 +39,10 @@ pub(crate) struct Execution {
     pub(crate) resume_command: Option<String>,
 }
 
-/// Builds the plan for an execution.
-pub(crate) fn plan(resolver: &Resolver<'_>, e: &Execution) -> Result<Plan> {
-    Ok(Plan::build(resolver, &e.targets, &e.plan_options)?)
-}
-
 /// Plans and runs; returns the exit code.
 pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
     let resolver = Resolver::new(&ctx.spec, ctx.invocation(e.vars.clone(), &e.cli_args));
-    let plan = plan(&resolver, e)?;
+    let plan = Plan::build(&resolver, &e.targets, &e.plan_options)?;
     let masker = Masker::new(resolver.secrets());
     for (name, value) in &e.vars {
         if crate::context::looks_secret(name) {
@@ -68,33 +63,60 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
         confirm(ctx, &plan, &explanations, e)?;
     }
 
-    let mode: OutputMode = cli.output.parse().map_err(|err| CliError::Usage(format!("{err}")))?;
-    let renderer = opsrun_report::resolve(mode, &ctx.term);
-    let reporter = opsrun_report::reporter(
-        renderer,
-        ReportOptions { verbose: cli.verbose > 0, quiet: cli.quiet, color: crate::color_allowed(renderer) },
-    );
     let options = RunOptions {
         mode: e.mode,
         name: e.name.clone(),
-        jobs: cli.jobs.map_or_else(|| std::thread::available_parallelism().map_or(2, usize::from), usize::from),
+        jobs: jobs(cli),
         keep_going: e.exec.keep_going,
         force: e.exec.force,
         resume: e.resume,
         state_dir: Some(state_dir.clone()),
-        grace: Duration::from_secs_f64(e.exec.grace.clamp(0.0, 3600.0)),
+        grace: Duration::from_secs_f64(e.exec.grace),
         signals: SignalHandlerKind::Standard,
         resume_command: e.resume_command.clone(),
     };
     if e.mode == RunMode::Pipeline {
         remember_var_names(&state_dir, &e.name, &e.vars);
     }
+    Ok(exit_code(&run_plan(cli, ctx, plan, options, masker)?))
+}
+
+/// Tasks at once: `-j`, else the number of CPUs.
+pub(crate) fn jobs(cli: &Cli) -> usize {
+    cli.jobs.map_or_else(|| std::thread::available_parallelism().map_or(2, usize::from), usize::from)
+}
+
+/// Runs a plan with the reporter the command line and terminal call for.
+pub(crate) fn run_plan(cli: &Cli, ctx: &Context, plan: Plan, options: RunOptions, masker: Masker) -> Result<RunReport> {
+    let mode: OutputMode = cli.output.parse().map_err(|err| CliError::Usage(format!("{err}")))?;
+    let renderer = opsrun_report::resolve(mode, &ctx.term);
+    let reporter = opsrun_report::reporter(
+        renderer,
+        ReportOptions { verbose: cli.verbose > 0, quiet: cli.quiet, color: crate::color_allowed(renderer) },
+    );
     let runtime = crate::runtime()?;
     let sink: Arc<dyn opsrun_event::EventSink> = reporter.clone();
     let report = runtime.block_on(opsrun_engine::run(Arc::new(plan), options, masker, sink, None));
     reporter.finish();
-    let report = report?;
-    Ok(exit_code(&report))
+    Ok(report?)
+}
+
+/// Asks `question` unless `yes`; without a terminal to ask on, refuses with `refusal` and the
+/// `--yes` hint. Nothing has been run when this returns an error.
+pub(crate) fn require_confirmation(ctx: &Context, yes: bool, question: &str, refusal: &str) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !(ctx.stdin_is_tty && ctx.term.stderr_is_tty) {
+        return Err(CliError::NotConfirmed(format!(
+            "{refusal} and there is no terminal to ask on; nothing was run\n  help: re-run with --yes to confirm"
+        )));
+    }
+    if ask(question) {
+        Ok(())
+    } else {
+        Err(CliError::NotConfirmed(format!("not confirmed: {question}; nothing was run")))
+    }
 }
 
 /// The exit code of a finished run.
@@ -163,25 +185,15 @@ fn confirm(ctx: &Context, plan: &Plan, explanations: &[opsrun_engine::Explanatio
         .filter(|(_, x)| x.will_run)
         .filter_map(|(&n, _)| plan.task(n).confirm.clone().map(|q| (plan.task(n).key.clone(), q)))
         .collect();
-    if questions.is_empty() || e.exec.yes {
-        return Ok(());
-    }
-    if !(ctx.stdin_is_tty && ctx.term.stderr_is_tty) {
-        let (task, q) = &questions[0];
-        return Err(CliError::NotConfirmed(format!(
-            "task `{task}` needs confirmation (\"{q}\") and there is no terminal to ask on; nothing was run\n  help: re-run with --yes to confirm"
-        )));
-    }
     for (task, q) in questions {
-        if !ask(&format!("{task}: {q}")) {
-            return Err(CliError::NotConfirmed(format!("task `{task}` was not confirmed; nothing was run")));
-        }
+        let refusal = format!("task `{task}` needs confirmation (\"{q}\")");
+        require_confirmation(ctx, e.exec.yes, &format!("{task}: {q}"), &refusal)?;
     }
     Ok(())
 }
 
 /// Asks a yes/no question on the terminal.
-pub(crate) fn ask(question: &str) -> bool {
+fn ask(question: &str) -> bool {
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "{question} [y/N] ");
     let _ = err.flush();

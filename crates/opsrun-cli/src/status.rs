@@ -9,14 +9,13 @@ use indexmap::IndexMap;
 use opsrun_engine::{Masker, RecordStatus, RunOptions, SignalHandlerKind, StageHealth, State, StateStore, assess};
 use opsrun_event::{ProbeVerdict, RunMode};
 use opsrun_plan::{Plan, PlanOptions};
-use opsrun_report::{OutputMode, ReportOptions};
 use opsrun_spec::{ResolvedCmdKind, Resolver};
 use serde::Serialize;
 
 use crate::args::{Cli, RecoveryArgs, StatusArgs};
 use crate::context::{Context, split_items};
 use crate::error::{CliError, Result};
-use crate::execute::{ask, exit_code};
+use crate::execute::{exit_code, jobs, require_confirmation, run_plan};
 use crate::exit;
 
 /// A pipeline's plan and its assessment.
@@ -319,41 +318,26 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
         println!("\n{flag}: nothing was run");
         return Ok(exit::UNHEALTHY);
     }
-    if !args.exec.yes {
-        if !(ctx.stdin_is_tty && ctx.term.stderr_is_tty) {
-            return Err(CliError::NotConfirmed(
-                "emergency recovery changes the cluster and needs confirmation, but there is no terminal to ask on; nothing was run\n  help: re-run with --yes to confirm".into(),
-            ));
-        }
-        if !ask("run this recovery plan now?") {
-            return Err(CliError::NotConfirmed("recovery not confirmed; nothing was run".into()));
-        }
-    }
+    require_confirmation(
+        ctx,
+        args.exec.yes,
+        "run this recovery plan now?",
+        "emergency recovery changes the cluster and needs confirmation",
+    )?;
 
-    let mode: OutputMode = cli.output.parse().map_err(|e| CliError::Usage(format!("{e}")))?;
-    let renderer = opsrun_report::resolve(mode, &ctx.term);
-    let reporter = opsrun_report::reporter(
-        renderer,
-        ReportOptions { verbose: cli.verbose > 0, quiet: cli.quiet, color: crate::color_allowed(renderer) },
-    );
     let options = RunOptions {
         mode: RunMode::Recovery,
         name: format!("emergency-recovery {}", args.pipeline),
-        jobs: cli.jobs.map_or_else(|| std::thread::available_parallelism().map_or(2, usize::from), usize::from),
+        jobs: jobs(cli),
         keep_going: args.exec.keep_going,
         force: false,
         resume: false,
         state_dir: Some(ctx.state_dir()),
-        grace: Duration::from_secs_f64(args.exec.grace.clamp(0.0, 3600.0)),
+        grace: Duration::from_secs_f64(args.exec.grace),
         signals: SignalHandlerKind::Standard,
         resume_command: Some("opsrun emergency-recovery".into()),
     };
-    let runtime = crate::runtime()?;
-    let sink: Arc<dyn opsrun_event::EventSink> = reporter.clone();
-    let report =
-        runtime.block_on(opsrun_engine::run(Arc::new(sub.clone()), options, before.masker.clone(), sink, None));
-    reporter.finish();
-    let report = report?;
+    let report = run_plan(cli, ctx, sub.clone(), options, before.masker.clone())?;
     let code = exit_code(&report);
 
     let after = assess_pipeline(ctx, &args.pipeline, vars)?;

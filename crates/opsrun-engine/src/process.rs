@@ -212,7 +212,8 @@ pub(crate) fn signal_group(pgid: Option<Pid>, sig: Signal) -> bool {
     pgid.is_some_and(|p| killpg(p, sig).is_ok())
 }
 
-async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+/// Sleeps until `at`, or forever when there is no deadline (a `select!` branch that never fires).
+pub(crate) async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,

@@ -20,6 +20,7 @@ use crate::gate::millis;
 use crate::journal::{RunJournal, TaskLogs};
 use crate::lock::RunLock;
 use crate::mask::Masker;
+use crate::process::sleep_until_opt;
 use crate::signal::{Shutdown, SignalHandlerKind, Signals};
 use crate::state::{RecordStatus, State, StateStore, TaskRecord};
 use crate::unit::{Unit, UnitMsg, UnitResult};
@@ -464,13 +465,6 @@ fn on_signal(
 async fn recv_control(control: &mut Option<RunControlReceiver>) -> Option<Signal> {
     match control {
         Some(c) => c.rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }
