@@ -51,7 +51,7 @@ pub async fn assess(plan: Arc<Plan>, masker: &Masker) -> Vec<StageHealth> {
         let rx = rx.clone();
         set.spawn(async move {
             let task = plan.task(node);
-            let env: Vec<(String, String)> = task.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let env = crate::unit::env_pairs(task);
             let health = task.health.as_ref().expect("filtered on gates above");
             (node, probe_once(health, &task.dir, &env, rx).await)
         });

@@ -510,6 +510,7 @@ fn first_line(s: &str) -> String {
     }
 }
 
-fn env_pairs(task: &ResolvedTask) -> Vec<(String, String)> {
+/// A task's static environment as `Command::envs` pairs.
+pub(crate) fn env_pairs(task: &ResolvedTask) -> Vec<(String, String)> {
     task.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
