@@ -47,7 +47,10 @@ pub struct Plan {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// A target is not a task.
-    #[error("unknown task `{name}`{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+    #[error(
+        "unknown task `{name}`{}",
+        suggestion.as_ref().map_or_else(|| "; `opsrun list --all` shows every task".to_string(), |s| format!(" (did you mean `{s}`?)"))
+    )]
     UnknownTask {
         /// What was asked for.
         name: String,
@@ -85,16 +88,22 @@ impl Plan {
         let mut target_nodes = Vec::new();
         // Explicit stack (not recursion) so a 10k-long chain cannot overflow the stack.
         let mut pending: Vec<(String, IndexMap<String, opsrun_spec::template::Value>, Option<NodeIndex>)> = Vec::new();
+        let unknown = |name: &str| PlanError::UnknownTask {
+            name: name.to_string(),
+            suggestion: did_you_mean(
+                name,
+                spec.tasks.keys().map(String::as_str).chain(spec.aliases.keys().map(String::as_str)),
+            )
+            .map(str::to_string),
+        };
+        for name in [&options.from, &options.only].into_iter().flatten() {
+            if spec.task(name).is_none() {
+                return Err(unknown(name));
+            }
+        }
         for t in targets {
             let Some(task) = spec.task(t) else {
-                return Err(PlanError::UnknownTask {
-                    name: t.clone(),
-                    suggestion: did_you_mean(
-                        t,
-                        spec.tasks.keys().map(String::as_str).chain(spec.aliases.keys().map(String::as_str)),
-                    )
-                    .map(str::to_string),
-                });
+                return Err(unknown(t));
             };
             if task.internal && !options.allow_internal {
                 return Err(PlanError::Internal(task.name.clone()));
