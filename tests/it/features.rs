@@ -276,14 +276,15 @@ cmds = ["touch all.marker"]
             r#"
 [tasks.apply]
 deps = ["gen"]
-cmds = ["echo applied >> ../apply.out"]
+cmds = ["echo applied >> apply.out"]
 [tasks.gen]
-cmds = ["echo generated >> ../apply.out"]
+cmds = ["echo generated >> apply.out"]
 "#,
         )
         .args(&["--output", "json", "run", "all"])
         .run();
     out.status(0);
+    // As in go-task, included tasks run in the root directory unless the include sets `dir`.
     assert_eq!(out.read("apply.out"), "generated\napplied\n");
     assert!(out.exists("all.marker"));
     let events = out.json_events();

@@ -13,6 +13,7 @@ mod docs;
 mod dry_run;
 mod errors;
 mod features;
+mod gotask;
 mod output;
 mod process;
 mod recovery;

@@ -56,8 +56,9 @@ cmds = ["mkdir -p {{.TASK_DIR}}", "echo b >> {{.ROOT_DIR}}/ran.log"]
         .expect("run opsrun");
     assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
     let events = crate::support::parse_events(&String::from_utf8_lossy(&rerun.stdout));
-    // `a` has sources, so it is up to date; `b` is resumed. Neither runs.
-    assert_eq!(outcome(&events, "a"), TaskOutcome::UpToDate);
+    // Saved state is consulted first: both are resumed (`a`'s fingerprint covers its sources).
+    // Neither runs.
+    assert_eq!(outcome(&events, "a"), TaskOutcome::Resumed);
     assert_eq!(outcome(&events, "b"), TaskOutcome::Resumed);
     assert_eq!(std::fs::read_to_string(project.join("ran.log")).expect("log"), "a\nb\n", "a task ran again");
 }
@@ -96,7 +97,8 @@ fn credentials_given_on_the_command_line_are_masked_everywhere() {
         .tasks("[tasks.deploy]\ncmds = [\"echo using {{.API_TOKEN}}\", \"exit 1\"]\n")
         .args(&["run", "deploy", "API_TOKEN=hunter2-very-secret"])
         .run();
-    out.status(1).stdout_contains("using ****").stderr_contains("resume with: opsrun run deploy 'API_TOKEN=****'");
+    // `opsrun run` never resumes, so it gives no "resume with" hint.
+    out.status(1).stdout_contains("using ****").output_lacks("resume with");
     out.output_lacks("hunter2-very-secret");
     let mut stack = vec![out.path().join(".opsrun")];
     while let Some(dir) = stack.pop() {
@@ -110,4 +112,36 @@ fn credentials_given_on_the_command_line_are_masked_everywhere() {
             }
         }
     }
+}
+
+const CALLING_STAGE: &str = r#"
+[pipelines.bootstrap]
+targets = ["stage"]
+[tasks.stage]
+cmds = [{ task = "helper" }, "echo stage >> ran.log"]
+[tasks.helper]
+cmds = ["echo helper-v1 >> ran.log"]
+"#;
+
+#[test]
+fn editing_a_called_task_reruns_its_resumed_caller() {
+    let first = Test::new().tasks(CALLING_STAGE).args(&["bootstrap"]).run();
+    first.status(0);
+    assert_eq!(first.read("ran.log"), "helper-v1\nstage\n");
+    // Unchanged: the stage is resumed and its helper is not called.
+    let again = first.then().args(&["--output", "json", "bootstrap"]).run();
+    again.status(0);
+    assert_eq!(outcome(&again.json_events(), "stage"), TaskOutcome::Resumed);
+    assert_eq!(again.read("ran.log"), "helper-v1\nstage\n");
+    // The called task's commands change: its caller's fingerprint covers them, so it runs again.
+    let edited = again
+        .then()
+        .tasks(&CALLING_STAGE.replace("helper-v1", "helper-v2"))
+        .args(&["--output", "json", "explain", "stage"])
+        .run();
+    edited.status(0).stdout_contains("calls");
+    let rerun = edited.then().args(&["--output", "json", "bootstrap"]).run();
+    rerun.status(0);
+    assert_eq!(outcome(&rerun.json_events(), "stage"), TaskOutcome::Ok);
+    assert_eq!(rerun.read("ran.log"), "helper-v1\nstage\nhelper-v2\nstage\n");
 }

@@ -14,7 +14,8 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "A task runner for Kubernetes operators: tasks.toml, a DAG, health gates, resume.",
     long_about = None,
-    after_help = EXIT_CODES_HELP
+    after_help = EXIT_CODES_HELP,
+    allow_external_subcommands = true
 )]
 pub struct Cli {
     /// The tasks file (default: tasks.toml in the current directory or the nearest parent).
@@ -23,9 +24,20 @@ pub struct Cli {
     /// Change to DIR before doing anything.
     #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Output: bars on a terminal, plain lines in CI and pipes, or JSON lines.
-    #[arg(long, global = true, value_name = "MODE", default_value = "auto", value_parser = ["auto", "plain", "json"])]
+    /// Output: bars on a terminal, plain lines in CI and pipes, or JSON lines; or how tasks'
+    /// lines are shown, as go-task's --output: interleaved (as printed), prefixed ([task] line),
+    /// group (each task's lines together when it ends).
+    #[arg(long, short = 'o', global = true, value_name = "MODE", default_value = "auto", value_parser = ["auto", "plain", "json", "interleaved", "prefixed", "group"])]
     pub output: String,
+    /// List the tasks with a description (as `opsrun list`).
+    #[arg(short = 'l', long = "list")]
+    pub list: bool,
+    /// List every task (as `opsrun list --all`).
+    #[arg(short = 'a', long = "list-all")]
+    pub list_all: bool,
+    /// Show a task's summary: description, dependencies, commands.
+    #[arg(long, value_name = "TASK")]
+    pub summary: Option<String>,
     /// Tasks to run at once (default: the number of CPUs).
     #[arg(short = 'j', long = "jobs", global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -76,6 +88,10 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// `opsrun TASK [VAR=value...] [-- ARGS]` runs a task, as `opsrun run` does (a task named
+    /// like a command stays reachable through `opsrun run`).
+    #[command(external_subcommand)]
+    Task(Vec<String>),
 }
 
 /// `opsrun list`.
@@ -87,6 +103,10 @@ pub struct ListArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// default: tasks without a namespace first, then namespaced ones, each in byte order (as
+    /// go-task); none: file order.
+    #[arg(long, default_value = "default", value_parser = ["default", "alphanumeric", "none"])]
+    pub sort: String,
 }
 
 /// Flags shared by everything that runs tasks.
@@ -121,10 +141,14 @@ fn parse_grace(text: &str) -> Result<f64, String> {
 
 /// `opsrun run`.
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct RunArgs {
-    /// Tasks to run, and VAR=value assignments.
-    #[arg(required = true, value_name = "TASK|VAR=VALUE")]
+    /// Tasks to run, in the order given (each with its dependencies), and VAR=value assignments.
+    #[arg(value_name = "TASK|VAR=VALUE")]
     pub items: Vec<String>,
+    /// Print help; with a task, print the task's summary instead.
+    #[arg(short = 'h', long = "help")]
+    pub help: bool,
     /// Arguments after `--`, available as {{.CLI_ARGS}}.
     #[arg(last = true, value_name = "ARGS")]
     pub cli_args: Vec<String>,
@@ -280,4 +304,12 @@ pub struct ClassifyArgs {
 pub struct CompletionsArgs {
     /// bash, zsh, fish, elvish or powershell.
     pub shell: clap_complete::Shell,
+}
+
+/// Parses the words after `opsrun TASK` (an external subcommand) as `opsrun run` would.
+#[derive(Debug, Parser)]
+#[command(name = "opsrun", no_binary_name = true, disable_help_flag = true)]
+pub struct TaskWords {
+    #[command(flatten)]
+    pub run: RunArgs,
 }

@@ -84,7 +84,7 @@ fn task_order(ctx: &Context) -> Vec<String> {
         }
         if let Some(t) = spec.tasks.get(name) {
             for d in &t.deps {
-                visit(&d.task, spec, seen, order);
+                visit(&d.target.name, spec, seen, order);
             }
         }
         order.push(name.to_string());

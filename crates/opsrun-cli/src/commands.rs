@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::args::{
     Cli, ExplainArgs, GraphArgs, ListArgs, LogsArgs, NamedPipelineArgs, PipelineArgs, RunArgs, RunsArgs,
 };
-use crate::context::{Context, shell_quote, split_items};
+use crate::context::{Context, split_items};
 use crate::error::{CliError, Result};
 use crate::execute::{Execution, execute};
 use crate::exit;
@@ -28,17 +28,20 @@ pub(crate) fn list(ctx: &Context, args: &ListArgs) -> Result<u8> {
         internal: bool,
         gate: bool,
     }
-    let rows: Vec<Row<'_>> = ctx
-        .spec
-        .tasks
-        .values()
-        .filter(|t| args.all || (!t.internal && t.desc.is_some()))
+    let mut tasks: Vec<&opsrun_spec::Task> =
+        ctx.spec.tasks.values().filter(|t| args.all || (!t.internal && t.desc.is_some())).collect();
+    if args.sort != "none" {
+        // As go-task sorts: names without a namespace first, then namespaced ones, byte order.
+        tasks.sort_by(|a, b| (a.name.contains(':'), a.name.as_str()).cmp(&(b.name.contains(':'), b.name.as_str())));
+    }
+    let rows: Vec<Row<'_>> = tasks
+        .into_iter()
         .map(|t| Row {
             name: &t.name,
             desc: t.desc.as_deref(),
             summary: t.summary.as_deref(),
             aliases: &t.aliases,
-            deps: t.deps.iter().map(|d| d.task.as_str()).collect(),
+            deps: t.deps.iter().map(|d| d.target.name.as_str()).collect(),
             internal: t.internal,
             gate: t.health.is_some(),
         })
@@ -77,16 +80,60 @@ pub(crate) fn list(ctx: &Context, args: &ListArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
+/// `opsrun --summary TASK` and `opsrun run TASK --help`: what a task is and does, as
+/// go-task's `--summary` prints it.
+pub(crate) fn summary(ctx: &Context, names: &[String]) -> Result<u8> {
+    let mut text = String::new();
+    for (i, name) in names.iter().enumerate() {
+        let Some((t, _)) = ctx.spec.lookup(name) else {
+            let hint = opsrun_spec::did_you_mean(name, ctx.spec.tasks.keys().map(String::as_str))
+                .map_or_else(|| "`opsrun list --all` shows every task".to_string(), |s| format!("did you mean `{s}`?"));
+            return Err(CliError::Usage(format!("unknown task `{name}`\n  help: {hint}")));
+        };
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(&format!("task: {}\n\n", t.name));
+        match (&t.summary, &t.desc) {
+            (Some(s), _) => text.push_str(&format!("{}\n", s.trim_end())),
+            (None, Some(d)) => text.push_str(&format!("{d}\n")),
+            (None, None) => text.push_str("(task has no description)\n"),
+        }
+        let section = |text: &mut String, title: &str, items: Vec<String>| {
+            if !items.is_empty() {
+                text.push_str(&format!("\n{title}:\n"));
+                for item in items {
+                    text.push_str(&format!(" - {item}\n"));
+                }
+            }
+        };
+        section(&mut text, "dependencies", t.deps.iter().map(|d| d.target.name.clone()).collect());
+        section(&mut text, "aliases", t.aliases.clone());
+        let cmds = t
+            .cmds
+            .iter()
+            .map(|c| match &c.kind {
+                opsrun_spec::CmdKind::Shell(s) => s.source.trim().to_string(),
+                opsrun_spec::CmdKind::Task { target, .. } => format!("Task: {}", target.name),
+            })
+            .collect();
+        section(&mut text, "commands", cmds);
+    }
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(exit::OK)
+}
+
 /// `opsrun run`.
 pub(crate) fn run(cli: &Cli, ctx: &Context, args: &RunArgs) -> Result<u8> {
     let (targets, vars) = split_items(&args.items)?;
+    if args.help {
+        return summary(ctx, &targets);
+    }
     if targets.is_empty() {
         return Err(CliError::Usage("no task given: `opsrun run TASK [VAR=value...]` (see `opsrun list`)".into()));
     }
-    let resume_command = Some(format!(
-        "opsrun run {}",
-        args.items.iter().map(|i| shell_quote(&hide_secret_value(i))).collect::<Vec<_>>().join(" ")
-    ));
+    // `opsrun run` never resumes: no "resume with" hint.
+    let resume_command = None;
     execute(
         cli,
         ctx,
@@ -96,7 +143,7 @@ pub(crate) fn run(cli: &Cli, ctx: &Context, args: &RunArgs) -> Result<u8> {
             targets,
             vars,
             cli_args: args.cli_args.clone(),
-            plan_options: PlanOptions::default(),
+            plan_options: PlanOptions { sequential: true, ..PlanOptions::default() },
             resume: false,
             exec: args.exec.clone(),
             resume_command,
@@ -124,11 +171,14 @@ pub(crate) fn pipeline(cli: &Cli, ctx: &Context, name: &str, args: &PipelineArgs
         )));
     }
     let command = if name == "bootstrap" { "opsrun bootstrap".to_string() } else { format!("opsrun pipeline {name}") };
-    let var_args: String = args.vars.iter().fold(String::new(), |mut acc, v| {
-        acc.push(' ');
-        acc.push_str(&shell_quote(&hide_secret_value(v)));
-        acc
-    });
+    // Values are not repeated in the hint: one given to make this run fail (`FAIL_AT=...`)
+    // would make the resumed run fail again; the names say what to pass again.
+    let var_args = if vars.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = vars.keys().map(|k| format!("{k}=...")).collect();
+        format!(" (this run was given {}: pass again those that still apply)", names.join(" "))
+    };
     execute(
         cli,
         ctx,
@@ -138,7 +188,12 @@ pub(crate) fn pipeline(cli: &Cli, ctx: &Context, name: &str, args: &PipelineArgs
             targets: p.targets.clone(),
             vars,
             cli_args: Vec::new(),
-            plan_options: PlanOptions { from: args.from.clone(), only: args.only.clone(), allow_internal: true },
+            plan_options: PlanOptions {
+                from: args.from.clone(),
+                only: args.only.clone(),
+                allow_internal: true,
+                sequential: false,
+            },
             resume: !args.fresh,
             exec: args.exec.clone(),
             resume_command: Some(format!("{command}{var_args}")),
@@ -305,15 +360,4 @@ pub(crate) fn logs(ctx: &Context, args: &LogsArgs) -> Result<u8> {
     eprintln!("# task {task}, run {run} ({})", path.display());
     let _ = std::io::stdout().lock().write_all(&text);
     Ok(exit::OK)
-}
-
-/// `TOKEN=abc` → `TOKEN=****` for variables whose name says they hold a secret: the resume hint
-/// is printed and journaled, and must not carry credentials given on the command line.
-fn hide_secret_value(item: &str) -> String {
-    match item.split_once('=') {
-        Some((name, value)) if crate::context::looks_secret(name) && !value.is_empty() => {
-            format!("{name}={}", opsrun_engine::MASK)
-        }
-        _ => item.to_string(),
-    }
 }

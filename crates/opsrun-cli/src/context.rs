@@ -20,6 +20,9 @@ pub struct Context {
     pub term: TerminalInfo,
     /// stdin is a terminal (for confirmations).
     pub stdin_is_tty: bool,
+    /// `--output interleaved|prefixed|group`: how every task's lines are shown, over the file's
+    /// and the tasks' own `output`.
+    pub output_style: Option<opsrun_spec::OutputSetting>,
 }
 
 impl Context {
@@ -37,7 +40,19 @@ impl Context {
             })?,
         };
         let spec = opsrun_spec::load(&file)?;
-        Ok(Context { spec, working_dir, term: terminal_info(), stdin_is_tty: std::io::stdin().is_terminal() })
+        let output_style = match cli.output.as_str() {
+            "interleaved" => Some(opsrun_spec::OutputSetting::Interleaved),
+            "prefixed" => Some(opsrun_spec::OutputSetting::Prefixed),
+            "group" => Some(opsrun_spec::OutputSetting::Group { begin: None, end: None, error_only: false }),
+            _ => None,
+        };
+        Ok(Context {
+            spec,
+            working_dir,
+            term: terminal_info(),
+            stdin_is_tty: std::io::stdin().is_terminal(),
+            output_style,
+        })
     }
 
     /// The state directory: `.opsrun/` next to the tasks file.
@@ -51,6 +66,7 @@ impl Context {
             vars,
             cli_args: cli_args.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" "),
             working_dir: self.working_dir.clone(),
+            output: self.output_style.clone(),
         }
     }
 }

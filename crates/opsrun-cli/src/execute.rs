@@ -88,7 +88,12 @@ pub(crate) fn jobs(cli: &Cli) -> usize {
 
 /// Runs a plan with the reporter the command line and terminal call for.
 pub(crate) fn run_plan(cli: &Cli, ctx: &Context, plan: Plan, options: RunOptions, masker: Masker) -> Result<RunReport> {
-    let mode: OutputMode = cli.output.parse().map_err(|err| CliError::Usage(format!("{err}")))?;
+    // `--output interleaved|prefixed|group` chooses how tasks' lines are shown (see `Context`);
+    // the renderer is then chosen as for `auto`.
+    let mode: OutputMode = match cli.output.as_str() {
+        "interleaved" | "prefixed" | "group" => OutputMode::Auto,
+        other => other.parse().map_err(|err| CliError::Usage(format!("{err}")))?,
+    };
     let renderer = opsrun_report::resolve(mode, &ctx.term);
     let reporter = opsrun_report::reporter(
         renderer,

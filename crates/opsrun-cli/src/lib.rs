@@ -60,6 +60,14 @@ fn run() -> ExitCode {
 }
 
 fn dispatch(cli: &Cli) -> Result<u8> {
+    if cli.list || cli.list_all || cli.summary.is_some() {
+        let ctx = Context::load(cli)?;
+        if let Some(task) = &cli.summary {
+            return commands::summary(&ctx, std::slice::from_ref(task));
+        }
+        let sort = "default".to_string();
+        return commands::list(&ctx, &args::ListArgs { all: cli.list_all, json: false, sort });
+    }
     let Some(command) = &cli.command else {
         return default_command(cli);
     };
@@ -70,6 +78,17 @@ fn dispatch(cli: &Cli) -> Result<u8> {
     }
     if let Command::Classify(args) = command {
         return classify::classify(cli, args);
+    }
+    if let Command::Run(args) = command
+        && args.help
+        && args.items.is_empty()
+    {
+        let mut cmd = Cli::command();
+        cmd.build();
+        if let Some(run) = cmd.find_subcommand_mut("run") {
+            let _ = run.print_help();
+        }
+        return Ok(exit::OK);
     }
     let ctx = Context::load(cli)?;
     for warning in overrides::active_warnings(&ctx) {
@@ -87,6 +106,10 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         Command::Status(a) => status::status(cli, &ctx, a),
         Command::EmergencyRecovery(a) => status::recovery(cli, &ctx, a),
         Command::Override(c) => overrides::run(&ctx, c),
+        Command::Task(words) => {
+            let args = args::TaskWords::try_parse_from(words).map_err(|e| CliError::Usage(e.to_string()))?;
+            commands::run(cli, &ctx, &args.run)
+        }
         Command::Completions(_) | Command::Classify(_) => unreachable!("handled above"),
     }
 }
@@ -100,12 +123,13 @@ fn default_command(cli: &Cli) -> Result<u8> {
     if ctx.spec.task("default").is_some() {
         let args = args::RunArgs {
             items: vec!["default".into()],
+            help: false,
             cli_args: Vec::new(),
             exec: args::ExecFlags { grace: 10.0, ..args::ExecFlags::default() },
         };
         return commands::run(cli, &ctx, &args);
     }
-    let code = commands::list(&ctx, &args::ListArgs { all: false, json: false })?;
+    let code = commands::list(&ctx, &args::ListArgs { all: false, json: false, sort: "default".into() })?;
     eprintln!("run a task with `opsrun run TASK`, or add a task named `default`; `opsrun --help` lists the commands");
     Ok(code)
 }

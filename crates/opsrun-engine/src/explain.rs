@@ -33,12 +33,19 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
     let mut runs = vec![false; plan.len()];
     let mut maybe = vec![false; plan.len()];
     let mut out = Vec::with_capacity(plan.len());
+    let mut static_digests = std::collections::HashMap::new();
     for &node in plan.order() {
         let task = plan.task(node);
         let deps: Vec<_> = plan.dependencies(node).collect();
-        let fp = Fingerprint::compute(
+        let calls: Vec<String> = plan
+            .callees(node)
+            .into_iter()
+            .map(|c| crate::fingerprint::static_digest(plan, c, &mut static_digests))
+            .collect();
+        let fp = Fingerprint::compute_with_calls(
             task,
             &deps.iter().map(|d| digests[d.index()].clone()).collect::<Vec<_>>(),
+            &calls,
             plan.root_dir(),
         );
         let prior = state.tasks.get(&task.key);
@@ -47,12 +54,17 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
         let dep_maybe: Vec<&str> =
             deps.iter().filter(|d| maybe[d.index()] && !runs[d.index()]).map(|d| plan.task(*d).key.as_str()).collect();
         let gate = task.health.as_ref().map(|h| format!(" and its gate `{}` passes", h.name)).unwrap_or_default();
+        let callers: Vec<&str> = plan.callers(node).into_iter().map(|c| plan.task(c).key.as_str()).collect();
         let (will_run, reason) = if plan.node(node).assumed_done {
             (false, "not selected in this run (--only or emergency recovery); assumed done".to_string())
+        } else if let Some(why) = &task.platform_skip {
+            (false, format!("skipped: {why}"))
         } else if force || plan.node(node).forced {
             (true, "forced (--force, --from or --only)".to_string())
         } else if !task.status.is_empty() {
             (true, format!("runs unless its status commands pass{gate}"))
+        } else if plan.node(node).on_demand {
+            (true, format!("runs when {} calls it", callers.join(" or ")))
         } else if !resume {
             if task.sources.is_empty() {
                 (true, "always runs (no status or sources to check)".to_string())

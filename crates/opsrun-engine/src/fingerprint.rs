@@ -6,9 +6,8 @@
 //! can say which one changed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use globset::{Glob, GlobSetBuilder};
 use opsrun_spec::{ResolvedCmd, ResolvedCmdKind, ResolvedProbe, ResolvedTask};
 
 /// A task's fingerprint.
@@ -25,6 +24,18 @@ impl Fingerprint {
     /// `root` (the project's directory) are hashed relative to it, so moving or re-cloning the
     /// project does not make every task look changed.
     pub fn compute(task: &ResolvedTask, dep_digests: &[String], root: &Path) -> Fingerprint {
+        Self::compute_with_calls(task, dep_digests, &[], root)
+    }
+
+    /// [`Fingerprint::compute`] for a task that calls other tasks: `call_digests` are the
+    /// fingerprints of what it calls (see [`static_digest`]), so that editing a called task
+    /// makes its caller run again on resume.
+    pub fn compute_with_calls(
+        task: &ResolvedTask,
+        dep_digests: &[String],
+        call_digests: &[String],
+        root: &Path,
+    ) -> Fingerprint {
         let root = root.to_string_lossy();
         let norm = Normalizer { root: root.trim_end_matches('/') };
         let mut parts = BTreeMap::new();
@@ -57,6 +68,19 @@ impl Fingerprint {
             field(&mut h, d);
         }
         put("deps", h);
+        if !call_digests.is_empty() {
+            let mut h = blake3::Hasher::new();
+            for d in call_digests {
+                field(&mut h, d);
+            }
+            put("calls", h);
+        }
+        let mut h = blake3::Hasher::new();
+        field(&mut h, &task.shell);
+        field(&mut h, &format!("{:?}{:?}{}", task.run, task.method, task.interactive));
+        if task.shell != "sh" || task.interactive {
+            put("shell", h);
+        }
         let mut all = blake3::Hasher::new();
         for (k, v) in &parts {
             field(&mut all, k);
@@ -107,6 +131,11 @@ fn hash_cmds(cmds: &[ResolvedCmd], norm: &Normalizer<'_>) -> blake3::Hasher {
             }
         }
         field(&mut h, if c.ignore_error { "i" } else { "-" });
+        // Only what changes behaviour, and only when present, so that fingerprints recorded
+        // before these settings existed stay valid.
+        if c.defer || !c.set.is_empty() || !c.shopt.is_empty() {
+            field(&mut h, &format!("{}{:?}{:?}", c.defer, c.set, c.shopt));
+        }
     }
     h
 }
@@ -156,51 +185,42 @@ fn hash_sources(dir: &Path, globs: &[String]) -> blake3::Hasher {
     h
 }
 
-/// Files under `dir` matching any of `globs`, sorted, as (absolute, relative) paths.
-///
-/// Each glob is walked only from its literal prefix (`bootstrap/cilium/*.yaml` walks
-/// `bootstrap/cilium`), so a source list does not cost a walk of the whole repository.
-pub fn matching_files(dir: &Path, globs: &[String]) -> Vec<(PathBuf, String)> {
-    let mut out = BTreeMap::new();
-    for g in globs {
-        let Ok(glob) = Glob::new(g) else { continue };
-        let mut set = GlobSetBuilder::new();
-        set.add(glob);
-        let Ok(set) = set.build() else { continue };
-        let prefix: PathBuf = g.split('/').take_while(|c| !c.contains(['*', '?', '[', '{'])).collect();
-        let root = dir.join(&prefix);
-        if root.is_file() {
-            if let Ok(rel) = root.strip_prefix(dir) {
-                out.insert(rel.to_string_lossy().into_owned(), root.clone());
-            }
-            continue;
-        }
-        for entry in walkdir::WalkDir::new(&root).follow_links(true).into_iter().filter_map(Result::ok) {
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            if let Ok(rel) = entry.path().strip_prefix(dir)
-                && set.is_match(rel)
-            {
-                out.insert(rel.to_string_lossy().into_owned(), entry.path().to_path_buf());
-            }
-        }
+pub use opsrun_spec::matching_files;
+
+/// The fingerprint of `node` computed from the plan alone (its dependencies' and callees' static
+/// fingerprints, its sources' current content), memoised in `memo`. A caller's fingerprint
+/// covers what it calls through these, since a callee has not run when its caller starts.
+pub(crate) fn static_digest(
+    plan: &opsrun_plan::Plan,
+    node: opsrun_plan::NodeIndex,
+    memo: &mut std::collections::HashMap<opsrun_plan::NodeIndex, String>,
+) -> String {
+    if let Some(d) = memo.get(&node) {
+        return d.clone();
     }
-    out.into_iter().map(|(rel, abs)| (abs, rel)).collect()
+    // Placeholder against (refused) cycles.
+    memo.insert(node, String::new());
+    let deps: Vec<String> = plan.dependencies(node).map(|d| static_digest(plan, d, memo)).collect();
+    let calls: Vec<String> = plan.callees(node).into_iter().map(|c| static_digest(plan, c, memo)).collect();
+    let digest = Fingerprint::compute_with_calls(plan.task(node), &deps, &calls, plan.root_dir()).digest;
+    memo.insert(node, digest.clone());
+    digest
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literal_prefix_walk_finds_nested_files() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
-        std::fs::write(dir.path().join("a/b/x.yaml"), "1").unwrap();
-        std::fs::write(dir.path().join("a/y.txt"), "2").unwrap();
-        let files = matching_files(dir.path(), &["a/**/*.yaml".into(), "a/y.txt".into()]);
-        let rel: Vec<_> = files.iter().map(|(_, r)| r.as_str()).collect();
-        assert_eq!(rel, ["a/b/x.yaml", "a/y.txt"]);
+/// go-task's `method = "timestamp"`: up to date when every generated file exists and none is
+/// older than the newest source. Without `generates` there is nothing to compare with, so the
+/// task runs.
+pub(crate) fn timestamps_up_to_date(dir: &Path, sources: &[String], generates: &[String]) -> bool {
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let newest_source = matching_files(dir, sources).iter().filter_map(|(abs, _)| mtime(abs)).max();
+    let generated: Vec<_> = generates.iter().map(|g| matching_files(dir, std::slice::from_ref(g))).collect();
+    if generated.is_empty() || generated.iter().any(Vec::is_empty) {
+        return false;
+    }
+    let oldest_generated = generated.iter().flatten().filter_map(|(abs, _)| mtime(abs)).min();
+    match (newest_source, oldest_generated) {
+        (Some(s), Some(g)) => s <= g,
+        (None, Some(_)) => true,
+        _ => false,
     }
 }

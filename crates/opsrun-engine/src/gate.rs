@@ -92,6 +92,9 @@ async fn probe_cmd(
         env: env.to_vec(),
         deadline: Some(Instant::now() + health.probe_timeout),
         grace: Duration::from_millis(500),
+        shell: None,
+        interactive: false,
+        errexit: false,
     };
     let mut tail: Vec<String> = Vec::new();
     let mut fatal_hit: Option<String> = None;

@@ -27,6 +27,14 @@ pub(crate) struct ShellCommand {
     pub(crate) deadline: Option<Instant>,
     /// How long to wait between TERM and KILL on timeout.
     pub(crate) grace: Duration,
+    /// The program run as `SHELL -c SCRIPT`; `None` for `/bin/sh`.
+    pub(crate) shell: Option<String>,
+    /// Hand the command opsrun's stdin, stdout and stderr (a terminal) instead of pipes; its
+    /// output is then not captured.
+    pub(crate) interactive: bool,
+    /// Run with `-e` (errexit): a failing line ends the script, as every command of a go-task
+    /// Taskfile does.
+    pub(crate) errexit: bool,
 }
 
 /// How a command ended.
@@ -58,7 +66,7 @@ impl Exit {
             Exit::Signal(s) => format!("killed by signal {s}"),
             Exit::TimedOut => "timed out".into(),
             Exit::Interrupted => "interrupted".into(),
-            Exit::SpawnFailed(e) => format!("could not start sh: {e}"),
+            Exit::SpawnFailed(e) => format!("could not start: {e}"),
         }
     }
 }
@@ -91,24 +99,35 @@ pub(crate) async fn run_shell_reporting(
     if let Shutdown::Graceful(_) | Shutdown::Kill = *shutdown.borrow() {
         return Finished { exit: Exit::Interrupted, stragglers_killed: false };
     }
-    let mut command = Command::new(shell());
+    let program = match cmd.shell.as_deref() {
+        None | Some("sh") => shell(),
+        Some(other) => other,
+    };
+    let mut command = Command::new(program);
+    if cmd.errexit {
+        command.arg("-e");
+    }
     command
         .arg("-c")
         .arg(&cmd.script)
         .current_dir(&cmd.dir)
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(false);
+    if cmd.interactive {
+        command.stdin(Stdio::inherit()).stdout(Stdio::inherit()).stderr(Stdio::inherit());
+    } else {
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
     let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) => {
-            let why = if cmd.dir.is_dir() {
-                e.to_string()
-            } else {
+            let why = if !cmd.dir.is_dir() {
                 format!("directory `{}` does not exist", cmd.dir.display())
+            } else if e.kind() == std::io::ErrorKind::NotFound {
+                format!("the shell `{program}` was not found")
+            } else {
+                e.to_string()
             };
             return Finished { exit: Exit::SpawnFailed(why), stragglers_killed: false };
         }
@@ -252,6 +271,9 @@ mod tests {
             env: vec![],
             deadline: None,
             grace: Duration::from_millis(200),
+            shell: None,
+            interactive: false,
+            errexit: false,
         }
     }
 

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use opsrun_event::{Event, EventEnvelope, EventSink, FanOut, PlannedTask, RunMode, RunOutcome, TaskOutcome};
+use opsrun_event::{
+    Event, EventEnvelope, EventSink, FanOut, OutputStyle, PlannedTask, RunMode, RunOutcome, TaskOutcome,
+};
 use opsrun_plan::{NodeIndex, Plan};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -23,7 +25,7 @@ use crate::mask::Masker;
 use crate::process::sleep_until_opt;
 use crate::signal::{Shutdown, SignalHandlerKind, Signals};
 use crate::state::{RecordStatus, State, StateStore, TaskRecord};
-use crate::unit::{Unit, UnitMsg, UnitResult};
+use crate::unit::{CallOptions, Unit, UnitMsg, UnitResult};
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -190,6 +192,16 @@ pub async fn run(
                 deps: plan.dependencies(n).map(|d| plan.task(d).key.clone()).collect(),
                 gate: t.health.as_ref().map(|h| h.name.clone()),
                 desc: t.desc.clone(),
+                label: t.label.clone(),
+                prefix: t.prefix.clone(),
+                output: match &t.output {
+                    opsrun_spec::ResolvedOutput::Interleaved => OutputStyle::Interleaved,
+                    opsrun_spec::ResolvedOutput::Prefixed => OutputStyle::Prefixed,
+                    opsrun_spec::ResolvedOutput::Group { begin, end, error_only } => {
+                        OutputStyle::Group { begin: begin.clone(), end: end.clone(), error_only: *error_only }
+                    }
+                },
+                on_demand: plan.node(n).on_demand,
             }
         })
         .collect();
@@ -236,8 +248,27 @@ pub async fn run(
     let mut remaining: Vec<usize> = (0..n).map(|i| plan.dependencies(NodeIndex::new(i)).count()).collect();
     let mut node_state = vec![NodeState::Pending; n];
     let mut digests: Vec<String> = vec![String::new(); n];
-    let mut ready: BTreeSet<(usize, NodeIndex)> =
-        plan.order().iter().filter(|i| remaining[i.index()] == 0).map(|&i| (position[i.index()], i)).collect();
+    let mut ready: BTreeSet<(usize, NodeIndex)> = BTreeSet::new();
+    // Only activated tasks are scheduled: the targets' DAG (one target at a time when they run in
+    // order), and what a running task calls, when it calls it.
+    let mut activation = Activation::new(&plan);
+    let targets: Vec<NodeIndex> = plan.targets().to_vec();
+    let mut next_target = 0;
+    if plan.sequential_targets() {
+        if let Some(&first) = targets.first() {
+            activation.activate(&plan, first, &remaining, &node_state, &position, &mut ready);
+            next_target = 1;
+        }
+    } else {
+        for &t in &targets {
+            activation.activate(&plan, t, &remaining, &node_state, &position, &mut ready);
+        }
+        next_target = targets.len();
+    }
+    let mut call_options: Vec<Option<CallOptions>> = vec![None; n];
+    let mut waiters: Vec<Vec<tokio::sync::oneshot::Sender<TaskOutcome>>> = (0..n).map(|_| Vec::new()).collect();
+    let mut waiting = 0usize;
+    let mut static_digests = std::collections::HashMap::new();
     let mut units: JoinSet<UnitResult> = JoinSet::new();
     let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<UnitMsg>();
@@ -249,9 +280,13 @@ pub async fn run(
     let dynamic_env = crate::unit::DynamicEnvCache::default();
 
     loop {
-        while !stopping && units.len() < jobs {
+        // A unit waiting for a task it called holds no job slot: the callee may need it.
+        while !stopping && units.len() - waiting < jobs {
             let Some((_, node)) = ready.pop_first() else { break };
             let deps: Vec<NodeIndex> = plan.dependencies(node).collect();
+            let callees = plan.callees(node);
+            let call_digests =
+                callees.iter().map(|&c| crate::fingerprint::static_digest(&plan, c, &mut static_digests)).collect();
             let unit = Unit {
                 node,
                 plan: Arc::clone(&plan),
@@ -266,10 +301,22 @@ pub async fn run(
                     .iter()
                     .any(|d| matches!(node_state[d.index()], NodeState::Done { executed: true, .. })),
                 dynamic_env: Arc::clone(&dynamic_env),
+                call_digests,
+                call: call_options[node.index()],
             };
             node_state[node.index()] = NodeState::Running;
             tracing::debug!(task = %plan.task(node).key, running = units.len() + 1, "scheduling");
             units.spawn(unit.run());
+        }
+        // Units that wait for callees that can never start (a dependency failed, or the run is
+        // stopping) are told so, instead of waiting forever.
+        if waiting > 0 && units.len() == waiting && (stopping || ready.is_empty()) {
+            for list in &mut waiters {
+                for reply in list.drain(..) {
+                    let _ = reply.send(TaskOutcome::NotRun);
+                }
+            }
+            waiting = 0;
         }
         if units.is_empty() {
             break;
@@ -329,12 +376,22 @@ pub async fn run(
                     gate_attempts: r.gate_attempts,
                     log,
                 });
+                for reply in waiters[r.node.index()].drain(..) {
+                    let _ = reply.send(r.outcome);
+                    waiting -= 1;
+                }
                 if r.outcome.is_success() {
                     for d in plan.dependents(r.node) {
                         remaining[d.index()] -= 1;
-                        if remaining[d.index()] == 0 && node_state[d.index()] == NodeState::Pending {
+                        if remaining[d.index()] == 0 && node_state[d.index()] == NodeState::Pending && activation.is_active(d) {
                             ready.insert((position[d.index()], d));
                         }
+                    }
+                    // `opsrun run a b`: b (with its deps) starts when a has finished.
+                    while !stopping && next_target < targets.len() && targets[..next_target].iter().all(|t| matches!(node_state[t.index()], NodeState::Done { .. })) {
+                        let t = targets[next_target];
+                        next_target += 1;
+                        activation.activate(&plan, t, &remaining, &node_state, &position, &mut ready);
                     }
                 } else {
                     failed |= r.outcome == TaskOutcome::Failed;
@@ -368,6 +425,18 @@ pub async fn run(
                     }
                     if let Some(ack) = ack {
                         let _ = ack.send(());
+                    }
+                }
+                UnitMsg::Call { callee, options: call, reply } => {
+                    if let NodeState::Done { outcome, .. } = node_state[callee.index()] {
+                        let _ = reply.send(outcome);
+                    } else {
+                        waiters[callee.index()].push(reply);
+                        waiting += 1;
+                        if !activation.is_active(callee) {
+                            call_options[callee.index()] = Some(call);
+                            activation.activate(&plan, callee, &remaining, &node_state, &position, &mut ready);
+                        }
                     }
                 }
                 UnitMsg::Spawned { node, pgid } => {
@@ -405,6 +474,8 @@ pub async fn run(
         let key = plan.task(node).key.clone();
         let outcome = match node_state[node.index()] {
             NodeState::Done { outcome, .. } => outcome,
+            // A task only reached through calls that nobody called was not needed.
+            NodeState::Pending if plan.node(node).on_demand && !activation.is_active(node) => continue,
             NodeState::Pending | NodeState::Running => {
                 emitter.emit(Event::TaskFinished {
                     task: key.clone(),
@@ -466,5 +537,43 @@ async fn recv_control(control: &mut Option<RunControlReceiver>) -> Option<Signal
     match control {
         Some(c) => c.rx.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Which tasks the run has been asked to run so far.
+struct Activation {
+    active: Vec<bool>,
+}
+
+impl Activation {
+    fn new(plan: &Plan) -> Self {
+        Self { active: vec![false; plan.len()] }
+    }
+
+    fn is_active(&self, node: NodeIndex) -> bool {
+        self.active[node.index()]
+    }
+
+    /// Activates `node` and everything it depends on; those whose dependencies are all done
+    /// become ready.
+    fn activate(
+        &mut self,
+        plan: &Plan,
+        node: NodeIndex,
+        remaining: &[usize],
+        node_state: &[NodeState],
+        position: &[usize],
+        ready: &mut BTreeSet<(usize, NodeIndex)>,
+    ) {
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            if std::mem::replace(&mut self.active[n.index()], true) {
+                continue;
+            }
+            if remaining[n.index()] == 0 && node_state[n.index()] == NodeState::Pending {
+                ready.insert((position[n.index()], n));
+            }
+            stack.extend(plan.dependencies(n));
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use opsrun_event::{CommandStatus, Event, RunMode, SkipReason, TaskOutcome};
 use opsrun_plan::{NodeIndex, Plan};
-use opsrun_spec::{ResolvedCmd, ResolvedCmdKind, ResolvedTask, invocation_key};
+use opsrun_spec::{ResolvedCmd, ResolvedCmdKind, ResolvedTask};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::fingerprint::{Fingerprint, matching_files};
@@ -28,6 +28,22 @@ pub(crate) enum UnitMsg {
     Executing { node: NodeIndex, fingerprint: Fingerprint, ack: Option<oneshot::Sender<()>> },
     /// A command of the task started in this process group.
     Spawned { node: NodeIndex, pgid: i32 },
+    /// The unit's command calls task `callee` (`{ task = ... }`): run it (once per run) and
+    /// answer with its outcome when it ends.
+    Call { callee: NodeIndex, options: CallOptions, reply: oneshot::Sender<TaskOutcome> },
+}
+
+/// What a call hands to the task it calls.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CallOptions {
+    /// The caller was forced (`--force`, `--from`, `--only`): so is what it calls.
+    pub(crate) forced: bool,
+    /// The call is `silent`: the callee's commands are not echoed.
+    pub(crate) silent: bool,
+    /// The call has `ignore_error`: the callee's failure does not fail the run.
+    pub(crate) ignore_error: bool,
+    /// The caller's deadline (its `timeout` covers its calls).
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// What a unit reports when done.
@@ -55,6 +71,10 @@ pub(crate) struct Unit {
     pub(crate) any_dep_executed: bool,
     /// Values of dynamic env commands already run in this run, by (command, directory).
     pub(crate) dynamic_env: DynamicEnvCache,
+    /// The fingerprints of the tasks this one calls.
+    pub(crate) call_digests: Vec<String>,
+    /// Set when a call started this unit (not the DAG).
+    pub(crate) call: Option<CallOptions>,
 }
 
 /// Results of dynamic env commands, shared by a run's units.
@@ -64,17 +84,22 @@ pub(crate) type DynamicEnvCache =
 /// How running a command list ended.
 enum CmdsEnd {
     Ok,
-    Failed(String),
+    /// Every command ran; one failed and the task's `ignore_error` let the rest go on.
+    FailedIgnored(String),
+    /// Why, and the exit code of the failing command when it had one (`{{.EXIT_CODE}}`).
+    Failed(String, Option<i32>),
     Interrupted,
 }
 
 impl Unit {
+    #[expect(clippy::too_many_lines, reason = "a task's life in order: skip checks, preconditions, commands, gate")]
     pub(crate) async fn run(self) -> UnitResult {
         let started = Instant::now();
         let task = self.plan.task(self.node).clone();
         let key = task.key.clone();
         self.emitter.emit(Event::TaskStarted { task: key.clone() });
-        let fingerprint = Fingerprint::compute(&task, &self.dep_digests, self.plan.root_dir());
+        let fingerprint =
+            Fingerprint::compute_with_calls(&task, &self.dep_digests, &self.call_digests, self.plan.root_dir());
         tracing::trace!(task = %key, parts = ?fingerprint.parts, "fingerprint");
         let env = env_pairs(&task);
         let result = |outcome, executed, message: Option<String>, gate_attempts, fingerprint: Fingerprint| UnitResult {
@@ -92,14 +117,44 @@ impl Unit {
             self.emitter.emit(Event::TaskSkipped { task: key, reason: SkipReason::Resumed, detail });
             return result(TaskOutcome::Resumed, false, None, 0, fingerprint);
         }
-        let forced = self.options.force || self.plan.node(self.node).forced;
-        if !forced && let Some((reason, detail)) = self.skip_decision(&task, &fingerprint, &env).await {
+        if let Some(why) = &task.platform_skip {
+            self.emitter.emit(Event::TaskSkipped {
+                task: key,
+                reason: SkipReason::NotForPlatform,
+                detail: why.clone(),
+            });
+            return result(TaskOutcome::UpToDate, false, None, 0, fingerprint);
+        }
+        let forced = self.options.force || self.plan.node(self.node).forced || self.call.is_some_and(|c| c.forced);
+        // Saved state first: a stage that is done is done, whatever its preconditions need
+        // (a signed-in 1Password CLI, say). A called task is part of its caller's work and is
+        // not resumed on its own.
+        if !forced
+            && self.call.is_none()
+            && let Some((reason, detail)) = self.resume_decision(&task, &fingerprint, &env).await
+        {
             self.emitter.emit(Event::TaskSkipped { task: key, reason, detail });
-            let outcome = match reason {
-                SkipReason::UpToDate => TaskOutcome::UpToDate,
-                SkipReason::Resumed => TaskOutcome::Resumed,
-            };
+            let outcome = if reason == SkipReason::UpToDate { TaskOutcome::UpToDate } else { TaskOutcome::Resumed };
             return result(outcome, false, None, 0, fingerprint);
+        }
+        // go-task's order: preconditions, then the up-to-date check (a failing precondition
+        // fails the task even when its status passes).
+        for (sh, msg) in &task.preconditions {
+            match self.run_quiet(sh, &task, &env, None).await {
+                Exit::Code(0) => {}
+                Exit::Interrupted => {
+                    return result(TaskOutcome::Interrupted, false, Some("interrupted".into()), 0, fingerprint);
+                }
+                exit => {
+                    let why =
+                        msg.clone().unwrap_or_else(|| format!("precondition `{sh}` failed ({})", exit.describe()));
+                    return result(self.failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint);
+                }
+            }
+        }
+        if !forced && let Some((reason, detail)) = self.up_to_date_decision(&task, &fingerprint, &env).await {
+            self.emitter.emit(Event::TaskSkipped { task: key, reason, detail });
+            return result(TaskOutcome::UpToDate, false, None, 0, fingerprint);
         }
         if *self.shutdown.borrow() != Shutdown::Running {
             return result(TaskOutcome::Interrupted, false, Some("interrupted before start".into()), 0, fingerprint);
@@ -122,39 +177,35 @@ impl Unit {
             return result(TaskOutcome::Interrupted, false, Some("the run stopped".into()), 0, fingerprint);
         }
 
-        for (sh, msg) in &task.preconditions {
-            match self.run_quiet(sh, &task, &env, None).await {
-                Exit::Code(0) => {}
-                Exit::Interrupted => {
-                    return result(TaskOutcome::Interrupted, true, Some("interrupted".into()), 0, fingerprint);
-                }
-                exit => {
-                    let why =
-                        msg.clone().unwrap_or_else(|| format!("precondition `{sh}` failed ({})", exit.describe()));
-                    return result(Self::failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint);
-                }
-            }
-        }
-
         let env = match self.full_env(&task, env).await {
             Ok(env) => env,
-            Err(why) => return result(Self::failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint),
+            Err(why) => return result(self.failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint),
         };
-        let deadline = task.timeout.map(|t| Instant::now() + t);
-        let cmds =
-            if self.options.mode == RunMode::Recovery && !task.recover.is_empty() { &task.recover } else { &task.cmds };
+        // A caller's timeout covers what it calls.
+        let own = task.timeout.map(|t| Instant::now() + t);
+        let deadline = match (own, self.call.and_then(|c| c.deadline)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let recover = self.options.mode == RunMode::Recovery && !task.recover.is_empty();
+        let cmds = if recover { &task.recover } else { &task.cmds };
         let attempts = task.retries.attempts + 1;
         let mut attempt = 1;
+        let mut ignored_failure = None;
         loop {
-            match self.run_cmds(&task, cmds, &env, deadline, 0, false).await {
+            match self.run_cmds(&task, cmds, recover, &env, deadline).await {
                 CmdsEnd::Ok => break,
+                CmdsEnd::FailedIgnored(why) => {
+                    ignored_failure = Some(why);
+                    break;
+                }
                 CmdsEnd::Interrupted => {
                     return result(TaskOutcome::Interrupted, true, Some("interrupted".into()), 0, fingerprint);
                 }
-                CmdsEnd::Failed(why) => {
+                CmdsEnd::Failed(why, _) => {
                     let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
                     if attempt >= attempts || timed_out {
-                        return result(Self::failed(&task), true, Some(why), 0, fingerprint);
+                        return result(self.failed(&task), true, Some(why), 0, fingerprint);
                     }
                     attempt += 1;
                     self.emitter.emit(Event::TaskRetrying {
@@ -178,19 +229,31 @@ impl Unit {
                 return result(TaskOutcome::Interrupted, true, gate.message, gate.attempts, fingerprint);
             }
             if !gate.passed {
-                return result(Self::failed(&task), true, gate.message, gate.attempts, fingerprint);
+                return result(self.failed(&task), true, gate.message, gate.attempts, fingerprint);
+            }
+            if let Some(why) = ignored_failure {
+                return result(TaskOutcome::FailedIgnored, true, Some(why), gate.attempts, fingerprint);
             }
             return result(TaskOutcome::Ok, true, None, gate.attempts, fingerprint);
+        }
+        if let Some(why) = ignored_failure {
+            return result(TaskOutcome::FailedIgnored, true, Some(why), 0, fingerprint);
         }
         result(TaskOutcome::Ok, true, None, 0, fingerprint)
     }
 
-    fn failed(task: &ResolvedTask) -> TaskOutcome {
-        if task.ignore_error { TaskOutcome::FailedIgnored } else { TaskOutcome::Failed }
+    fn failed(&self, task: &ResolvedTask) -> TaskOutcome {
+        if task.ignore_error || self.call.is_some_and(|c| c.ignore_error) {
+            TaskOutcome::FailedIgnored
+        } else {
+            TaskOutcome::Failed
+        }
     }
 
-    /// Whether the task can be skipped, and why.
-    async fn skip_decision(
+    /// Whether saved state lets the task be skipped: it succeeded before with the same
+    /// fingerprint and nothing upstream ran (pipelines), or, in emergency recovery, its gate
+    /// passes now.
+    async fn resume_decision(
         &self,
         task: &ResolvedTask,
         fp: &Fingerprint,
@@ -206,30 +269,6 @@ impl Unit {
             });
         }
         let prior_ok = self.prior.as_ref().filter(|p| p.status == RecordStatus::Succeeded);
-        // go-task semantics: `status` commands and/or `sources` decide, whatever the deps did.
-        if !task.status.is_empty() || !task.sources.is_empty() {
-            let mut reasons = Vec::new();
-            let mut up_to_date = true;
-            if !task.status.is_empty() {
-                for s in &task.status {
-                    if self.run_quiet(s, task, env, Some(Duration::from_secs(60))).await != Exit::Code(0) {
-                        up_to_date = false;
-                        break;
-                    }
-                }
-                reasons.push("status commands passed");
-            }
-            if up_to_date && !task.sources.is_empty() {
-                let same = prior_ok.is_some_and(|p| p.fingerprint == fp.digest);
-                let generated =
-                    task.generates.iter().all(|g| !matching_files(&task.dir, std::slice::from_ref(g)).is_empty());
-                up_to_date = same && generated;
-                reasons.push("sources unchanged");
-            }
-            if up_to_date {
-                return self.confirm_gate(task, env, SkipReason::UpToDate, reasons.join(", ")).await;
-            }
-        }
         tracing::debug!(
             task = %task.key,
             prior = ?self.prior.as_ref().map(|p| (p.status, &p.fingerprint)),
@@ -237,16 +276,52 @@ impl Unit {
             any_dep_executed = self.any_dep_executed,
             "resume check"
         );
-        // Resume: the same work succeeded before and nothing upstream ran in this run.
         let resumable =
             self.options.resume && !self.any_dep_executed && prior_ok.is_some_and(|p| p.fingerprint == fp.digest);
-        if resumable {
-            let run = prior_ok.map(|p| p.run.clone()).unwrap_or_default();
-            return self
-                .confirm_gate(task, env, SkipReason::Resumed, format!("succeeded in run {run}, unchanged since"))
-                .await;
+        if !resumable {
+            return None;
         }
-        None
+        let run = prior_ok.map(|p| p.run.clone()).unwrap_or_default();
+        self.confirm_gate(task, env, SkipReason::Resumed, format!("succeeded in run {run}, unchanged since")).await
+    }
+
+    /// go-task's up-to-date check: `status` commands all pass and/or `sources` are unchanged
+    /// (by `method`), whatever the dependencies did.
+    async fn up_to_date_decision(
+        &self,
+        task: &ResolvedTask,
+        fp: &Fingerprint,
+        env: &[(String, String)],
+    ) -> Option<(SkipReason, String)> {
+        let checks_sources = !task.sources.is_empty() && task.method != opsrun_spec::Method::None;
+        if task.status.is_empty() && !checks_sources {
+            return None;
+        }
+        let mut reasons = Vec::new();
+        if !task.status.is_empty() {
+            for s in &task.status {
+                if self.run_quiet(s, task, env, Some(Duration::from_secs(60))).await != Exit::Code(0) {
+                    return None;
+                }
+            }
+            reasons.push("status commands passed");
+        }
+        if checks_sources {
+            let up_to_date = if task.method == opsrun_spec::Method::Timestamp {
+                crate::fingerprint::timestamps_up_to_date(&task.dir, &task.sources, &task.generates)
+            } else {
+                let prior_ok = self.prior.as_ref().filter(|p| p.status == RecordStatus::Succeeded);
+                let same = prior_ok.is_some_and(|p| p.fingerprint == fp.digest);
+                let generated =
+                    task.generates.iter().all(|g| !matching_files(&task.dir, std::slice::from_ref(g)).is_empty());
+                same && generated
+            };
+            if !up_to_date {
+                return None;
+            }
+            reasons.push("sources unchanged");
+        }
+        self.confirm_gate(task, env, SkipReason::UpToDate, reasons.join(", ")).await
     }
 
     /// A skipped task with a gate is only skipped if one probe of the gate passes now.
@@ -317,6 +392,9 @@ impl Unit {
             env: env.to_vec(),
             deadline: Some(Instant::now() + Duration::from_secs(300)),
             grace: self.options.grace,
+            shell: Some(task.shell.clone()),
+            interactive: false,
+            errexit: false,
         };
         let mut stdout: Vec<String> = Vec::new();
         let mut stderr: Vec<String> = Vec::new();
@@ -350,124 +428,161 @@ impl Unit {
             env: env.to_vec(),
             deadline: limit.map(|l| Instant::now() + l),
             grace: self.options.grace,
+            shell: Some(task.shell.clone()),
+            interactive: false,
+            errexit: false,
         };
         run_shell(&cmd, self.shutdown.clone(), |_, _| {}).await.exit
     }
 
-    /// Runs a command list in order; task calls run the called task's deps then its commands.
-    fn run_cmds<'a>(
-        &'a self,
-        task: &'a ResolvedTask,
-        cmds: &'a [ResolvedCmd],
-        env: &'a [(String, String)],
-        deadline: Option<Instant>,
-        depth: usize,
-        silent: bool,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CmdsEnd> + Send + 'a>> {
-        Box::pin(async move {
-            if depth > 64 {
-                return CmdsEnd::Failed("task calls nested more than 64 deep".into());
-            }
-            let key = &self.plan.task(self.node).key;
-            for (index, cmd) in cmds.iter().enumerate() {
-                match &cmd.kind {
-                    ResolvedCmdKind::Shell(script) => {
-                        let end = self
-                            .run_one(key, index, script, silent || cmd.silent || task.silent, &task.dir, env, deadline)
-                            .await;
-                        match end {
-                            CmdsEnd::Failed(_) if cmd.ignore_error => {}
-                            CmdsEnd::Ok => {}
-                            other => return other,
-                        }
-                    }
-                    ResolvedCmdKind::Task { name, vars } => {
-                        let call_key = invocation_key(
-                            name,
-                            &vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect(),
-                        );
-                        let Some(called) = self.plan.called(&call_key) else {
-                            return CmdsEnd::Failed(format!("called task `{call_key}` was not resolved"));
-                        };
-                        for dep in &called.deps {
-                            let dep_key = invocation_key(
-                                &dep.task,
-                                &dep.vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect(),
-                            );
-                            if let Some(d) = self.plan.called(&dep_key) {
-                                let denv = match self.full_env(d, env_pairs(d)).await {
-                                    Ok(e) => e,
-                                    Err(why) => return CmdsEnd::Failed(self.masker.mask(&why)),
-                                };
-                                match self.run_cmds(d, &d.cmds, &denv, deadline, depth + 1, silent || cmd.silent).await
-                                {
-                                    CmdsEnd::Ok => {}
-                                    other => return other,
-                                }
-                            }
-                        }
-                        let cenv = match self.full_env(called, env_pairs(called)).await {
-                            Ok(e) => e,
-                            Err(why) => return CmdsEnd::Failed(self.masker.mask(&why)),
-                        };
-                        match self
-                            .run_cmds(called, &called.cmds, &cenv, deadline, depth + 1, silent || cmd.silent)
-                            .await
-                        {
-                            CmdsEnd::Failed(_) if cmd.ignore_error => {}
-                            CmdsEnd::Ok => {}
-                            other => return other,
-                        }
-                    }
-                }
-            }
-            CmdsEnd::Ok
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)] // All are the command's own settings.
-    async fn run_one(
+    /// Runs a command list in order. A task call runs the called task as a task (through the
+    /// dispatcher: its deps, checks and gate, once per run) before the next command; deferred
+    /// commands run when the list ends, last registered first, whether it failed or not.
+    async fn run_cmds(
         &self,
-        key: &str,
-        index: usize,
-        script: &str,
-        silent: bool,
-        dir: &std::path::Path,
+        task: &ResolvedTask,
+        cmds: &[ResolvedCmd],
+        recover: bool,
         env: &[(String, String)],
         deadline: Option<Instant>,
     ) -> CmdsEnd {
+        let mut deferred: Vec<(usize, &ResolvedCmd)> = Vec::new();
+        let mut end = CmdsEnd::Ok;
+        let mut ignored: Option<String> = None;
+        for (index, cmd) in cmds.iter().enumerate() {
+            if cmd.defer {
+                deferred.push((index, cmd));
+                continue;
+            }
+            let outcome = match &cmd.kind {
+                ResolvedCmdKind::Shell(script) => self.run_one(task, index, cmd, script, env, deadline).await,
+                ResolvedCmdKind::Task { name, .. } => self.call(recover, index, cmd, name, deadline).await,
+            };
+            match outcome {
+                CmdsEnd::Failed(..) if cmd.ignore_error => {}
+                // A task-level `ignore_error` goes on with the next command, as in go-task; the
+                // task is reported as failed (ignored).
+                CmdsEnd::Failed(why, _) if task.ignore_error => {
+                    ignored.get_or_insert(why);
+                }
+                CmdsEnd::Ok => {}
+                other => {
+                    end = other;
+                    break;
+                }
+            }
+        }
+        for (index, cmd) in deferred.into_iter().rev() {
+            let outcome = match &cmd.kind {
+                ResolvedCmdKind::Shell(script) => {
+                    let script = match (&end, &cmd.on_failure) {
+                        (CmdsEnd::Failed(_, code), Some(failed)) => {
+                            failed.replace(opsrun_spec::EXIT_CODE_PLACEHOLDER, &code.unwrap_or(1).to_string())
+                        }
+                        _ => script.clone(),
+                    };
+                    self.run_one(task, index, cmd, &script, env, deadline).await
+                }
+                ResolvedCmdKind::Task { name, .. } => self.call(recover, index, cmd, name, deadline).await,
+            };
+            // As in go-task, a failing deferred command does not fail the task (it is reported
+            // by its own command events).
+            if matches!(outcome, CmdsEnd::Interrupted) {
+                end = outcome;
+            }
+        }
+        match (end, ignored) {
+            (CmdsEnd::Ok, Some(why)) => CmdsEnd::FailedIgnored(why),
+            (end, _) => end,
+        }
+    }
+
+    /// Runs the task that command `index` calls and waits for its outcome.
+    async fn call(
+        &self,
+        recover: bool,
+        index: usize,
+        cmd: &ResolvedCmd,
+        name: &str,
+        deadline: Option<Instant>,
+    ) -> CmdsEnd {
+        let Some(callee) = self.plan.callee(self.node, recover, index) else {
+            return CmdsEnd::Failed(format!("called task `{name}` is not part of the plan"), None);
+        };
+        let forced = self.options.force || self.plan.node(self.node).forced || self.call.is_some_and(|c| c.forced);
+        let options = CallOptions {
+            forced,
+            silent: cmd.silent || self.call.is_some_and(|c| c.silent),
+            ignore_error: cmd.ignore_error,
+            deadline,
+        };
+        let (reply, answer) = oneshot::channel();
+        if self.to_dispatcher.send(UnitMsg::Call { callee, options, reply }).is_err() {
+            return CmdsEnd::Interrupted;
+        }
+        let callee_key = &self.plan.task(callee).key;
+        match answer.await {
+            Ok(TaskOutcome::Ok | TaskOutcome::UpToDate | TaskOutcome::Resumed | TaskOutcome::FailedIgnored) => {
+                CmdsEnd::Ok
+            }
+            Ok(TaskOutcome::Interrupted) | Err(_) => CmdsEnd::Interrupted,
+            Ok(TaskOutcome::Failed) => CmdsEnd::Failed(format!("called task `{callee_key}` failed"), None),
+            Ok(TaskOutcome::NotRun) => CmdsEnd::Failed(
+                format!(
+                    "called task `{callee_key}` could not run (a task it depends on failed, or the run is stopping)"
+                ),
+                None,
+            ),
+        }
+    }
+
+    async fn run_one(
+        &self,
+        task: &ResolvedTask,
+        index: usize,
+        cmd: &ResolvedCmd,
+        script: &str,
+        env: &[(String, String)],
+        deadline: Option<Instant>,
+    ) -> CmdsEnd {
+        let key = &task.key;
         let started = Instant::now();
+        let silent = cmd.silent || task.silent || self.call.is_some_and(|c| c.silent);
         self.emitter.emit(Event::CommandStarted {
-            task: key.to_string(),
+            task: key.clone(),
             index,
             command: self.masker.mask(script),
             silent,
         });
-        let cmd = ShellCommand {
-            script: script.to_string(),
-            dir: dir.to_path_buf(),
+        let shell_cmd = ShellCommand {
+            script: cmd.script_with_options(script),
+            dir: task.dir.clone(),
             env: env.to_vec(),
             deadline,
             grace: self.options.grace,
+            shell: Some(cmd_shell(task, cmd)),
+            interactive: task.interactive,
+            // As go-task runs every command: a failing line ends the script.
+            errexit: true,
         };
         let emitter = &self.emitter;
         let masker = &self.masker;
         let node = self.node;
         let to_dispatcher = &self.to_dispatcher;
         let finished = run_shell_reporting(
-            &cmd,
+            &shell_cmd,
             self.shutdown.clone(),
             |pgid| {
                 let _ = to_dispatcher.send(UnitMsg::Spawned { node, pgid });
             },
             |stream, line| {
-                emitter.emit(Event::Output { task: key.to_string(), stream, line: masker.mask(&line) });
+                emitter.emit(Event::Output { task: key.clone(), stream, line: masker.mask(&line) });
             },
         )
         .await;
         if finished.stragglers_killed {
             self.emitter.emit(Event::Warning {
-                task: Some(key.to_string()),
+                task: Some(key.clone()),
                 message: "the command left processes running in its group; they were killed".into(),
             });
         }
@@ -479,7 +594,7 @@ impl Unit {
             Exit::SpawnFailed(_) => CommandStatus::SpawnFailed,
         };
         self.emitter.emit(Event::CommandFinished {
-            task: key.to_string(),
+            task: key.clone(),
             index,
             exit_code: finished.exit.code(),
             status,
@@ -488,14 +603,18 @@ impl Unit {
         match finished.exit {
             Exit::Code(0) => CmdsEnd::Ok,
             Exit::Interrupted => CmdsEnd::Interrupted,
-            Exit::TimedOut => CmdsEnd::Failed(format!(
-                "timed out after {}: {}",
-                opsrun_spec::format_duration(self.plan.task(self.node).timeout.unwrap_or_default()),
-                self.masker.mask(&first_line(script))
-            )),
-            exit => {
-                CmdsEnd::Failed(format!("{} failed with {}", self.masker.mask(&first_line(script)), exit.describe()))
-            }
+            Exit::TimedOut => CmdsEnd::Failed(
+                format!(
+                    "timed out after {}: {}",
+                    opsrun_spec::format_duration(task.timeout.unwrap_or_default()),
+                    self.masker.mask(&first_line(script))
+                ),
+                None,
+            ),
+            exit => CmdsEnd::Failed(
+                format!("{} failed with {}", self.masker.mask(&first_line(script)), exit.describe()),
+                exit.code(),
+            ),
         }
     }
 }
@@ -508,6 +627,13 @@ fn first_line(s: &str) -> String {
         0 => format!("`{first}`"),
         more => format!("`{first}` (and {more} more line{} of that script)", if more == 1 { "" } else { "s" }),
     }
+}
+
+/// The shell of one command: `pipefail` and `shopt` need bash, which runs them when the task's
+/// shell is the default `sh` (go-task's own interpreter accepts both).
+fn cmd_shell(task: &ResolvedTask, cmd: &ResolvedCmd) -> String {
+    let needs_bash = !cmd.shopt.is_empty() || cmd.set.iter().any(|o| o == "pipefail");
+    if needs_bash && task.shell == "sh" { "bash".to_string() } else { task.shell.clone() }
 }
 
 /// A task's static environment as `Command::envs` pairs.

@@ -230,7 +230,7 @@ pub enum RunMode {
 }
 
 /// A task in [`Event::RunStarted`].
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct PlannedTask {
     /// The task key.
     pub task: String,
@@ -240,6 +240,38 @@ pub struct PlannedTask {
     pub gate: Option<String>,
     /// Description.
     pub desc: Option<String>,
+    /// The task's `label`, shown instead of its key where set.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The prefix of its lines in `prefixed` output.
+    #[serde(default)]
+    pub prefix: String,
+    /// How its output is shown.
+    #[serde(default)]
+    pub output: OutputStyle,
+    /// Reached only through task calls: it runs only if a caller calls it.
+    #[serde(default)]
+    pub on_demand: bool,
+}
+
+/// How the lines a task prints reach the terminal (go-task's `output`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "style", rename_all = "snake_case")]
+pub enum OutputStyle {
+    /// As printed, unprefixed (the default).
+    #[default]
+    Interleaved,
+    /// Each line as `[prefix] line`.
+    Prefixed,
+    /// Held back and printed together when the task ends.
+    Group {
+        /// Printed before the group.
+        begin: Option<String>,
+        /// Printed after the group.
+        end: Option<String>,
+        /// Only for a task that failed.
+        error_only: bool,
+    },
 }
 
 /// Why a task was skipped.
@@ -250,6 +282,8 @@ pub enum SkipReason {
     UpToDate,
     /// It succeeded in an earlier run with the same fingerprint and its gate passes now.
     Resumed,
+    /// Its `platforms` do not include this machine.
+    NotForPlatform,
 }
 
 /// An output stream.

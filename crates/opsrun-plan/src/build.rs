@@ -3,7 +3,8 @@
 use std::collections::{HashMap, HashSet};
 
 use indexmap::IndexMap;
-use opsrun_spec::{ResolvedCmdKind, ResolvedTask, Resolver, SpecError, did_you_mean, invocation_key};
+use opsrun_spec::template::Value;
+use opsrun_spec::{ResolvedCmdKind, ResolvedTask, Resolver, RunPolicy, SpecError, did_you_mean};
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -17,6 +18,9 @@ pub struct PlanOptions {
     pub only: Option<String>,
     /// Allow internal tasks as targets (they are refused from the command line).
     pub allow_internal: bool,
+    /// Run the targets one after the other in the order given, as go-task runs `task a b`
+    /// (`opsrun run`); pipelines run their targets as one DAG.
+    pub sequential: bool,
 }
 
 /// One node: a resolved task invocation.
@@ -29,6 +33,9 @@ pub struct PlanTask {
     /// Not selected (`--only`, or upstream of an emergency recovery): assumed done, never run.
     /// It stays in the graph so that its dependents' fingerprints are computed as in a full run.
     pub assumed_done: bool,
+    /// Reached only through task calls (`{ task = ... }`): it runs when a caller calls it, and
+    /// not at all when no caller does.
+    pub on_demand: bool,
 }
 
 /// The DAG of one run.
@@ -37,8 +44,10 @@ pub struct Plan {
     graph: DiGraph<PlanTask, ()>,
     order: Vec<NodeIndex>,
     targets: Vec<NodeIndex>,
-    /// Tasks called from commands (`{ task = ... }`), resolved up front, by invocation key.
-    calls: HashMap<String, ResolvedTask>,
+    /// The node each task call (`{ task = ... }`) runs: (caller, in `recover`, command index).
+    calls: HashMap<(NodeIndex, bool, usize), NodeIndex>,
+    /// Targets run one after the other.
+    sequential: bool,
     /// The project's root directory (of the root tasks file).
     root_dir: std::path::PathBuf,
 }
@@ -79,15 +88,33 @@ pub enum PlanError {
     Cycle(String),
 }
 
+/// Who reached a task invocation while the plan was built.
+#[derive(Clone, Copy)]
+enum Referrer {
+    /// Named on the command line or by a pipeline.
+    Target,
+    /// A dependency of this node.
+    Dep(NodeIndex),
+    /// Called by this node's command `index` (of `recover` when the flag is set).
+    Call(NodeIndex, bool, usize),
+}
+
+/// More invocations than any real project has: a cycle through templated task names or
+/// `run = "always"` that the load-time check could not see.
+const MAX_NODES: usize = 200_000;
+
 impl Plan {
     /// Builds the plan for `targets` (task names or aliases).
+    #[expect(clippy::too_many_lines, reason = "one walk over targets, deps and calls, then narrowing")]
     pub fn build(resolver: &Resolver<'_>, targets: &[String], options: &PlanOptions) -> Result<Plan, PlanError> {
         let spec = resolver.spec();
         let mut graph: DiGraph<PlanTask, ()> = DiGraph::new();
         let mut index: HashMap<String, NodeIndex> = HashMap::new();
+        let mut instances: HashMap<String, usize> = HashMap::new();
+        let mut calls: HashMap<(NodeIndex, bool, usize), NodeIndex> = HashMap::new();
         let mut target_nodes = Vec::new();
         // Explicit stack (not recursion) so a 10k-long chain cannot overflow the stack.
-        let mut pending: Vec<(String, IndexMap<String, opsrun_spec::template::Value>, Option<NodeIndex>)> = Vec::new();
+        let mut pending: Vec<(String, IndexMap<String, Value>, Referrer)> = Vec::new();
         let unknown = |name: &str| PlanError::UnknownTask {
             name: name.to_string(),
             suggestion: did_you_mean(
@@ -97,53 +124,98 @@ impl Plan {
             .map(str::to_string),
         };
         for name in [&options.from, &options.only].into_iter().flatten() {
-            if spec.task(name).is_none() {
+            if spec.lookup(name).is_none() {
                 return Err(unknown(name));
             }
         }
         for t in targets {
-            let Some(task) = spec.task(t) else {
+            let Some((task, _)) = spec.lookup(t) else {
                 return Err(unknown(t));
             };
             if task.internal && !options.allow_internal {
                 return Err(PlanError::Internal(task.name.clone()));
             }
-            pending.push((task.name.clone(), IndexMap::new(), None));
+            let name = spec.canonical_name(t).unwrap_or(t).to_string();
+            pending.push((name, IndexMap::new(), Referrer::Target));
         }
         pending.reverse();
-        let only = options.only.as_deref().map(|o| spec.canonical_name(o).unwrap_or(o).to_string());
-        while let Some((name, vars, dependent)) = pending.pop() {
-            let key = invocation_key(&name, &vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect());
-            let node = if let Some(&n) = index.get(&key) {
+        while let Some((name, vars, referrer)) = pending.pop() {
+            let task = resolver.resolve(&name, &vars)?;
+            // go-task's `run`: `when_changed` (the default here) is one node per task and vars,
+            // `once` one per task, `always` one per reference.
+            let base = match task.run {
+                RunPolicy::Once => task.name.clone(),
+                RunPolicy::WhenChanged | RunPolicy::Always => task.key.clone(),
+            };
+            let existing = if task.run == RunPolicy::Always { None } else { index.get(&base).copied() };
+            let node = if let Some(n) = existing {
                 n
             } else {
-                let task = resolver.resolve(&name, &vars)?;
+                if graph.node_count() >= MAX_NODES {
+                    return Err(PlanError::Cycle(format!(
+                        "more than {MAX_NODES} task invocations starting from `{name}` (a cycle through templated task names or `run = \"always\"`?)"
+                    )));
+                }
+                let mut task = task;
+                if task.run == RunPolicy::Always {
+                    let n = instances.entry(base.clone()).or_insert(0);
+                    *n += 1;
+                    if *n > 1 {
+                        task.key = format!("{base}#{n}");
+                    }
+                }
                 let deps = task.deps.clone();
-                let n = graph.add_node(PlanTask { task, forced: false, assumed_done: false });
-                index.insert(key, n);
+                let mut called = Vec::new();
+                for (recover, list) in [(false, &task.cmds), (true, &task.recover)] {
+                    for (i, c) in list.iter().enumerate() {
+                        if let ResolvedCmdKind::Task { name, vars } = &c.kind {
+                            called.push((name.clone(), vars.clone(), recover, i));
+                        }
+                    }
+                }
+                let key = task.key.clone();
+                let n = graph.add_node(PlanTask { task, forced: false, assumed_done: false, on_demand: false });
+                index.entry(base).or_insert(n);
+                index.entry(key).or_insert(n);
+                for (callee, vars, recover, i) in called.into_iter().rev() {
+                    pending.push((callee, vars, Referrer::Call(n, recover, i)));
+                }
                 for d in deps.into_iter().rev() {
-                    pending.push((d.task, d.vars, Some(n)));
+                    pending.push((d.task, d.vars, Referrer::Dep(n)));
                 }
                 n
             };
-            match dependent {
-                Some(dep_of) => {
-                    if !graph.contains_edge(node, dep_of) {
-                        graph.add_edge(node, dep_of, ());
+            match referrer {
+                Referrer::Dep(dependent) => {
+                    if !graph.contains_edge(node, dependent) {
+                        graph.add_edge(node, dependent, ());
                     }
                 }
-                None => target_nodes.push(node),
+                Referrer::Call(caller, recover, i) => {
+                    calls.insert((caller, recover, i), node);
+                }
+                Referrer::Target => {
+                    if !target_nodes.contains(&node) {
+                        target_nodes.push(node);
+                    }
+                }
             }
         }
         let mut plan = Plan {
             order: Vec::new(),
             graph,
             targets: target_nodes,
-            calls: HashMap::new(),
+            calls,
+            sequential: options.sequential,
             root_dir: spec.root_dir.clone(),
         };
+        // Tasks reached only through calls run when called, not as part of the DAG.
+        let reachable: HashSet<NodeIndex> = plan.dependency_closure(&plan.targets.clone());
+        for i in plan.graph.node_indices() {
+            plan.graph[i].on_demand = !reachable.contains(&i);
+        }
         plan.order = plan.topological_order()?;
-        plan.resolve_calls(resolver)?;
+        let only = options.only.as_deref().map(|o| spec.canonical_name(o).unwrap_or(o).to_string());
         if let Some(only) = &only {
             let keep: Vec<NodeIndex> =
                 plan.order.iter().copied().filter(|&i| plan.graph[i].task.name == *only).collect();
@@ -166,38 +238,46 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Resolves every task called from a command (and what those call or depend on), so the
-    /// engine never needs the spec.
-    fn resolve_calls(&mut self, resolver: &Resolver<'_>) -> Result<(), PlanError> {
-        let mut pending: Vec<(String, IndexMap<String, opsrun_spec::template::Value>)> = Vec::new();
-        let collect = |t: &ResolvedTask, pending: &mut Vec<_>| {
-            for c in t.cmds.iter().chain(t.recover.iter()) {
-                if let ResolvedCmdKind::Task { name, vars } = &c.kind {
-                    pending.push((name.clone(), vars.clone()));
-                }
-            }
-        };
-        for n in self.graph.node_indices() {
-            collect(&self.graph[n].task, &mut pending);
-        }
-        while let Some((name, vars)) = pending.pop() {
-            let key = invocation_key(&name, &vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect());
-            if self.calls.contains_key(&key) {
-                continue;
-            }
-            let task = resolver.resolve(&name, &vars)?;
-            collect(&task, &mut pending);
-            for d in &task.deps {
-                pending.push((d.task.clone(), d.vars.clone()));
-            }
-            self.calls.insert(key, task);
-        }
-        Ok(())
+    /// The node that command `index` of `node` calls (`recover` for the recovery commands).
+    pub fn callee(&self, node: NodeIndex, recover: bool, index: usize) -> Option<NodeIndex> {
+        self.calls.get(&(node, recover, index)).copied()
     }
 
-    /// A task called from a command, by invocation key (see [`opsrun_spec::invocation_key`]).
-    pub fn called(&self, key: &str) -> Option<&ResolvedTask> {
-        self.calls.get(key)
+    /// The nodes `node` calls, in command order.
+    pub fn callees(&self, node: NodeIndex) -> Vec<NodeIndex> {
+        let mut out: Vec<(bool, usize, NodeIndex)> =
+            self.calls.iter().filter(|((n, _, _), _)| *n == node).map(|((_, r, i), c)| (*r, *i, *c)).collect();
+        out.sort();
+        let mut seen = HashSet::new();
+        out.into_iter().map(|(_, _, c)| c).filter(|c| seen.insert(*c)).collect()
+    }
+
+    /// The nodes whose commands call `node`.
+    pub fn callers(&self, node: NodeIndex) -> Vec<NodeIndex> {
+        let mut out: Vec<NodeIndex> = self.calls.iter().filter(|(_, c)| **c == node).map(|((n, _, _), _)| *n).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// True when the targets given on the command line run one after the other, each with its
+    /// dependencies, in the order given (go-task's `task a b`).
+    pub fn sequential_targets(&self) -> bool {
+        self.sequential
+    }
+
+    /// `starts` and everything they depend on, transitively.
+    pub fn dependency_closure(&self, starts: &[NodeIndex]) -> HashSet<NodeIndex> {
+        let mut seen: HashSet<NodeIndex> = starts.iter().copied().collect();
+        let mut stack: Vec<NodeIndex> = starts.to_vec();
+        while let Some(n) = stack.pop() {
+            for m in self.graph.neighbors_directed(n, Direction::Incoming) {
+                if seen.insert(m) {
+                    stack.push(m);
+                }
+            }
+        }
+        seen
     }
 
     fn not_in_plan(&self, flag: &'static str, name: &str) -> PlanError {
@@ -206,16 +286,30 @@ impl Plan {
     }
 
     /// Kahn's algorithm with a tie-break on insertion order, so the order is stable across runs.
+    /// A called task is ordered before its caller (it finishes before the caller does), which
+    /// also refuses a caller that its callee depends on: that run could never finish.
     fn topological_order(&self) -> Result<Vec<NodeIndex>, PlanError> {
+        let mut called_by: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::new();
+        for (&(caller, _, _), &callee) in &self.calls {
+            let list = called_by.entry(callee).or_default();
+            if !list.contains(&caller) {
+                list.push(caller);
+            }
+        }
         let mut indegree: Vec<usize> =
             self.graph.node_indices().map(|n| self.graph.edges_directed(n, Direction::Incoming).count()).collect();
+        for callers in called_by.values() {
+            for c in callers {
+                indegree[c.index()] += 1;
+            }
+        }
         let mut ready: std::collections::BTreeSet<NodeIndex> =
             self.graph.node_indices().filter(|n| indegree[n.index()] == 0).collect();
         let mut order = Vec::with_capacity(self.graph.node_count());
         while let Some(n) = ready.pop_first() {
             order.push(n);
-            for e in self.graph.edges_directed(n, Direction::Outgoing) {
-                let t = e.target();
+            let next = self.graph.edges_directed(n, Direction::Outgoing).map(|e| e.target());
+            for t in next.chain(called_by.get(&n).into_iter().flatten().copied()) {
                 indegree[t.index()] -= 1;
                 if indegree[t.index()] == 0 {
                     ready.insert(t);
@@ -242,7 +336,21 @@ impl Plan {
     /// on it selected so that it can be checked and repaired if still unhealthy).
     #[must_use]
     pub fn selecting(&self, nodes: &[NodeIndex], forced: &[NodeIndex]) -> Plan {
-        let keep: HashSet<NodeIndex> = nodes.iter().copied().collect();
+        let mut keep: HashSet<NodeIndex> = nodes.iter().copied().collect();
+        // What a selected task calls runs with it: its callees and what they depend on that is
+        // itself only reached through calls.
+        let mut stack: Vec<NodeIndex> = nodes.to_vec();
+        while let Some(n) = stack.pop() {
+            let mut next = self.callees(n);
+            if self.graph[n].on_demand {
+                next.extend(self.graph.neighbors_directed(n, Direction::Incoming).filter(|d| self.graph[*d].on_demand));
+            }
+            for m in next {
+                if keep.insert(m) {
+                    stack.push(m);
+                }
+            }
+        }
         let mut plan = self.clone();
         for i in plan.graph.node_indices() {
             let selected = keep.contains(&i);
@@ -263,7 +371,8 @@ impl Plan {
         let mut seen: HashSet<NodeIndex> = starts.iter().copied().collect();
         let mut stack: Vec<NodeIndex> = starts.to_vec();
         while let Some(n) = stack.pop() {
-            for m in self.graph.neighbors_directed(n, Direction::Outgoing) {
+            // A task that calls a re-run task has to run again too.
+            for m in self.graph.neighbors_directed(n, Direction::Outgoing).chain(self.callers(n)) {
                 if seen.insert(m) {
                     stack.push(m);
                 }

@@ -38,6 +38,9 @@ struct BarsState {
     bars: HashMap<String, TaskBar>,
     summary: RunSummary,
     finished: bool,
+    /// Task stdout lines, written above the bars.
+    out: Option<LineWriter>,
+    task_output: crate::task_output::TaskOutput,
 }
 
 struct TaskBar {
@@ -57,6 +60,15 @@ impl BarsReporter {
     /// A reporter drawing on stderr.
     pub fn new(options: ReportOptions) -> Self {
         Self::with_draw_target(ProgressDrawTarget::stderr(), Box::new(std::io::stderr()), options)
+            .with_task_stdout(Box::new(std::io::stdout()))
+    }
+
+    /// Where the lines tasks print on stdout go (default: nowhere, for tests that only look at
+    /// the bars; [`BarsReporter::new`] sends them to opsrun's stdout).
+    #[must_use]
+    pub fn with_task_stdout(self, out: Box<dyn Write + Send>) -> Self {
+        self.lock().out = Some(LineWriter::new(out));
+        self
     }
 
     /// A reporter drawing on `target` and writing the summary to `err`
@@ -67,6 +79,8 @@ impl BarsReporter {
                 multi: MultiProgress::with_draw_target(target),
                 options,
                 err: LineWriter::new(err),
+                out: None,
+                task_output: crate::task_output::TaskOutput::default(),
                 overall: None,
                 planned: HashSet::new(),
                 done: HashSet::new(),
@@ -152,6 +166,16 @@ impl BarsState {
         let _ = self.multi.clear();
     }
 
+    fn write_task_line(&mut self, (stream, text): (opsrun_event::Stream, String)) {
+        let writer = match stream {
+            opsrun_event::Stream::Stdout => self.out.as_mut(),
+            opsrun_event::Stream::Stderr => Some(&mut self.err),
+        };
+        if let Some(w) = writer {
+            self.multi.suspend(|| w.line(&text));
+        }
+    }
+
     fn handle(&mut self, envelope: &EventEnvelope) {
         self.summary.record(envelope);
         if self.finished {
@@ -162,6 +186,7 @@ impl BarsState {
                 self.clear_bars();
                 self.done.clear();
                 self.planned = tasks.iter().map(|t| t.task.clone()).collect();
+                self.task_output.start(tasks);
                 let overall = ProgressBar::new(tasks.len() as u64).with_style(template("[{pos}/{len}] tasks done"));
                 self.overall = Some(self.multi.add(overall));
             }
@@ -182,18 +207,22 @@ impl BarsState {
                 self.task_bar(task).bar.set_message(message);
             }
             Event::Output { task, stream, line } => {
-                let line = clean_line(line);
-                // Bars show only the last line of a task; a warning or an error a tool prints on
-                // stderr must not scroll away unseen, so it is printed above the bars.
-                if self.options.verbose || (*stream == opsrun_event::Stream::Stderr && looks_important(&line)) {
-                    self.println(&format!("[{}] {line}", clean_line(task)));
+                // What a task prints is written above the bars, in its output style, and stays
+                // on the screen; its stdout goes to opsrun's stdout (scripts capture it).
+                if let Some(out) = self.task_output.line(task, *stream, line) {
+                    self.write_task_line(out);
                 }
+                let line = clean_line(line);
                 let bar = self.task_bar(task);
                 if bar.gate.is_none() {
                     bar.bar.set_message(line);
                 }
             }
-            Event::CommandFinished { .. } => {}
+            Event::CommandFinished { task, status, .. } => {
+                for out in self.task_output.command_finished(task, *status != opsrun_event::CommandStatus::Succeeded) {
+                    self.write_task_line(out);
+                }
+            }
             Event::TaskRetrying { task, attempt, of, .. } => {
                 self.task_bar(task).bar.set_message(format!("retrying, attempt {attempt} of {of}"));
             }
@@ -300,10 +329,4 @@ impl BarsState {
             }
         }
     }
-}
-
-/// A stderr line worth showing above the bars: a tool's warning or error.
-fn looks_important(line: &str) -> bool {
-    let lower = line.to_ascii_lowercase();
-    ["warn", "error", "fatal", "failed", "deprecat"].iter().any(|w| lower.contains(w))
 }

@@ -32,6 +32,7 @@ mod mode;
 mod options;
 mod plain;
 mod summary;
+mod task_output;
 #[cfg(test)]
 mod testing;
 mod text;

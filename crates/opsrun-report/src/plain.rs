@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use opsrun_event::{CommandStatus, Event, EventEnvelope, EventSink, ProbeVerdict, RunMode, SkipReason, TaskOutcome};
 
 use crate::summary::RunSummary;
+use crate::task_output::TaskOutput;
 use crate::text::{clean_line, clean_text, coarse_duration, duration};
 use crate::writer::LineWriter;
 use crate::{ReportOptions, Reporter};
@@ -46,6 +47,7 @@ struct PlainState {
     skipped: HashSet<String>,
     summary: RunSummary,
     finished: bool,
+    task_output: TaskOutput,
 }
 
 struct GateWait {
@@ -74,6 +76,7 @@ impl PlainReporter {
             skipped: HashSet::new(),
             summary: RunSummary::new(),
             finished: false,
+            task_output: TaskOutput::default(),
         }));
         let ticker = spawn_ticker(Arc::downgrade(&state));
         Self { state, ticker: Mutex::new(ticker) }
@@ -147,6 +150,13 @@ impl PlainState {
         }
     }
 
+    fn write_task_line(&mut self, (stream, text): (opsrun_event::Stream, String)) {
+        match stream {
+            opsrun_event::Stream::Stdout => self.out.line(&text),
+            opsrun_event::Stream::Stderr => self.err.line(&text),
+        }
+    }
+
     fn handle(&mut self, envelope: &EventEnvelope, now: Instant) {
         self.summary.record(envelope);
         if self.finished {
@@ -156,6 +166,10 @@ impl PlainState {
             Event::RunStarted { mode, name, tasks, .. } => {
                 self.gates.clear();
                 self.skipped.clear();
+                self.task_output.start(tasks);
+                if self.options.quiet {
+                    return;
+                }
                 let what = match mode {
                     RunMode::Run => "run",
                     RunMode::Pipeline => "pipeline",
@@ -187,6 +201,7 @@ impl PlainState {
                 let label = match reason {
                     SkipReason::UpToDate => "up to date",
                     SkipReason::Resumed => "resumed",
+                    SkipReason::NotForPlatform => "skipped",
                 };
                 let detail = clean_text(detail);
                 let text = if detail.is_empty() { label.to_owned() } else { format!("{label}: {detail}") };
@@ -198,13 +213,17 @@ impl PlainState {
                     self.status(task, &format!("$ {command}"));
                 }
             }
-            Event::Output { task, line, .. } => {
-                if !self.options.quiet {
-                    let task = clean_line(task);
-                    self.out.line(&format!("[{task}] {}", clean_line(line)));
+            // A task's own output is passed on as it printed it (go-task's output styles), quiet
+            // or not: scripts capture it.
+            Event::Output { task, stream, line } => {
+                if let Some(out) = self.task_output.line(task, *stream, line) {
+                    self.write_task_line(out);
                 }
             }
             Event::CommandFinished { task, index, exit_code, status, duration_ms } => {
+                for out in self.task_output.command_finished(task, *status != CommandStatus::Succeeded) {
+                    self.write_task_line(out);
+                }
                 let took = duration(*duration_ms);
                 let n = index + 1;
                 let text = match (status, exit_code) {
@@ -276,6 +295,7 @@ impl PlainState {
             }
             Event::TaskFinished { task, outcome, duration_ms, message, .. } => {
                 self.gates.remove(task);
+
                 let was_skipped = self.skipped.remove(task);
                 let took = duration(*duration_ms);
                 let message = message.as_deref().map(clean_text).filter(|m| !m.is_empty());

@@ -141,7 +141,7 @@ impl TaskRecord {
             return outcome;
         }
         match self.skipped {
-            Some(SkipReason::UpToDate) => TaskOutcome::UpToDate,
+            Some(SkipReason::UpToDate | SkipReason::NotForPlatform) => TaskOutcome::UpToDate,
             Some(SkipReason::Resumed) => TaskOutcome::Resumed,
             None if self.started && run.is_some_and(|r| r.outcome == RunOutcome::Interrupted) => {
                 TaskOutcome::Interrupted

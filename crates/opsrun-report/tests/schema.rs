@@ -63,7 +63,7 @@ fn one_of_each() -> Vec<Event> {
         Event::RunStarted {
             mode: RunMode::Pipeline,
             name: "bootstrap".into(),
-            tasks: vec![PlannedTask { task: task(), deps: vec![], gate: None, desc: None }],
+            tasks: vec![PlannedTask { task: task(), ..PlannedTask::default() }],
             state_dir: None,
         },
         Event::TaskWasInterrupted { task: task(), previous_run: "r0".into() },
@@ -156,7 +156,7 @@ fn enums_list_exactly_their_values() {
     let defs = &schema()["$defs"];
     let table = [
         ("run_mode", values(&[RunMode::Run, RunMode::Pipeline, RunMode::Recovery])),
-        ("skip_reason", values(&[SkipReason::UpToDate, SkipReason::Resumed])),
+        ("skip_reason", values(&[SkipReason::UpToDate, SkipReason::Resumed, SkipReason::NotForPlatform])),
         ("stream", values(&[Stream::Stdout, Stream::Stderr])),
         (
             "command_status",
@@ -189,8 +189,7 @@ fn enums_list_exactly_their_values() {
     for (name, expected) in table {
         assert_eq!(strings(&defs[name]["enum"]), expected, "{name}");
     }
-    let planned = serde_json::to_value(PlannedTask { task: "a".into(), deps: vec![], gate: None, desc: None })
-        .expect("serialise");
+    let planned = serde_json::to_value(PlannedTask { task: "a".into(), ..PlannedTask::default() }).expect("serialise");
     assert_eq!(keys(&defs["planned_task"]["properties"]), keys(&planned));
     assert_eq!(strings(&defs["planned_task"]["required"]), keys(&planned));
 }

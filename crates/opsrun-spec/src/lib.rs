@@ -28,6 +28,7 @@ pub mod template;
 
 mod diagnostic;
 mod duration;
+mod files;
 mod load;
 mod model;
 mod raw;
@@ -35,12 +36,14 @@ mod resolve;
 
 pub use diagnostic::{Diagnostic, FileId, Location, SourceMap, SpecError, did_you_mean};
 pub use duration::{format_duration, parse_duration};
+pub use files::matching_files;
 pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_str};
 pub use model::{
-    Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, GitopsConfig, HealthSpec, Pipeline, Precondition, ProbeSpec,
-    Retries, Spec, Task, Tmpl, VarDef, VarValue,
+    Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec, Method,
+    OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task, TaskRef,
+    Tmpl, VarDef, VarValue, host_arch, host_os, wildcard_captures,
 };
 pub use resolve::{
-    DynamicEnv, Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep, ResolvedHealth, ResolvedProbe, ResolvedTask,
-    Resolver, invocation_key,
+    DynamicEnv, EXIT_CODE_PLACEHOLDER, Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep, ResolvedHealth,
+    ResolvedOutput, ResolvedProbe, ResolvedTask, Resolver, invocation_key,
 };

@@ -14,12 +14,13 @@ use toml::Spanned;
 use crate::diagnostic::{Diagnostic, FileId, Location, SourceMap, SpecError, did_you_mean, unknown_field_help};
 use crate::duration::parse_duration;
 use crate::model::{
-    Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, GitopsConfig, HealthSpec, Pipeline, Precondition, ProbeSpec,
-    Retries, Spec, Task, Tmpl, VarDef, VarValue,
+    Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec, Method,
+    OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task, TaskRef,
+    Tmpl, VarDef, VarValue,
 };
 use crate::raw::{
-    RawBackoff, RawCmd, RawDep, RawFile, RawHealth, RawInclude, RawPrecondition, RawRetries, RawStatusCodes, RawTask,
-    RawVar,
+    RawBackoff, RawCmd, RawDefer, RawDep, RawFile, RawFor, RawHealth, RawInclude, RawOutput, RawPrecondition,
+    RawRequiredVar, RawRetries, RawStatusCodes, RawTask, RawVar,
 };
 use crate::template::{Template, Value};
 
@@ -35,7 +36,7 @@ pub fn find_tasks_file(start: &Path) -> Option<PathBuf> {
 pub fn load(path: &Path) -> Result<Spec, SpecError> {
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut loader = Loader::default();
-    loader.load_file(&file, "", None, IndexMap::new(), None)?;
+    loader.load_file(&file, "", &IncludeOptions::default(), None)?;
     loader.finish(file)
 }
 
@@ -44,8 +45,19 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
 pub fn load_str(path: &Path, text: &str) -> Result<Spec, SpecError> {
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut loader = Loader::default();
-    loader.load_text(&file, text.to_string(), "", None, IndexMap::new(), None)?;
+    loader.load_text(&file, text.to_string(), "", &IncludeOptions::default(), None)?;
     loader.finish(file)
+}
+
+/// What an `includes` entry asks of the tasks it brings in.
+#[derive(Default, Clone)]
+struct IncludeOptions {
+    dir: Option<PathBuf>,
+    vars: IndexMap<String, VarDef>,
+    internal: bool,
+    /// Other namespaces (`aliases` of the include), fully qualified.
+    aliases: Vec<String>,
+    excludes: Vec<String>,
 }
 
 /// A reference to a task written in a file, resolved after every file is read.
@@ -108,8 +120,7 @@ impl Loader {
         &mut self,
         path: &Path,
         namespace: &str,
-        include_dir: Option<PathBuf>,
-        include_vars: IndexMap<String, VarDef>,
+        include: &IncludeOptions,
         parent: Option<usize>,
     ) -> Result<(), SpecError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -119,7 +130,7 @@ impl Loader {
             }
             SpecError::new(vec![d], Arc::new(SourceMap::default()))
         })?;
-        self.load_text(path, text, namespace, include_dir, include_vars, parent)
+        self.load_text(path, text, namespace, include, parent)
     }
 
     fn load_text(
@@ -127,8 +138,7 @@ impl Loader {
         path: &Path,
         text: String,
         namespace: &str,
-        include_dir: Option<PathBuf>,
-        include_vars: IndexMap<String, VarDef>,
+        include: &IncludeOptions,
         parent: Option<usize>,
     ) -> Result<(), SpecError> {
         let file_id = self.sources.add(path, text);
@@ -142,13 +152,21 @@ impl Loader {
         self.visiting.push(path.to_path_buf());
         let file_dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let scope_index = self.scopes.len();
+        // As in go-task, included tasks run in the root directory (the includer's) unless the
+        // include sets `dir`; `{{.TASKFILE_DIR}}` stays the included file's directory.
+        let inherited_dir = parent.map_or_else(|| file_dir.clone(), |p| self.scopes[p].dir.clone());
+        let inherited = parent.map(|p| self.scopes[p].settings.clone()).unwrap_or_default();
+        let settings = self.file_settings(&raw, inherited, file_id);
         let mut scope = FileScope {
             namespace: namespace.to_string(),
-            include_vars,
+            include_vars: include.vars.clone(),
             vars: self.var_map(&raw.vars, file_id),
             env: IndexMap::new(),
-            dir: include_dir.unwrap_or_else(|| file_dir.clone()),
+            dir: include.dir.clone().unwrap_or(inherited_dir),
             parent,
+            file: path.to_path_buf(),
+            file_dir: file_dir.clone(),
+            settings,
         };
         if let Some(v) = &raw.version
             && *v.get_ref() != 1
@@ -159,33 +177,9 @@ impl Loader {
                     .help("remove the key or set `version = 1`"),
             );
         }
-        for d in &raw.dotenv {
-            let p = file_dir.join(d.get_ref());
-            match dotenvy::from_path_iter(&p) {
-                Ok(iter) => {
-                    for item in iter {
-                        match item {
-                            Ok((k, v)) => {
-                                scope
-                                    .env
-                                    .entry(k)
-                                    .or_insert(VarDef { value: VarValue::Literal(Value::Str(v)), secret: false });
-                            }
-                            Err(e) => self.diags.push(
-                                Diagnostic::new(format!("cannot parse dotenv file `{}`: {e}", p.display()))
-                                    .at(loc(file_id, d.span()), "listed here"),
-                            ),
-                        }
-                    }
-                }
-                // A missing dotenv file is not an error, as in go-task: it is often per-machine.
-                Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => self.diags.push(
-                    Diagnostic::new(format!("cannot read dotenv file `{}`: {e}", p.display()))
-                        .at(loc(file_id, d.span()), "listed here"),
-                ),
-            }
-        }
+        let mut env = IndexMap::new();
+        self.read_dotenv(&raw.dotenv, &file_dir, file_id, &mut env);
+        scope.env = env;
         // `env` wins over dotenv values.
         let env = self.var_map(&raw.env, file_id);
         for (k, v) in env {
@@ -212,7 +206,10 @@ impl Loader {
         }
 
         for (name, raw_task) in &raw.tasks {
-            self.add_task(name, raw_task, namespace, scope_index, file_id);
+            if include.excludes.iter().any(|e| e == name.get_ref()) {
+                continue;
+            }
+            self.add_task(name, raw_task, namespace, scope_index, file_id, include);
         }
 
         for (name, p) in &raw.pipelines {
@@ -237,15 +234,25 @@ impl Loader {
         }
 
         for (ns, inc) in &raw.includes {
-            let (inc_path, dir, optional, vars, span) = match inc.get_ref() {
-                RawInclude::Path(p) => (p.clone(), None, false, IndexMap::new(), inc.span()),
-                RawInclude::Table(t) => (t.path.clone(), t.dir.clone(), t.optional, t.vars.clone(), inc.span()),
+            let span = inc.span();
+            let (inc_path, dir, optional, vars, internal, flatten, aliases, excludes) = match inc.get_ref() {
+                RawInclude::Path(p) => (p.clone(), None, false, IndexMap::new(), false, false, Vec::new(), Vec::new()),
+                RawInclude::Table(t) => (
+                    t.path.clone(),
+                    t.dir.clone(),
+                    t.optional,
+                    t.vars.clone(),
+                    t.internal,
+                    t.flatten,
+                    t.aliases.clone(),
+                    t.excludes.clone(),
+                ),
             };
             let mut target = file_dir.join(&inc_path);
             if target.is_dir() {
                 target = DEFAULT_FILE_NAMES.iter().map(|n| target.join(n)).find(|p| p.is_file()).unwrap_or(target);
             }
-            let full_ns = qualify(namespace, ns);
+            let full_ns = if flatten { namespace.to_string() } else { qualify(namespace, ns) };
             if !target.is_file() {
                 if !optional {
                     self.diags.push(
@@ -264,9 +271,14 @@ impl Loader {
                 );
                 continue;
             }
-            let include_vars = self.unspanned_vars(&vars, &loc(file_id, span.clone()));
-            let inc_dir = dir.map(|d| file_dir.join(d));
-            self.load_file(&target, &full_ns, inc_dir, include_vars, Some(scope_index))?;
+            let options = IncludeOptions {
+                dir: dir.map(|d| file_dir.join(d)),
+                vars: self.unspanned_vars(&vars, &loc(file_id, span.clone())),
+                internal: internal || include.internal,
+                aliases: aliases.iter().map(|a| qualify(namespace, a)).collect(),
+                excludes,
+            };
+            self.load_file(&target, &full_ns, &options, Some(scope_index))?;
         }
         self.visiting.pop();
         Ok(())
@@ -330,7 +342,16 @@ impl Loader {
         }
     }
 
-    fn add_task(&mut self, name: &Spanned<String>, raw: &RawTask, namespace: &str, scope: usize, file: FileId) {
+    #[expect(clippy::too_many_lines, reason = "one task's keys, each validated in place, in file order")]
+    fn add_task(
+        &mut self,
+        name: &Spanned<String>,
+        raw: &RawTask,
+        namespace: &str,
+        scope: usize,
+        file: FileId,
+        include: &IncludeOptions,
+    ) {
         let full = qualify(namespace, name.get_ref());
         let location = loc(file, name.span());
         if name.get_ref().is_empty() || name.get_ref().chars().any(char::is_whitespace) {
@@ -339,34 +360,48 @@ impl Loader {
                     .at(location.clone(), "task names cannot be empty or contain spaces"),
             );
         }
+        // Checked before anything of the task is recorded: references collected for a second
+        // definition would point into the first one.
+        if self.spec_tasks.contains_key(&full) || self.aliases.contains_key(&full) {
+            let first = self.spec_tasks.get(&full).map(|t| t.location.clone());
+            let mut d = Diagnostic::new(format!("task `{full}` is defined twice")).at(location, "second definition");
+            if let Some(first) = first {
+                d = d.at(first, "first definition");
+            }
+            self.diags.push(d.help("rename one of them; an included task is named `NAMESPACE:task`"));
+            return;
+        }
         let mut cmds = Vec::new();
         let all_cmds: Vec<&Spanned<RawCmd>> = raw.cmd.iter().chain(raw.cmds.iter()).collect();
-        for (i, c) in all_cmds.iter().enumerate() {
-            if let Some(cmd) = self.cmd(c, &full, namespace, false, i, file) {
+        for c in all_cmds {
+            let index = cmds.len();
+            if let Some(cmd) = self.cmd(c, &full, namespace, false, index, file) {
                 cmds.push(cmd);
             }
         }
         let mut recover = Vec::new();
-        for (i, c) in raw.recover.iter().enumerate() {
-            if let Some(cmd) = self.cmd(c, &full, namespace, true, i, file) {
+        for c in &raw.recover {
+            let index = recover.len();
+            if let Some(cmd) = self.cmd(c, &full, namespace, true, index, file) {
                 recover.push(cmd);
             }
         }
         let mut deps = Vec::new();
-        for (i, d) in raw.deps.iter().enumerate() {
+        for d in &raw.deps {
             let dloc = loc(file, d.span());
-            let (dep_name, vars) = match d.get_ref() {
-                RawDep::Name(n) => (n.clone(), IndexMap::new()),
-                RawDep::Table(t) => (t.task.clone(), self.unspanned_vars(&t.vars, &dloc)),
+            let (dep_name, vars, silent, for_each) = match d.get_ref() {
+                RawDep::Name(n) => (n.clone(), IndexMap::new(), false, None),
+                RawDep::Table(t) => (
+                    t.task.clone(),
+                    self.unspanned_vars(&t.vars, &dloc),
+                    t.silent,
+                    t.for_each.as_ref().and_then(|f| self.for_spec(f, &dloc)),
+                ),
             };
-            self.raw_deps.push(PendingRef {
-                from: full.clone(),
-                namespace: namespace.to_string(),
-                name: dep_name.clone(),
-                location: dloc.clone(),
-                kind: RefKind::Dep(i),
-            });
-            deps.push(Dep { task: dep_name, vars, location: dloc });
+            let Some(target) = self.task_ref(&dep_name, &full, namespace, &dloc, RefKind::Dep(deps.len())) else {
+                continue;
+            };
+            deps.push(Dep { target, vars, silent, for_each, location: dloc });
         }
         let preconditions = raw
             .preconditions
@@ -402,26 +437,52 @@ impl Loader {
         let confirm = raw.confirm.as_ref().and_then(|c| self.tmpl(c.get_ref(), &loc(file, c.span()), true));
         let health = raw.health.as_ref().and_then(|h| self.health(h.get_ref(), &loc(file, h.span())));
         let vars = self.var_map(&raw.vars, file);
-        let env = self.var_map(&raw.env, file);
+        let mut env = IndexMap::new();
+        // A task's `dotenv` files (relative to its file), below its own `env`.
+        let file_dir = self.scopes[scope].file_dir.clone();
+        self.read_dotenv(&raw.dotenv, &file_dir, file, &mut env);
+        for (k, v) in self.var_map(&raw.env, file) {
+            env.insert(k, v);
+        }
         let mut aliases = Vec::new();
-        for a in &raw.aliases {
-            let alias = qualify(namespace, a.get_ref());
+        let alias_names = raw
+            .aliases
+            .iter()
+            .map(|a| (qualify(namespace, a.get_ref()), loc(file, a.span())))
+            .chain(include.aliases.iter().map(|ns| (qualify(ns, name.get_ref()), location.clone())));
+        for (alias, aloc) in alias_names.collect::<Vec<_>>() {
             if self.spec_tasks.contains_key(&alias) || self.aliases.contains_key(&alias) {
                 self.diags.push(
-                    Diagnostic::new(format!("alias `{alias}` is already a task or alias"))
-                        .at(loc(file, a.span()), "duplicate name"),
+                    Diagnostic::new(format!("alias `{alias}` is already a task or alias")).at(aloc, "duplicate name"),
                 );
                 continue;
             }
             self.aliases.insert(alias.clone(), full.clone());
             aliases.push(alias);
         }
-        if self.spec_tasks.contains_key(&full) || self.aliases.contains_key(&full) && !aliases.contains(&full) {
-            self.diags.push(
-                Diagnostic::new(format!("task `{full}` is defined twice")).at(location.clone(), "second definition"),
-            );
-            return;
-        }
+        let label = raw.label.as_ref().and_then(|l| self.tmpl(l.get_ref(), &loc(file, l.span()), true));
+        let prefix = raw.prefix.as_ref().and_then(|p| self.tmpl(p.get_ref(), &loc(file, p.span()), true));
+        let requires = raw
+            .requires
+            .as_ref()
+            .map(|r| {
+                r.get_ref()
+                    .vars
+                    .iter()
+                    .map(|v| match v {
+                        RawRequiredVar::Name(n) => Requirement { name: n.clone(), allowed: None },
+                        RawRequiredVar::Table(t) => Requirement { name: t.name.clone(), allowed: t.allowed.clone() },
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let platforms = raw.platforms.iter().filter_map(|p| self.platform(p.get_ref(), &loc(file, p.span()))).collect();
+        let run = raw.run.as_ref().and_then(|r| self.run_policy(r, file));
+        let method = raw.method.as_ref().and_then(|m| self.method(m, file));
+        let output = raw.output.as_ref().and_then(|o| self.output(o, file));
+        let shell = raw.shell.as_ref().map(|s| s.get_ref().clone());
+        let set = self.set_options(&raw.set, file);
+        let shopt = raw.shopt.iter().map(|s| s.get_ref().clone()).collect();
         let task = Task {
             name: full.clone(),
             desc: raw.desc.clone(),
@@ -439,15 +500,54 @@ impl Loader {
             retries,
             silent: raw.silent,
             ignore_error: raw.ignore_error,
-            internal: raw.internal,
+            internal: raw.internal || include.internal,
             aliases,
             confirm,
             recover,
             health,
+            label,
+            prefix,
+            requires,
+            platforms,
+            interactive: raw.interactive,
+            run,
+            method,
+            output,
+            shell,
+            set,
+            shopt,
             scope,
             location,
         };
         self.spec_tasks.insert(full, task);
+    }
+
+    /// A reference to a task: resolved after every file is read, or, when the name is a
+    /// template, each time it is rendered.
+    fn task_ref(
+        &mut self,
+        name: &str,
+        from: &str,
+        namespace: &str,
+        location: &Location,
+        kind: RefKind,
+    ) -> Option<TaskRef> {
+        if name.contains("{{") {
+            let template = self.tmpl(name, location, false)?;
+            return Some(TaskRef {
+                name: name.to_string(),
+                template: Some(template),
+                namespace: namespace.to_string(),
+            });
+        }
+        self.raw_deps.push(PendingRef {
+            from: from.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            location: location.clone(),
+            kind,
+        });
+        Some(TaskRef { name: name.to_string(), template: None, namespace: namespace.to_string() })
     }
 
     fn cmd(
@@ -460,36 +560,301 @@ impl Loader {
         file: FileId,
     ) -> Option<Cmd> {
         let location = loc(file, c.span());
+        let plain = |kind| Cmd {
+            kind,
+            ignore_error: false,
+            silent: false,
+            location: location.clone(),
+            defer: false,
+            for_each: None,
+            platforms: Vec::new(),
+            set: Vec::new(),
+            shopt: Vec::new(),
+        };
         match c.get_ref() {
-            RawCmd::Shell(s) => Some(Cmd {
-                kind: CmdKind::Shell(self.tmpl(s, &location, true)?),
-                ignore_error: false,
-                silent: false,
-                location,
-            }),
+            RawCmd::Shell(s) => Some(plain(CmdKind::Shell(self.tmpl(s, &location, true)?))),
             RawCmd::Table(t) => {
-                let kind = match (&t.cmd, &t.task) {
-                    (Some(cmd), None) => CmdKind::Shell(self.tmpl(cmd, &location, false)?),
-                    (None, Some(name)) => {
-                        self.raw_deps.push(PendingRef {
-                            from: task.to_string(),
-                            namespace: namespace.to_string(),
-                            name: name.clone(),
-                            location: location.clone(),
-                            kind: RefKind::Cmd { recover, index },
-                        });
-                        CmdKind::Task { name: name.clone(), vars: self.unspanned_vars(&t.vars, &location) }
+                let call = |this: &mut Self, name: &str, vars| {
+                    let target = this.task_ref(name, task, namespace, &location, RefKind::Cmd { recover, index })?;
+                    Some(CmdKind::Task { target, vars: this.unspanned_vars(vars, &location) })
+                };
+                let (kind, defer, silent) = match (&t.cmd, &t.task, &t.defer) {
+                    (Some(cmd), None, None) => (CmdKind::Shell(self.tmpl(cmd, &location, false)?), false, t.silent),
+                    (None, Some(name), None) => (call(self, name, &t.vars)?, false, t.silent),
+                    (None, None, Some(RawDefer::Shell(cmd))) => {
+                        (CmdKind::Shell(self.tmpl(cmd, &location, false)?), true, t.silent)
+                    }
+                    (None, None, Some(RawDefer::Table(d))) => {
+                        (call(self, &d.task, &d.vars)?, true, t.silent || d.silent)
                     }
                     _ => {
                         self.diags.push(
-                            Diagnostic::new("a command table needs exactly one of `cmd` or `task`")
+                            Diagnostic::new("a command table needs exactly one of `cmd`, `task` or `defer`")
                                 .at(location, "here")
-                                .help("write `{ cmd = \"...\" }` to run a command or `{ task = \"name\" }` to call a task"),
+                                .help("write `{ cmd = \"...\" }` to run a command, `{ task = \"name\" }` to call a task, or `{ defer = \"...\" }` to run one when the task ends"),
                         );
                         return None;
                     }
                 };
-                Some(Cmd { kind, ignore_error: t.ignore_error, silent: t.silent, location })
+                let for_each = match &t.for_each {
+                    Some(f) if defer => {
+                        let _ = f;
+                        self.diags
+                            .push(Diagnostic::new("`for` cannot loop over a `defer`").at(location.clone(), "here"));
+                        None
+                    }
+                    Some(f) => Some(self.for_spec(f, &location)?),
+                    None => None,
+                };
+                let platforms = t.platforms.iter().filter_map(|p| self.platform(p, &location)).collect();
+                Some(Cmd {
+                    kind,
+                    ignore_error: t.ignore_error,
+                    silent,
+                    location: location.clone(),
+                    defer,
+                    for_each,
+                    platforms,
+                    set: t.set.clone(),
+                    shopt: t.shopt.clone(),
+                })
+            }
+        }
+    }
+
+    fn for_spec(&mut self, raw: &RawFor, location: &Location) -> Option<ForSpec> {
+        match raw {
+            RawFor::Keyword(k) if k == "sources" => Some(ForSpec::Sources),
+            RawFor::Keyword(k) if k == "generates" => Some(ForSpec::Generates),
+            RawFor::Keyword(k) => {
+                self.diags.push(
+                    Diagnostic::new(format!("unknown `for` keyword `{k}`"))
+                        .at(location.clone(), "here")
+                        .help("loop over `\"sources\"`, `\"generates\"`, a list like [\"a\", \"b\"], or a table like { var = \"LIST\" }"),
+                );
+                None
+            }
+            RawFor::List(items) => {
+                Some(ForSpec::List(items.iter().filter_map(|i| self.tmpl(i, location, false)).collect()))
+            }
+            RawFor::Table(t) => match (&t.var, &t.matrix) {
+                (Some(var), None) => {
+                    Some(ForSpec::Var { var: var.clone(), split: t.split.clone(), as_name: t.as_name.clone() })
+                }
+                (None, Some(m)) if t.split.is_none() && t.as_name.is_none() => Some(ForSpec::Matrix(m.clone())),
+                _ => {
+                    self.diags.push(
+                        Diagnostic::new("a `for` table needs `var` (with optional `split` and `as`) or `matrix`")
+                            .at(location.clone(), "here"),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    fn platform(&mut self, text: &str, location: &Location) -> Option<Platform> {
+        const OSES: &[&str] = &[
+            "aix",
+            "android",
+            "darwin",
+            "dragonfly",
+            "freebsd",
+            "illumos",
+            "ios",
+            "js",
+            "linux",
+            "netbsd",
+            "openbsd",
+            "plan9",
+            "solaris",
+            "wasip1",
+            "windows",
+        ];
+        const ARCHES: &[&str] = &[
+            "386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle", "ppc64", "ppc64le",
+            "riscv64", "s390x", "wasm",
+        ];
+        let (os, arch) = match text.split_once('/') {
+            Some((os, arch)) => (Some(os), Some(arch)),
+            None if OSES.contains(&text) => (Some(text), None),
+            None => (None, Some(text)),
+        };
+        let bad_os = os.is_some_and(|o| !OSES.contains(&o));
+        let bad_arch = arch.is_some_and(|a| !ARCHES.contains(&a));
+        if bad_os || bad_arch {
+            let mut d = Diagnostic::new(format!("invalid platform `{text}`")).at(location.clone(), "here");
+            if let Some(best) = did_you_mean(text, OSES.iter().chain(ARCHES).copied()) {
+                d = d.help(format!("did you mean `{best}`?"));
+            }
+            self.diags.push(
+                d.help("write an OS (`linux`, `darwin`, `windows`), an architecture (`amd64`, `arm64`) or `os/arch`"),
+            );
+            return None;
+        }
+        Some(Platform { os: os.map(str::to_string), arch: arch.map(str::to_string) })
+    }
+
+    fn one_of<T: Copy>(
+        &mut self,
+        value: &Spanned<String>,
+        file: FileId,
+        key: &str,
+        choices: &[(&str, T)],
+    ) -> Option<T> {
+        if let Some((_, v)) = choices.iter().find(|(n, _)| *n == value.get_ref()) {
+            return Some(*v);
+        }
+        let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+        let mut d = Diagnostic::new(format!("invalid `{key}` `{}`", value.get_ref()))
+            .at(loc(file, value.span()), format!("expected one of: {}", names.join(", ")));
+        if let Some(best) = did_you_mean(value.get_ref(), names.iter().copied()) {
+            d = d.help(format!("did you mean `{best}`?"));
+        }
+        self.diags.push(d);
+        None
+    }
+
+    fn run_policy(&mut self, value: &Spanned<String>, file: FileId) -> Option<RunPolicy> {
+        self.one_of(
+            value,
+            file,
+            "run",
+            &[("always", RunPolicy::Always), ("once", RunPolicy::Once), ("when_changed", RunPolicy::WhenChanged)],
+        )
+    }
+
+    fn method(&mut self, value: &Spanned<String>, file: FileId) -> Option<Method> {
+        self.one_of(
+            value,
+            file,
+            "method",
+            &[("checksum", Method::Checksum), ("timestamp", Method::Timestamp), ("none", Method::None)],
+        )
+    }
+
+    fn output(&mut self, value: &Spanned<RawOutput>, file: FileId) -> Option<OutputSetting> {
+        let location = loc(file, value.span());
+        match value.get_ref() {
+            RawOutput::Name(n) => match n.as_str() {
+                "interleaved" => Some(OutputSetting::Interleaved),
+                "prefixed" => Some(OutputSetting::Prefixed),
+                "group" => Some(OutputSetting::Group { begin: None, end: None, error_only: false }),
+                other => {
+                    let mut d = Diagnostic::new(format!("invalid `output` `{other}`"))
+                        .at(location, "expected one of: interleaved, prefixed, group");
+                    if let Some(best) = did_you_mean(other, ["interleaved", "prefixed", "group"]) {
+                        d = d.help(format!("did you mean `{best}`?"));
+                    }
+                    self.diags.push(d);
+                    None
+                }
+            },
+            RawOutput::Table(t) => {
+                let begin = match &t.group.begin {
+                    Some(b) => Some(self.tmpl(b, &location, false)?),
+                    None => None,
+                };
+                let end = match &t.group.end {
+                    Some(e) => Some(self.tmpl(e, &location, false)?),
+                    None => None,
+                };
+                Some(OutputSetting::Group { begin, end, error_only: t.group.error_only })
+            }
+        }
+    }
+
+    /// `set` options, as go-task accepts them (short letters or `set -o` names).
+    fn set_options(&mut self, items: &[Spanned<String>], file: FileId) -> Vec<String> {
+        const KNOWN: &[&str] = &[
+            "e",
+            "u",
+            "x",
+            "a",
+            "n",
+            "f",
+            "errexit",
+            "nounset",
+            "xtrace",
+            "allexport",
+            "noexec",
+            "noglob",
+            "pipefail",
+        ];
+        let mut out = Vec::new();
+        for item in items {
+            if KNOWN.contains(&item.get_ref().as_str()) {
+                out.push(item.get_ref().clone());
+            } else {
+                let mut d = Diagnostic::new(format!("unknown `set` option `{}`", item.get_ref()))
+                    .at(loc(file, item.span()), format!("expected one of: {}", KNOWN.join(", ")));
+                if let Some(best) = did_you_mean(item.get_ref(), KNOWN.iter().copied()) {
+                    d = d.help(format!("did you mean `{best}`?"));
+                }
+                self.diags.push(d);
+            }
+        }
+        out
+    }
+
+    /// The file-level settings of one file, over what it inherits from its includer.
+    fn file_settings(&mut self, raw: &RawFile, inherited: FileSettings, file: FileId) -> FileSettings {
+        let mut s = inherited;
+        if let Some(shell) = &raw.shell {
+            s.shell = Some(shell.get_ref().clone());
+        }
+        if let Some(o) = &raw.output
+            && let Some(o) = self.output(o, file)
+        {
+            s.output = Some(o);
+        }
+        if let Some(m) = &raw.method
+            && let Some(m) = self.method(m, file)
+        {
+            s.method = Some(m);
+        }
+        if let Some(r) = &raw.run
+            && let Some(r) = self.run_policy(r, file)
+        {
+            s.run = Some(r);
+        }
+        s.set.extend(self.set_options(&raw.set, file));
+        s.shopt.extend(raw.shopt.iter().map(|o| o.get_ref().clone()));
+        s.silent |= raw.silent;
+        s
+    }
+
+    /// Reads `dotenv` files (relative to `base`) into `env`; the first file that sets a key wins.
+    fn read_dotenv(
+        &mut self,
+        files: &[Spanned<String>],
+        base: &Path,
+        file_id: FileId,
+        env: &mut IndexMap<String, VarDef>,
+    ) {
+        for d in files {
+            let p = base.join(d.get_ref());
+            match dotenvy::from_path_iter(&p) {
+                Ok(iter) => {
+                    for item in iter {
+                        match item {
+                            Ok((k, v)) => {
+                                env.entry(k)
+                                    .or_insert(VarDef { value: VarValue::Literal(Value::Str(v)), secret: false });
+                            }
+                            Err(e) => self.diags.push(
+                                Diagnostic::new(format!("cannot parse dotenv file `{}`: {e}", p.display()))
+                                    .at(loc(file_id, d.span()), "listed here"),
+                            ),
+                        }
+                    }
+                }
+                // A missing dotenv file is not an error, as in go-task: it is often per-machine.
+                Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => self.diags.push(
+                    Diagnostic::new(format!("cannot read dotenv file `{}`: {e}", p.display()))
+                        .at(loc(file_id, d.span()), "listed here"),
+                ),
             }
         }
     }
@@ -641,6 +1006,13 @@ impl Loader {
             let found = candidates.iter().find_map(|c| {
                 if self.spec_tasks.contains_key(c) { Some(c.clone()) } else { self.aliases.get(c).cloned() }
             });
+            // A wildcard task (`start:*`) answers to every name it matches; the concrete name is
+            // kept, so `{{.MATCH}}` can be taken from it.
+            let found = found.or_else(|| {
+                candidates.iter().find_map(|c| {
+                    crate::model::find_wildcard(self.spec_tasks.keys().map(|k| (k.as_str(), ())), c).map(|_| c.clone())
+                })
+            });
             let Some(canonical) = found else {
                 let names = self.spec_tasks.keys().map(String::as_str).chain(self.aliases.keys().map(String::as_str));
                 let what = match r.kind {
@@ -657,15 +1029,15 @@ impl Loader {
             };
             match r.kind {
                 RefKind::Dep(i) => {
-                    if let Some(t) = self.spec_tasks.get_mut(&r.from) {
-                        t.deps[i].task = canonical;
+                    if let Some(d) = self.spec_tasks.get_mut(&r.from).and_then(|t| t.deps.get_mut(i)) {
+                        d.target.name = canonical;
                     }
                 }
                 RefKind::Cmd { recover, index } => {
                     if let Some(t) = self.spec_tasks.get_mut(&r.from) {
                         let list = if recover { &mut t.recover } else { &mut t.cmds };
-                        if let Some(Cmd { kind: CmdKind::Task { name, .. }, .. }) = list.get_mut(index) {
-                            *name = canonical;
+                        if let Some(Cmd { kind: CmdKind::Task { target, .. }, .. }) = list.get_mut(index) {
+                            target.name = canonical;
                         }
                     }
                 }
@@ -685,12 +1057,20 @@ impl Loader {
             Visiting,
             Done,
         }
+        // Templated references are checked when rendered (the plan refuses cycles too).
         fn edges(t: &Task) -> Vec<(String, Location)> {
             let calls = t.cmds.iter().chain(t.recover.iter()).filter_map(|c| match &c.kind {
-                CmdKind::Task { name, .. } => Some((name.clone(), c.location.clone())),
-                CmdKind::Shell(_) => None,
+                CmdKind::Task { target, .. } if target.template.is_none() => {
+                    Some((target.name.clone(), c.location.clone()))
+                }
+                CmdKind::Task { .. } | CmdKind::Shell(_) => None,
             });
-            t.deps.iter().map(|d| (d.task.clone(), d.location.clone())).chain(calls).collect()
+            t.deps
+                .iter()
+                .filter(|d| d.target.template.is_none())
+                .map(|d| (d.target.name.clone(), d.location.clone()))
+                .chain(calls)
+                .collect()
         }
         fn visit(
             name: &str,

@@ -56,6 +56,15 @@ impl Spec {
         self.tasks.get(name).or_else(|| self.aliases.get(name).and_then(|n| self.tasks.get(n)))
     }
 
+    /// Looks a task up by name, alias or wildcard pattern (`start:*`); for a wildcard, the parts
+    /// of `name` that the `*`s matched (`{{.MATCH}}`).
+    pub fn lookup(&self, name: &str) -> Option<(&Task, Vec<String>)> {
+        if let Some(t) = self.task(name) {
+            return Some((t, Vec::new()));
+        }
+        find_wildcard(self.tasks.values().map(|t| (t.name.as_str(), t)), name)
+    }
+
     /// The canonical name for a task name or alias.
     pub fn canonical_name<'a>(&'a self, name: &'a str) -> Option<&'a str> {
         if let Some((k, _)) = self.tasks.get_key_value(name) {
@@ -63,6 +72,20 @@ impl Spec {
         }
         self.aliases.get(name).map(String::as_str)
     }
+}
+
+/// The first task whose wildcard name (`deploy:*`) matches `name`, with what each `*` matched.
+pub(crate) fn find_wildcard<'a, T>(tasks: impl Iterator<Item = (&'a str, T)>, name: &str) -> Option<(T, Vec<String>)> {
+    tasks.filter(|(n, _)| n.contains('*')).find_map(|(pattern, t)| wildcard_captures(pattern, name).map(|c| (t, c)))
+}
+
+/// What each `*` of `pattern` matched in `name`, or `None` when it does not match. A `*`
+/// matches any characters, as in go-task.
+pub fn wildcard_captures(pattern: &str, name: &str) -> Option<Vec<String>> {
+    let parts: Vec<String> = pattern.split('*').map(regex::escape).collect();
+    let re = regex::Regex::new(&format!("^{}$", parts.join("(.*)"))).ok()?;
+    let caps = re.captures(name)?;
+    Some(caps.iter().skip(1).map(|m| m.map_or_else(String::new, |m| m.as_str().to_string())).collect())
 }
 
 /// The variables, environment and directory of one file (the root or an include).
@@ -80,6 +103,153 @@ pub struct FileScope {
     pub dir: PathBuf,
     /// The index of the parent scope (the includer); `None` for the root.
     pub parent: Option<usize>,
+    /// The tasks file itself (`{{.TASKFILE}}` of its tasks).
+    pub file: PathBuf,
+    /// The directory of the tasks file (`{{.TASKFILE_DIR}}` of its tasks), whatever `dir` says.
+    pub file_dir: PathBuf,
+    /// File-level settings; unset ones are inherited from the includer.
+    pub settings: FileSettings,
+}
+
+/// File-level settings (`shell`, `output`, `method`, `run`, `set`, `shopt`, `silent`).
+#[derive(Debug, Default, Clone)]
+pub struct FileSettings {
+    /// The program that runs commands as `SHELL -c SCRIPT`.
+    pub shell: Option<String>,
+    /// How task output is shown.
+    pub output: Option<OutputSetting>,
+    /// How `sources` are compared.
+    pub method: Option<Method>,
+    /// How often a task runs in one run.
+    pub run: Option<RunPolicy>,
+    /// `set -o` options for every command.
+    pub set: Vec<String>,
+    /// `shopt -s` options for every command (bash).
+    pub shopt: Vec<String>,
+    /// No command is echoed.
+    pub silent: bool,
+}
+
+/// go-task's `output`: how the lines a task prints reach opsrun's stdout and stderr.
+#[derive(Debug, Clone, Default)]
+pub enum OutputSetting {
+    /// As printed, as soon as printed (go-task's default).
+    #[default]
+    Interleaved,
+    /// Each line prefixed with `[prefix] `.
+    Prefixed,
+    /// A task's lines held back and printed together when it ends, between `begin` and `end`.
+    Group {
+        /// Printed before the group (a template).
+        begin: Option<Tmpl>,
+        /// Printed after the group (a template).
+        end: Option<Tmpl>,
+        /// Only print the group of a task that failed.
+        error_only: bool,
+    },
+}
+
+/// go-task's `method`: how `sources` decide that a task is up to date.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Method {
+    /// The content of the sources is unchanged since the last success.
+    #[default]
+    Checksum,
+    /// No source is newer than the oldest generated file.
+    Timestamp,
+    /// Sources never make a task up to date.
+    None,
+}
+
+/// go-task's `run`: how many times one run runs a task.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RunPolicy {
+    /// Once per distinct set of variables (opsrun's default; go-task's `when_changed`).
+    #[default]
+    WhenChanged,
+    /// Once, whatever variables it is given.
+    Once,
+    /// Every time it is reached (go-task's default).
+    Always,
+}
+
+/// A variable a task requires (`requires = { vars = [...] }`).
+#[derive(Debug, Clone)]
+pub struct Requirement {
+    /// The variable.
+    pub name: String,
+    /// The values it may take, when restricted.
+    pub allowed: Option<Vec<String>>,
+}
+
+/// An entry of `platforms`: an OS, an architecture, or `os/arch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    /// `linux`, `darwin`, `windows`, ... (Go's GOOS names).
+    pub os: Option<String>,
+    /// `amd64`, `arm64`, ... (Go's GOARCH names).
+    pub arch: Option<String>,
+}
+
+impl Platform {
+    /// True when this machine is this platform.
+    pub fn matches_host(&self) -> bool {
+        self.os.as_deref().is_none_or(|os| os == host_os()) && self.arch.as_deref().is_none_or(|a| a == host_arch())
+    }
+}
+
+/// This machine's OS in Go's GOOS words.
+pub fn host_os() -> &'static str {
+    match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    }
+}
+
+/// This machine's architecture in Go's GOARCH words.
+pub fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64",
+        "loongarch64" => "loong64",
+        other => other,
+    }
+}
+
+/// A loop over items (`for`): each item runs the command (or calls the task) once.
+#[derive(Debug, Clone)]
+pub enum ForSpec {
+    /// A literal list; items may be templates.
+    List(Vec<Tmpl>),
+    /// The items of a variable: a list, or a string split on `split` (default: whitespace).
+    Var {
+        /// The variable.
+        var: String,
+        /// The separator for a string value.
+        split: Option<String>,
+        /// The name the item is given instead of `ITEM`.
+        as_name: Option<String>,
+    },
+    /// Every combination of the rows; `ITEM` is a map.
+    Matrix(IndexMap<String, Vec<String>>),
+    /// The task's sources (relative paths).
+    Sources,
+    /// The task's generated files (relative paths).
+    Generates,
+}
+
+/// A reference to a task: its name, or a template that renders to one.
+#[derive(Debug, Clone)]
+pub struct TaskRef {
+    /// The canonical name; for a templated reference, the template's text.
+    pub name: String,
+    /// The template, when the name has `{{ }}`: rendered for each invocation and looked up
+    /// then, in `namespace` first.
+    pub template: Option<Tmpl>,
+    /// The namespace of the file the reference was written in.
+    pub namespace: String,
 }
 
 /// A variable definition.
@@ -147,6 +317,28 @@ pub struct Task {
     pub recover: Vec<Cmd>,
     /// The health gate run after the commands.
     pub health: Option<HealthSpec>,
+    /// A display name used instead of the task name in output (a template).
+    pub label: Option<Tmpl>,
+    /// The prefix of `prefixed` output (a template; default: the label or task name).
+    pub prefix: Option<Tmpl>,
+    /// Variables that must be set before anything runs.
+    pub requires: Vec<Requirement>,
+    /// The platforms the task runs on (empty: all); elsewhere it is skipped.
+    pub platforms: Vec<Platform>,
+    /// Commands get opsrun's stdin and terminal.
+    pub interactive: bool,
+    /// How often one run runs it.
+    pub run: Option<RunPolicy>,
+    /// How sources are compared.
+    pub method: Option<Method>,
+    /// How its output is shown.
+    pub output: Option<OutputSetting>,
+    /// The program that runs its commands.
+    pub shell: Option<String>,
+    /// `set -o` options.
+    pub set: Vec<String>,
+    /// `shopt -s` options.
+    pub shopt: Vec<String>,
     /// Index into [`Spec::scopes`].
     pub scope: usize,
     /// Where the task's name was written.
@@ -164,17 +356,27 @@ pub struct Cmd {
     pub silent: bool,
     /// Where it was written.
     pub location: Location,
+    /// Run when the task ends (success or failure), last registered first (`defer`).
+    pub defer: bool,
+    /// Run once per item.
+    pub for_each: Option<ForSpec>,
+    /// Platforms the command runs on (empty: all).
+    pub platforms: Vec<Platform>,
+    /// `set -o` options for this command.
+    pub set: Vec<String>,
+    /// `shopt -s` options for this command.
+    pub shopt: Vec<String>,
 }
 
 /// A shell script or a call of another task.
 #[derive(Debug, Clone)]
 pub enum CmdKind {
-    /// Run with `sh -c`.
+    /// Run with the task's shell (`sh -c` by default).
     Shell(Tmpl),
-    /// Run another task's commands in sequence, with extra vars.
+    /// Run another task, as a task (its deps, checks and gate), before the next command.
     Task {
-        /// The canonical task name.
-        name: String,
+        /// The task called.
+        target: TaskRef,
         /// Vars given to the call.
         vars: IndexMap<String, VarDef>,
     },
@@ -183,10 +385,14 @@ pub enum CmdKind {
 /// A dependency edge.
 #[derive(Debug, Clone)]
 pub struct Dep {
-    /// The canonical task name.
-    pub task: String,
+    /// The task depended on.
+    pub target: TaskRef,
     /// Vars given to the dependency.
     pub vars: IndexMap<String, VarDef>,
+    /// Do not echo the dependency's commands.
+    pub silent: bool,
+    /// One dependency per item.
+    pub for_each: Option<ForSpec>,
     /// Where it was written.
     pub location: Location,
 }

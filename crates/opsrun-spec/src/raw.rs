@@ -29,6 +29,101 @@ pub(crate) struct RawFile {
     /// Handed unparsed to `opsrun-change`, which owns its schema.
     pub(crate) classify: Option<toml::Value>,
     pub(crate) gitops: Option<RawGitops>,
+    /// The program commands run with (`sh` by default).
+    pub(crate) shell: Option<Spanned<String>>,
+    /// How task output is shown (go-task's `output`).
+    pub(crate) output: Option<Spanned<RawOutput>>,
+    /// How `sources` are compared (go-task's `method`).
+    pub(crate) method: Option<Spanned<String>>,
+    /// How often a task runs per run (go-task's `run`).
+    pub(crate) run: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) set: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) shopt: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) silent: bool,
+}
+
+/// `output = "prefixed"` or `output = { group = { begin = "...", end = "..." } }`.
+#[derive(Debug, Clone)]
+pub(crate) enum RawOutput {
+    Name(String),
+    Table(RawOutputTable),
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOutputTable {
+    pub(crate) group: RawGroup,
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGroup {
+    pub(crate) begin: Option<String>,
+    pub(crate) end: Option<String>,
+    #[serde(default)]
+    pub(crate) error_only: bool,
+}
+
+/// `requires = { vars = ["A", { name = "ENV", enum = ["dev", "prod"] }] }`.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRequires {
+    #[serde(default)]
+    pub(crate) vars: Vec<RawRequiredVar>,
+}
+
+/// A required variable: a name or `{ name, enum }`.
+#[derive(Debug, Clone)]
+pub(crate) enum RawRequiredVar {
+    Name(String),
+    Table(RawRequiredVarTable),
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRequiredVarTable {
+    pub(crate) name: String,
+    #[serde(rename = "enum")]
+    pub(crate) allowed: Option<Vec<String>>,
+}
+
+/// A loop: `for = ["a", "b"]`, `for = "sources"`, `for = { var = "X", split = ",", as = "Y" }`
+/// or `for = { matrix = { OS = [...], ARCH = [...] } }`.
+#[derive(Debug, Clone)]
+pub(crate) enum RawFor {
+    Keyword(String),
+    List(Vec<String>),
+    Table(RawForTable),
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawForTable {
+    pub(crate) var: Option<String>,
+    pub(crate) split: Option<String>,
+    #[serde(rename = "as")]
+    pub(crate) as_name: Option<String>,
+    pub(crate) matrix: Option<IndexMap<String, Vec<String>>>,
+}
+
+/// `defer = "echo cleanup"` or `defer = { task = "cleanup", vars = { ... } }`.
+#[derive(Debug, Clone)]
+pub(crate) enum RawDefer {
+    Shell(String),
+    Table(RawDeferTable),
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDeferTable {
+    pub(crate) task: String,
+    #[serde(default)]
+    pub(crate) vars: IndexMap<String, RawVar>,
+    #[serde(default)]
+    pub(crate) silent: bool,
 }
 
 /// A variable: a literal, or `{ sh = "..." }` evaluated when first used, optionally secret.
@@ -68,6 +163,18 @@ pub(crate) struct RawIncludeTable {
     /// Read through a `toml::Value` (see `scalar_or_table`), which carries no spans.
     #[serde(default)]
     pub(crate) vars: IndexMap<String, RawVar>,
+    /// Every task of the included file is internal.
+    #[serde(default)]
+    pub(crate) internal: bool,
+    /// The included tasks keep their names (no namespace).
+    #[serde(default)]
+    pub(crate) flatten: bool,
+    /// Other namespaces the included tasks answer to.
+    #[serde(default)]
+    pub(crate) aliases: Vec<String>,
+    /// Tasks of the included file that are left out.
+    #[serde(default)]
+    pub(crate) excludes: Vec<String>,
 }
 
 /// One `[tasks.NAME]` table.
@@ -109,13 +216,30 @@ pub(crate) struct RawTask {
     #[serde(default)]
     pub(crate) recover: Vec<Spanned<RawCmd>>,
     pub(crate) health: Option<Spanned<RawHealth>>,
+    pub(crate) label: Option<Spanned<String>>,
+    pub(crate) prefix: Option<Spanned<String>>,
+    pub(crate) requires: Option<Spanned<RawRequires>>,
+    #[serde(default)]
+    pub(crate) platforms: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) interactive: bool,
+    pub(crate) run: Option<Spanned<String>>,
+    pub(crate) method: Option<Spanned<String>>,
+    pub(crate) output: Option<Spanned<RawOutput>>,
+    pub(crate) shell: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) set: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) shopt: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) dotenv: Vec<Spanned<String>>,
 }
 
 /// A command: a string, `{ cmd, ignore_error, silent }` or `{ task, vars }`.
 #[derive(Debug, Clone)]
 pub(crate) enum RawCmd {
     Shell(String),
-    Table(RawCmdTable),
+    Table(Box<RawCmdTable>),
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -123,19 +247,28 @@ pub(crate) enum RawCmd {
 pub(crate) struct RawCmdTable {
     pub(crate) cmd: Option<String>,
     pub(crate) task: Option<String>,
+    pub(crate) defer: Option<RawDefer>,
+    #[serde(rename = "for")]
+    pub(crate) for_each: Option<RawFor>,
     #[serde(default)]
     pub(crate) vars: IndexMap<String, RawVar>,
     #[serde(default)]
     pub(crate) ignore_error: bool,
     #[serde(default)]
     pub(crate) silent: bool,
+    #[serde(default)]
+    pub(crate) platforms: Vec<String>,
+    #[serde(default)]
+    pub(crate) set: Vec<String>,
+    #[serde(default)]
+    pub(crate) shopt: Vec<String>,
 }
 
 /// A dependency: a task name or `{ task, vars }`.
 #[derive(Debug, Clone)]
 pub(crate) enum RawDep {
     Name(String),
-    Table(RawDepTable),
+    Table(Box<RawDepTable>),
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -144,6 +277,10 @@ pub(crate) struct RawDepTable {
     pub(crate) task: String,
     #[serde(default)]
     pub(crate) vars: IndexMap<String, RawVar>,
+    #[serde(default)]
+    pub(crate) silent: bool,
+    #[serde(rename = "for")]
+    pub(crate) for_each: Option<RawFor>,
 }
 
 /// A precondition: a shell command or `{ sh, msg }`.
@@ -276,6 +413,18 @@ where
     }
 }
 
+impl RawCmd {
+    fn boxed_cmd(t: RawCmdTable) -> Self {
+        RawCmd::Table(Box::new(t))
+    }
+}
+
+impl RawDep {
+    fn boxed_dep(t: RawDepTable) -> Self {
+        RawDep::Table(Box::new(t))
+    }
+}
+
 macro_rules! scalar_or_table_impl {
     ($ty:ident, $table:ident, $expected:literal, |$v:ident| $scalar:expr) => {
         impl<'de> Deserialize<'de> for $ty {
@@ -308,16 +457,26 @@ scalar_or_table_impl!(RawInclude, Table, "a path string or a table like { path =
     toml::Value::String(s) => Some(RawInclude::Path(s)),
     _ => None,
 });
-scalar_or_table_impl!(RawCmd, Table, "a command string or a table like { cmd = \"...\" } or { task = \"...\" }", |v| {
-    match v {
-        toml::Value::String(s) => Some(RawCmd::Shell(s)),
+scalar_or_table_impl!(
+    RawCmd,
+    boxed_cmd,
+    "a command string or a table like { cmd = \"...\" } or { task = \"...\" }",
+    |v| {
+        match v {
+            toml::Value::String(s) => Some(RawCmd::Shell(s)),
+            _ => None,
+        }
+    }
+);
+scalar_or_table_impl!(
+    RawDep,
+    boxed_dep,
+    "a task name or a table like { task = \"...\", vars = { ... } }",
+    |v| match v {
+        toml::Value::String(s) => Some(RawDep::Name(s)),
         _ => None,
     }
-});
-scalar_or_table_impl!(RawDep, Table, "a task name or a table like { task = \"...\", vars = { ... } }", |v| match v {
-    toml::Value::String(s) => Some(RawDep::Name(s)),
-    _ => None,
-});
+);
 scalar_or_table_impl!(
     RawPrecondition,
     Table,
@@ -333,6 +492,52 @@ scalar_or_table_impl!(
     "a number of attempts or a table like { attempts = 3, delay = \"2s\" }",
     |v| match v {
         toml::Value::Integer(i) => u32::try_from(i).ok().map(RawRetries::Attempts),
+        _ => None,
+    }
+);
+scalar_or_table_impl!(
+    RawOutput,
+    Table,
+    "`interleaved`, `prefixed`, `group` or a table like { group = { begin = \"...\" } }",
+    |v| {
+        match v {
+            toml::Value::String(s) => Some(RawOutput::Name(s)),
+            _ => None,
+        }
+    }
+);
+scalar_or_table_impl!(
+    RawRequiredVar,
+    Table,
+    "a variable name or a table like { name = \"ENV\", enum = [\"dev\"] }",
+    |v| {
+        match v {
+            toml::Value::String(s) => Some(RawRequiredVar::Name(s)),
+            _ => None,
+        }
+    }
+);
+scalar_or_table_impl!(RawDefer, Table, "a command string or a table like { task = \"cleanup\" }", |v| match v {
+    toml::Value::String(s) => Some(RawDefer::Shell(s)),
+    _ => None,
+});
+scalar_or_table_impl!(
+    RawFor,
+    Table,
+    "a list of items, \"sources\", or a table like { var = \"LIST\" } or { matrix = { ... } }",
+    |v| match v {
+        toml::Value::String(s) => Some(RawFor::Keyword(s)),
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|i| match i {
+                toml::Value::String(s) => Some(s),
+                toml::Value::Integer(n) => Some(n.to_string()),
+                toml::Value::Float(n) => Some(n.to_string()),
+                toml::Value::Boolean(b) => Some(b.to_string()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(RawFor::List),
         _ => None,
     }
 );

@@ -19,7 +19,10 @@ use indexmap::IndexMap;
 
 use crate::diagnostic::{Diagnostic, SpecError};
 use crate::load::template_error_location;
-use crate::model::{Cmd, CmdKind, DurationSpec, HealthSpec, ProbeSpec, Retries, Spec, Task, Tmpl, VarDef, VarValue};
+use crate::model::{
+    Cmd, CmdKind, DurationSpec, ForSpec, HealthSpec, Method, OutputSetting, ProbeSpec, Retries, RunPolicy, Spec, Task,
+    TaskRef, Tmpl, VarDef, VarValue,
+};
 use crate::template::{Scope, TemplateErrorKind, Value};
 
 /// What the command line contributes to resolution.
@@ -31,6 +34,8 @@ pub struct Invocation {
     pub cli_args: String,
     /// The directory opsrun was started in (`{{.USER_WORKING_DIR}}`).
     pub working_dir: PathBuf,
+    /// How every task's output is shown, over the files' and tasks' `output` (`--output group`).
+    pub output: Option<OutputSetting>,
 }
 
 /// Renders tasks for one run. Cheap to share: dynamic values and secrets are behind locks.
@@ -92,7 +97,46 @@ pub struct ResolvedTask {
     pub confirm: Option<String>,
     /// The health gate.
     pub health: Option<ResolvedHealth>,
+    /// The display name (`label`), when it differs from the key.
+    pub label: Option<String>,
+    /// The prefix of `prefixed` output.
+    pub prefix: String,
+    /// How its output is shown.
+    pub output: ResolvedOutput,
+    /// The program that runs its commands (`SHELL -c SCRIPT`).
+    pub shell: String,
+    /// Its commands get opsrun's stdin and terminal.
+    pub interactive: bool,
+    /// How often one run runs it.
+    pub run: RunPolicy,
+    /// How its sources are compared.
+    pub method: Method,
+    /// Set when the task is not for this platform: why it is skipped.
+    pub platform_skip: Option<String>,
 }
+
+/// How a task's output reaches the terminal, rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ResolvedOutput {
+    /// As printed.
+    #[default]
+    Interleaved,
+    /// `[prefix] line`.
+    Prefixed,
+    /// Held back and printed together when the task ends.
+    Group {
+        /// Printed before the group.
+        begin: Option<String>,
+        /// Printed after the group.
+        end: Option<String>,
+        /// Only for a task that failed.
+        error_only: bool,
+    },
+}
+
+/// What `{{.EXIT_CODE}}` renders to in the failure variant of a deferred command; the engine
+/// replaces it with the exit code before running the command.
+pub const EXIT_CODE_PLACEHOLDER: &str = "\u{1e}opsrun-exit-code\u{1e}";
 
 /// An environment variable set from a command's output when the task runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +158,37 @@ pub struct ResolvedCmd {
     pub ignore_error: bool,
     /// Not echoed.
     pub silent: bool,
+    /// Deferred: run when the task ends, last registered first.
+    pub defer: bool,
+    /// For a deferred shell command: the script to run when the task failed, rendered with
+    /// `{{.EXIT_CODE}}` as [`EXIT_CODE_PLACEHOLDER`] (the `Shell` script is the success variant).
+    pub on_failure: Option<String>,
+    /// `set -o` options.
+    pub set: Vec<String>,
+    /// `shopt -s` options.
+    pub shopt: Vec<String>,
+}
+
+impl ResolvedCmd {
+    /// The shell script with its `set`/`shopt` options as a preamble.
+    pub fn script_with_options(&self, script: &str) -> String {
+        if self.set.is_empty() && self.shopt.is_empty() {
+            return script.to_string();
+        }
+        let mut out = String::new();
+        for o in &self.set {
+            if o.len() == 1 {
+                out.push_str(&format!("set -{o}\n"));
+            } else {
+                out.push_str(&format!("set -o {o}\n"));
+            }
+        }
+        for o in &self.shopt {
+            out.push_str(&format!("shopt -s {o}\n"));
+        }
+        out.push_str(script);
+        out
+    }
 }
 
 /// A rendered shell script or task call.
@@ -137,6 +212,8 @@ pub struct ResolvedDep {
     pub task: String,
     /// Rendered call vars.
     pub vars: IndexMap<String, Value>,
+    /// The dependency's commands are not echoed.
+    pub silent: bool,
 }
 
 /// A rendered health gate.
@@ -228,11 +305,19 @@ impl<'s> Resolver<'s> {
         Arc::clone(&self.secrets)
     }
 
-    /// Renders task `name` for an invocation with `call_vars`.
+    /// Renders task `name` (a name, an alias, or a name a wildcard task matches) for an
+    /// invocation with `call_vars`.
+    #[expect(clippy::too_many_lines, reason = "renders each key of a task in turn; splitting it scatters the scope")]
     pub fn resolve(&self, name: &str, call_vars: &IndexMap<String, Value>) -> Result<ResolvedTask, SpecError> {
-        let task = self.spec.task(name).ok_or_else(|| SpecError::plain(format!("unknown task `{name}`")))?;
+        let (task, matches) =
+            self.spec.lookup(name).ok_or_else(|| SpecError::plain(format!("unknown task `{name}`")))?;
+        // A wildcard task is named after what it was called as (`start:web`, not `start:*`).
+        let task_name = if matches.is_empty() { task.name.clone() } else { name.to_string() };
         let mut scope = self.scope_for(task, call_vars);
-        let r = |t: &Tmpl, scope: &mut TaskScope<'_, '_>| self.render(t, scope, &task.name);
+        scope.task_name.clone_from(&task_name);
+        scope.extra.insert("MATCH".into(), Value::List(matches.into_iter().map(Value::Str).collect()));
+        self.check_requires(task, &task_name, &mut scope)?;
+        let r = |t: &Tmpl, scope: &mut TaskScope<'_, '_>| self.render(t, scope, &task_name);
         let dir = match &task.dir {
             Some(d) => {
                 let rendered = r(d, &mut scope)?;
@@ -255,7 +340,7 @@ impl<'s> Resolver<'s> {
                     dynamic_env.insert(k.clone(), DynamicEnv { name: k.clone(), command, secret: def.secret });
                     continue;
                 }
-                let value = self.eval_def(k, def, &mut scope, &task.name)?;
+                let value = self.eval_def(k, def, &mut scope, &task_name)?;
                 dynamic_env.shift_remove(k);
                 env.insert(k.clone(), value.to_display_string());
             }
@@ -267,15 +352,22 @@ impl<'s> Resolver<'s> {
                 vars.insert(k.clone(), v.to_display_string());
             }
         }
-        let cmds = self.cmds(&task.cmds, &mut scope, task)?;
-        let recover = self.cmds(&task.recover, &mut scope, task)?;
+        let settings = &self.spec.scopes[task.scope].settings;
+        let ctx = CmdContext { task, task_name: &task_name, dir: &dir };
+        let cmds = self.cmds(&task.cmds, &mut scope, &ctx)?;
+        let recover = self.cmds(&task.recover, &mut scope, &ctx)?;
         let mut deps = Vec::new();
         for d in &task.deps {
-            let mut vars = IndexMap::new();
-            for (k, def) in &d.vars {
-                vars.insert(k.clone(), self.eval_def(k, def, &mut scope, &task.name)?);
+            for binding in self.loop_bindings(d.for_each.as_ref(), &mut scope, &ctx)? {
+                scope.set_extra(binding);
+                let name = self.target_name(&d.target, &mut scope, &task_name)?;
+                let mut vars = IndexMap::new();
+                for (k, def) in &d.vars {
+                    vars.insert(k.clone(), self.eval_def(k, def, &mut scope, &task_name)?);
+                }
+                deps.push(ResolvedDep { task: name, vars, silent: d.silent });
             }
-            deps.push(ResolvedDep { task: d.task.clone(), vars });
+            scope.clear_extra();
         }
         let mut preconditions = Vec::new();
         for p in &task.preconditions {
@@ -296,14 +388,41 @@ impl<'s> Resolver<'s> {
             None => None,
         };
         let health = match &task.health {
-            Some(h) => Some(self.health(h, &mut scope, &task.name)?),
+            Some(h) => Some(self.health(h, &mut scope, &task_name)?),
+            None => None,
+        };
+        let label = match &task.label {
+            Some(l) => Some(r(l, &mut scope)?),
             None => None,
         };
         let call_vars: IndexMap<String, String> =
             call_vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect();
-        let key = invocation_key(&task.name, &call_vars);
+        let key = invocation_key(&task_name, &call_vars);
+        // As in go-task, the prefix is the task's name unless `prefix` says otherwise (a `label`
+        // changes the echo lines, not the prefix).
+        let prefix = match &task.prefix {
+            Some(p) => r(p, &mut scope)?,
+            None => key.clone(),
+        };
+        let output = match self.invocation.output.as_ref().or(task.output.as_ref()).or(settings.output.as_ref()) {
+            None | Some(OutputSetting::Interleaved) => ResolvedOutput::Interleaved,
+            Some(OutputSetting::Prefixed) => ResolvedOutput::Prefixed,
+            Some(OutputSetting::Group { begin, end, error_only }) => ResolvedOutput::Group {
+                begin: match begin {
+                    Some(b) => Some(r(b, &mut scope)?),
+                    None => None,
+                },
+                end: match end {
+                    Some(e) => Some(r(e, &mut scope)?),
+                    None => None,
+                },
+                error_only: *error_only,
+            },
+        };
+        let platform_skip = (!task.platforms.is_empty() && !task.platforms.iter().any(crate::Platform::matches_host))
+            .then(|| format!("not for this platform ({}/{})", crate::model::host_os(), crate::model::host_arch()));
         Ok(ResolvedTask {
-            name: task.name.clone(),
+            name: task_name.clone(),
             key,
             call_vars,
             desc: task.desc.clone(),
@@ -319,16 +438,74 @@ impl<'s> Resolver<'s> {
             sources,
             generates,
             timeout: match &task.timeout {
-                Some(t) => Some(self.duration(t, &mut scope, &task.name)?),
+                Some(t) => Some(self.duration(t, &mut scope, &task_name)?),
                 None => None,
             },
             retries: task.retries,
-            silent: task.silent,
+            silent: task.silent || settings.silent,
             ignore_error: task.ignore_error,
             internal: task.internal,
             confirm,
             health,
+            label: label.filter(|l| *l != task_name),
+            prefix,
+            output,
+            shell: task.shell.clone().or_else(|| settings.shell.clone()).unwrap_or_else(|| "sh".to_string()),
+            interactive: task.interactive,
+            run: task.run.or(settings.run).unwrap_or_default(),
+            method: task.method.or(settings.method).unwrap_or_default(),
+            platform_skip,
         })
+    }
+
+    /// `requires`: every listed variable is set (and, with `enum`, to an allowed value).
+    fn check_requires(&self, task: &Task, task_name: &str, scope: &mut TaskScope<'_, '_>) -> Result<(), SpecError> {
+        let mut diags = Vec::new();
+        for req in &task.requires {
+            let value = scope.lookup(&req.name).map_err(|m| self.var_error(task, &req.name, &m))?;
+            match (value, &req.allowed) {
+                (None | Some(Value::Undefined(_)), _) => diags.push(
+                    Diagnostic::new(format!("task `{task_name}` requires variable `{}`, which is not set", req.name))
+                        .at(task.location.clone(), "required by this task")
+                        .help(format!("pass it: `opsrun run {task_name} {}=value`", req.name)),
+                ),
+                (Some(v), Some(allowed)) if !allowed.contains(&v.to_display_string()) => diags.push(
+                    Diagnostic::new(format!(
+                        "task `{task_name}`: variable `{}` is `{}`, which is not allowed",
+                        req.name,
+                        v.to_display_string()
+                    ))
+                    .at(task.location.clone(), "required by this task")
+                    .help(format!("allowed values: {}", allowed.join(", "))),
+                ),
+                _ => {}
+            }
+        }
+        if diags.is_empty() { Ok(()) } else { Err(SpecError::new(diags, Arc::clone(&self.spec.sources))) }
+    }
+
+    /// The task a reference names: its canonical name, or for a template, the name it renders
+    /// to, looked up in the reference's namespace first.
+    fn target_name(&self, target: &TaskRef, scope: &mut TaskScope<'_, '_>, task: &str) -> Result<String, SpecError> {
+        let Some(t) = &target.template else { return Ok(target.name.clone()) };
+        let rendered = self.render(t, scope, task)?;
+        let candidates = if target.namespace.is_empty() || rendered.starts_with(':') {
+            vec![rendered.trim_start_matches(':').to_string()]
+        } else {
+            vec![format!("{}:{rendered}", target.namespace), rendered.clone()]
+        };
+        for c in &candidates {
+            if let Some((found, matches)) = self.spec.lookup(c) {
+                return Ok(if matches.is_empty() { found.name.clone() } else { c.clone() });
+            }
+        }
+        let mut d =
+            Diagnostic::new(format!("in task `{task}`: `{}` renders to `{rendered}`, which is not a task", t.source))
+                .at(t.location.clone(), "this task name");
+        if let Some(best) = crate::did_you_mean(&rendered, self.spec.tasks.keys().map(String::as_str)) {
+            d = d.help(format!("did you mean `{best}`?"));
+        }
+        Err(SpecError::new(vec![d], Arc::clone(&self.spec.sources)))
     }
 
     /// Renders a free-standing template string (e.g. the `[gitops]` commands) with the root
@@ -373,22 +550,125 @@ impl<'s> Resolver<'s> {
         chain
     }
 
-    fn cmds(&self, cmds: &[Cmd], scope: &mut TaskScope<'_, '_>, task: &Task) -> Result<Vec<ResolvedCmd>, SpecError> {
-        cmds.iter()
-            .map(|c| {
-                let kind = match &c.kind {
-                    CmdKind::Shell(t) => ResolvedCmdKind::Shell(self.render(t, scope, &task.name)?),
-                    CmdKind::Task { name, vars } => {
-                        let mut out = IndexMap::new();
+    fn cmds(
+        &self,
+        cmds: &[Cmd],
+        scope: &mut TaskScope<'_, '_>,
+        ctx: &CmdContext<'_>,
+    ) -> Result<Vec<ResolvedCmd>, SpecError> {
+        let task = ctx.task;
+        let settings = &self.spec.scopes[task.scope].settings;
+        let mut out = Vec::new();
+        for c in cmds {
+            if !c.platforms.is_empty() && !c.platforms.iter().any(crate::Platform::matches_host) {
+                continue;
+            }
+            let set: Vec<String> = settings.set.iter().chain(&task.set).chain(&c.set).cloned().collect();
+            let shopt: Vec<String> = settings.shopt.iter().chain(&task.shopt).chain(&c.shopt).cloned().collect();
+            for binding in self.loop_bindings(c.for_each.as_ref(), scope, ctx)? {
+                scope.set_extra(binding);
+                let (kind, on_failure) = match &c.kind {
+                    CmdKind::Shell(t) if c.defer => {
+                        // Two variants: `{{.EXIT_CODE}}` is empty when the task succeeded, and the
+                        // failing command's exit code (filled in by the engine) when it failed.
+                        scope.extra.insert("EXIT_CODE".into(), Value::Str(String::new()));
+                        let ok = self.render(t, scope, ctx.task_name)?;
+                        scope.extra.insert("EXIT_CODE".into(), Value::Str(EXIT_CODE_PLACEHOLDER.into()));
+                        let failed = self.render(t, scope, ctx.task_name)?;
+                        scope.extra.shift_remove("EXIT_CODE");
+                        (ResolvedCmdKind::Shell(ok), Some(failed))
+                    }
+                    CmdKind::Shell(t) => (ResolvedCmdKind::Shell(self.render(t, scope, ctx.task_name)?), None),
+                    CmdKind::Task { target, vars } => {
+                        let name = self.target_name(target, scope, ctx.task_name)?;
+                        let mut values = IndexMap::new();
                         for (k, def) in vars {
-                            out.insert(k.clone(), self.eval_def(k, def, scope, &task.name)?);
+                            values.insert(k.clone(), self.eval_def(k, def, scope, ctx.task_name)?);
                         }
-                        ResolvedCmdKind::Task { name: name.clone(), vars: out }
+                        (ResolvedCmdKind::Task { name, vars: values }, None)
                     }
                 };
-                Ok(ResolvedCmd { kind, ignore_error: c.ignore_error, silent: c.silent })
-            })
-            .collect()
+                out.push(ResolvedCmd {
+                    kind,
+                    ignore_error: c.ignore_error,
+                    silent: c.silent,
+                    defer: c.defer,
+                    on_failure,
+                    set: set.clone(),
+                    shopt: shopt.clone(),
+                });
+            }
+            scope.clear_extra();
+        }
+        Ok(out)
+    }
+
+    /// The loop variables of each iteration of `for_each` (one empty binding without a loop).
+    fn loop_bindings(
+        &self,
+        for_each: Option<&ForSpec>,
+        scope: &mut TaskScope<'_, '_>,
+        ctx: &CmdContext<'_>,
+    ) -> Result<Vec<IndexMap<String, Value>>, SpecError> {
+        let item = |v: Value| IndexMap::from([("ITEM".to_string(), v)]);
+        let Some(spec) = for_each else { return Ok(vec![IndexMap::new()]) };
+        Ok(match spec {
+            ForSpec::List(items) => items
+                .iter()
+                .map(|t| self.render(t, scope, ctx.task_name).map(|s| item(Value::Str(s))))
+                .collect::<Result<_, _>>()?,
+            ForSpec::Var { var, split, as_name } => {
+                let name = as_name.clone().unwrap_or_else(|| "ITEM".to_string());
+                let value = scope.lookup(var).map_err(|m| self.var_error(ctx.task, var, &m))?;
+                let Some(value) = value else {
+                    return Err(SpecError::plain(format!(
+                        "in task `{}`: `for` loops over variable `{var}`, which is not defined",
+                        ctx.task_name
+                    )));
+                };
+                match value {
+                    Value::List(items) => items.into_iter().map(|v| IndexMap::from([(name.clone(), v)])).collect(),
+                    Value::Map(m) => m
+                        .into_iter()
+                        .map(|(k, v)| IndexMap::from([(name.clone(), v), ("KEY".to_string(), Value::Str(k))]))
+                        .collect(),
+                    other => {
+                        let text = other.to_display_string();
+                        let parts: Vec<&str> = match split {
+                            Some(sep) => text.split(sep.as_str()).collect(),
+                            None => text.split_whitespace().collect(),
+                        };
+                        parts
+                            .into_iter()
+                            .filter(|p| !p.is_empty())
+                            .map(|p| IndexMap::from([(name.clone(), Value::Str(p.to_string()))]))
+                            .collect()
+                    }
+                }
+            }
+            ForSpec::Matrix(rows) => {
+                let mut combos: Vec<IndexMap<String, Value>> = vec![IndexMap::new()];
+                for (key, values) in rows {
+                    combos = combos
+                        .into_iter()
+                        .flat_map(|c| {
+                            values.iter().map(move |v| {
+                                let mut c = c.clone();
+                                c.insert(key.clone(), Value::Str(v.clone()));
+                                c
+                            })
+                        })
+                        .collect();
+                }
+                combos.into_iter().map(|c| item(Value::Map(c))).collect()
+            }
+            ForSpec::Sources | ForSpec::Generates => {
+                let globs = if matches!(spec, ForSpec::Sources) { &ctx.task.sources } else { &ctx.task.generates };
+                let globs =
+                    globs.iter().map(|t| self.render(t, scope, ctx.task_name)).collect::<Result<Vec<_>, _>>()?;
+                crate::matching_files(ctx.dir, &globs).into_iter().map(|(_, rel)| item(Value::Str(rel))).collect()
+            }
+        })
     }
 
     fn health(&self, h: &HealthSpec, scope: &mut TaskScope<'_, '_>, task: &str) -> Result<ResolvedHealth, SpecError> {
@@ -578,6 +858,13 @@ impl<'s> Resolver<'s> {
     }
 }
 
+/// What rendering a task's commands needs besides the scope.
+struct CmdContext<'a> {
+    task: &'a Task,
+    task_name: &'a str,
+    dir: &'a Path,
+}
+
 /// `name`, or `name[K=V,...]` for an invocation with call vars.
 pub fn invocation_key(name: &str, call_vars: &IndexMap<String, String>) -> String {
     if call_vars.is_empty() {
@@ -599,6 +886,8 @@ struct TaskScope<'a, 's> {
     cache: HashMap<String, Value>,
     /// Variables being evaluated, with the layer they were found in.
     stack: Vec<(String, usize)>,
+    /// Values above every layer: a loop's `ITEM`, `EXIT_CODE` of a deferred command, `MATCH`.
+    extra: IndexMap<String, Value>,
 }
 
 /// Layer numbers, highest priority first; file scopes follow the task layer.
@@ -615,7 +904,52 @@ impl<'a, 's> TaskScope<'a, 's> {
         task_name: String,
         dir: PathBuf,
     ) -> Self {
-        Self { resolver, task_vars, call_vars, file_scope, task_name, dir, cache: HashMap::new(), stack: Vec::new() }
+        Self {
+            resolver,
+            task_vars,
+            call_vars,
+            file_scope,
+            task_name,
+            dir,
+            cache: HashMap::new(),
+            stack: Vec::new(),
+            extra: IndexMap::new(),
+        }
+    }
+
+    /// Sets one loop iteration's variables. Cached values may depend on the previous ones, so the
+    /// cache starts over.
+    fn set_extra(&mut self, binding: IndexMap<String, Value>) {
+        if binding.is_empty() {
+            return;
+        }
+        self.cache.clear();
+        for (k, v) in binding {
+            self.extra.insert(k, v);
+        }
+    }
+
+    /// Ends a loop: its variables are gone.
+    fn clear_extra(&mut self) {
+        let before = self.extra.len();
+        self.extra.retain(|k, _| k == "MATCH");
+        if self.extra.len() != before {
+            self.cache.clear();
+        }
+    }
+
+    /// The `env` maps of the task's file and its includers, nearest first: their static values
+    /// are template variables too (as in go-task); `{ sh = ... }` values are not, since they
+    /// run only when a task runs.
+    fn env_layers(&self) -> Vec<&'s IndexMap<String, VarDef>> {
+        let spec = self.resolver.spec;
+        let mut out = Vec::new();
+        let mut s = Some(self.file_scope);
+        while let Some(i) = s {
+            out.push(&spec.scopes[i].env);
+            s = spec.scopes[i].parent;
+        }
+        out
     }
 
     /// The var definition maps of the file scopes, highest priority first (include vars, then
@@ -637,8 +971,8 @@ impl<'a, 's> TaskScope<'a, 's> {
         let path = |p: &Path| Value::Str(p.display().to_string());
         Some(match name {
             "ROOT_DIR" => path(&spec.root_dir),
-            "TASKFILE" => path(&spec.file),
-            "TASKFILE_DIR" => path(&spec.scopes[self.file_scope].dir),
+            "TASKFILE" => path(&spec.scopes[self.file_scope].file),
+            "TASKFILE_DIR" => path(&spec.scopes[self.file_scope].file_dir),
             "TASK" => Value::Str(self.task_name.clone()),
             "TASK_DIR" => path(&self.dir),
             "CLI_ARGS" => Value::Str(self.resolver.invocation.cli_args.clone()),
@@ -649,6 +983,11 @@ impl<'a, 's> TaskScope<'a, 's> {
 
     /// Finds `name` starting at layer `from`. Returns the value and the layer it came from.
     fn find(&mut self, name: &str, from: usize) -> Result<Option<(Value, usize)>, String> {
+        if from == LAYER_CLI
+            && let Some(v) = self.extra.get(name)
+        {
+            return Ok(Some((v.clone(), LAYER_CLI)));
+        }
         if from == LAYER_CLI
             && let Some(v) = self.resolver.invocation.vars.get(name)
         {
@@ -678,8 +1017,28 @@ impl<'a, 's> TaskScope<'a, 's> {
                 };
             }
         }
-        if let Some(v) = self.special(name) {
-            return Ok(Some((v, usize::MAX - 1)));
+        let special_layer = LAYER_TASK + layers.len();
+        if from <= special_layer
+            && let Some(v) = self.special(name)
+        {
+            return Ok(Some((v, special_layer)));
+        }
+        for (i, layer) in self.env_layers().into_iter().enumerate() {
+            let layer_no = special_layer + 1 + i;
+            if layer_no < from {
+                continue;
+            }
+            if let Some(def) = layer.get(name).filter(|d| !matches!(d.value, VarValue::Sh(_))) {
+                self.stack.push((name.to_string(), layer_no));
+                let resolver = self.resolver;
+                let task_name = self.task_name.clone();
+                let result = resolver.eval_def(name, def, self, &task_name);
+                self.stack.pop();
+                return match result {
+                    Ok(v) => Ok(Some((v, layer_no))),
+                    Err(e) => Err(e.diagnostics.first().map_or_else(|| e.to_string(), |d| d.message.clone())),
+                };
+            }
         }
         Ok(self.resolver.env.get(name).map(|v| (Value::Str(v.clone()), usize::MAX)))
     }
@@ -687,6 +1046,9 @@ impl<'a, 's> TaskScope<'a, 's> {
 
 impl Scope for TaskScope<'_, '_> {
     fn lookup(&mut self, name: &str) -> Result<Option<Value>, String> {
+        if let Some(v) = self.extra.get(name) {
+            return Ok(Some(v.clone()));
+        }
         if let Some(v) = self.cache.get(name) {
             return Ok(Some(v.clone()));
         }
