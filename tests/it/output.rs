@@ -50,3 +50,32 @@ fn plain_output_on_a_pipe_has_no_escape_codes() {
     out.status(2);
     assert!(!out.stderr().contains('\x1b'), "ESC in an error on a pipe:\n{:?}", out.stderr());
 }
+
+#[test]
+fn a_secret_in_a_prefix_label_or_group_frame_is_masked_everywhere() {
+    let out = Test::new()
+        .tasks(
+            r#"
+[vars]
+TOKEN = { value = "s3cret-token-value", secret = true }
+[tasks.p]
+output = "prefixed"
+prefix = "deploy-{{.TOKEN}}"
+label = "p-{{.TOKEN}}"
+cmds = ["echo hello"]
+[tasks.g]
+output = { group = { begin = "begin {{.TOKEN}}", end = "end {{.TOKEN}}" } }
+cmds = ["echo grouped"]
+"#,
+        )
+        .args(&["run", "p", "g"])
+        .run();
+    out.status(0);
+    assert_eq!(out.stdout(), "[deploy-****] hello\nbegin ****\ngrouped\nend ****\n");
+    out.output_lacks("s3cret-token-value");
+    let journals = std::fs::read_dir(out.path().join(".opsrun/runs")).expect("journal dir");
+    for journal in journals {
+        let text = std::fs::read_to_string(journal.expect("entry").path()).expect("read journal");
+        assert!(!text.contains("s3cret-token-value"), "journal leaks the secret:\n{text}");
+    }
+}

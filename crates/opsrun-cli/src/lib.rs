@@ -107,6 +107,18 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         Command::EmergencyRecovery(a) => status::recovery(cli, &ctx, a),
         Command::Override(c) => overrides::run(&ctx, c),
         Command::Task(words) => {
+            // `opsrun lsit` is more likely a mistyped command than a task.
+            if let Some(word) = words.first()
+                && ctx.spec.lookup(word).is_none()
+            {
+                let commands = Cli::command();
+                let names = commands.get_subcommands().map(clap::Command::get_name);
+                if let Some(best) = opsrun_spec::did_you_mean(word, names) {
+                    return Err(CliError::Usage(format!(
+                        "`{word}` is neither a command nor a task\n  help: did you mean the command `opsrun {best}`?"
+                    )));
+                }
+            }
             let args = args::TaskWords::try_parse_from(words).map_err(|e| CliError::Usage(e.to_string()))?;
             commands::run(cli, &ctx, &args.run)
         }

@@ -39,8 +39,8 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
         let deps: Vec<_> = plan.dependencies(node).collect();
         let calls: Vec<String> = plan
             .callees(node)
-            .into_iter()
-            .map(|c| crate::fingerprint::static_digest(plan, c, &mut static_digests))
+            .iter()
+            .map(|&c| crate::fingerprint::static_digest(plan, c, &mut static_digests))
             .collect();
         let fp = Fingerprint::compute_with_calls(
             task,
@@ -54,7 +54,7 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
         let dep_maybe: Vec<&str> =
             deps.iter().filter(|d| maybe[d.index()] && !runs[d.index()]).map(|d| plan.task(*d).key.as_str()).collect();
         let gate = task.health.as_ref().map(|h| format!(" and its gate `{}` passes", h.name)).unwrap_or_default();
-        let callers: Vec<&str> = plan.callers(node).into_iter().map(|c| plan.task(c).key.as_str()).collect();
+        let callers: Vec<&str> = plan.callers(node).iter().map(|&c| plan.task(c).key.as_str()).collect();
         let (will_run, reason) = if plan.node(node).assumed_done {
             (false, "not selected in this run (--only or emergency recovery); assumed done".to_string())
         } else if let Some(why) = &task.platform_skip {
@@ -63,8 +63,11 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
             (true, "forced (--force, --from or --only)".to_string())
         } else if !task.status.is_empty() {
             (true, format!("runs unless its status commands pass{gate}"))
-        } else if plan.node(node).on_demand {
+        } else if plan.node(node).on_demand && !callers.is_empty() {
             (true, format!("runs when {} calls it", callers.join(" or ")))
+        } else if plan.node(node).on_demand {
+            let needed_by: Vec<&str> = plan.dependents(node).map(|d| plan.task(d).key.as_str()).collect();
+            (true, format!("runs before {}, which runs only when called", needed_by.join(" and ")))
         } else if !resume {
             if task.sources.is_empty() {
                 (true, "always runs (no status or sources to check)".to_string())

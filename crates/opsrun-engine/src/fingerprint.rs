@@ -201,7 +201,7 @@ pub(crate) fn static_digest(
     // Placeholder against (refused) cycles.
     memo.insert(node, String::new());
     let deps: Vec<String> = plan.dependencies(node).map(|d| static_digest(plan, d, memo)).collect();
-    let calls: Vec<String> = plan.callees(node).into_iter().map(|c| static_digest(plan, c, memo)).collect();
+    let calls: Vec<String> = plan.callees(node).iter().map(|&c| static_digest(plan, c, memo)).collect();
     let digest = Fingerprint::compute_with_calls(plan.task(node), &deps, &calls, plan.root_dir()).digest;
     memo.insert(node, digest.clone());
     digest

@@ -192,14 +192,17 @@ pub async fn run(
                 deps: plan.dependencies(n).map(|d| plan.task(d).key.clone()).collect(),
                 gate: t.health.as_ref().map(|h| h.name.clone()),
                 desc: t.desc.clone(),
-                label: t.label.clone(),
-                prefix: t.prefix.clone(),
+                // Rendered from templates, so they can hold a secret: masked like every line.
+                label: t.label.as_deref().map(|l| masker.mask(l)),
+                prefix: masker.mask(&t.prefix),
                 output: match &t.output {
                     opsrun_spec::ResolvedOutput::Interleaved => OutputStyle::Interleaved,
                     opsrun_spec::ResolvedOutput::Prefixed => OutputStyle::Prefixed,
-                    opsrun_spec::ResolvedOutput::Group { begin, end, error_only } => {
-                        OutputStyle::Group { begin: begin.clone(), end: end.clone(), error_only: *error_only }
-                    }
+                    opsrun_spec::ResolvedOutput::Group { begin, end, error_only } => OutputStyle::Group {
+                        begin: begin.as_deref().map(|b| masker.mask(b)),
+                        end: end.as_deref().map(|e| masker.mask(e)),
+                        error_only: *error_only,
+                    },
                 },
                 on_demand: plan.node(n).on_demand,
             }
@@ -284,9 +287,11 @@ pub async fn run(
         while !stopping && units.len() - waiting < jobs {
             let Some((_, node)) = ready.pop_first() else { break };
             let deps: Vec<NodeIndex> = plan.dependencies(node).collect();
-            let callees = plan.callees(node);
-            let call_digests =
-                callees.iter().map(|&c| crate::fingerprint::static_digest(&plan, c, &mut static_digests)).collect();
+            let call_digests = plan
+                .callees(node)
+                .iter()
+                .map(|&c| crate::fingerprint::static_digest(&plan, c, &mut static_digests))
+                .collect();
             let unit = Unit {
                 node,
                 plan: Arc::clone(&plan),

@@ -125,7 +125,7 @@ impl Unit {
             });
             return result(TaskOutcome::UpToDate, false, None, 0, fingerprint);
         }
-        let forced = self.options.force || self.plan.node(self.node).forced || self.call.is_some_and(|c| c.forced);
+        let forced = self.forced();
         // Saved state first: a stage that is done is done, whatever its preconditions need
         // (a signed-in 1Password CLI, say). A called task is part of its caller's work and is
         // not resumed on its own.
@@ -240,6 +240,12 @@ impl Unit {
             return result(TaskOutcome::FailedIgnored, true, Some(why), 0, fingerprint);
         }
         result(TaskOutcome::Ok, true, None, 0, fingerprint)
+    }
+
+    /// Up-to-date checks and saved state are ignored: `--force`, `--from`/`--only`, or a forced
+    /// caller.
+    fn forced(&self) -> bool {
+        self.options.force || self.plan.node(self.node).forced || self.call.is_some_and(|c| c.forced)
     }
 
     fn failed(&self, task: &ResolvedTask) -> TaskOutcome {
@@ -454,11 +460,7 @@ impl Unit {
                 deferred.push((index, cmd));
                 continue;
             }
-            let outcome = match &cmd.kind {
-                ResolvedCmdKind::Shell(script) => self.run_one(task, index, cmd, script, env, deadline).await,
-                ResolvedCmdKind::Task { name, .. } => self.call(recover, index, cmd, name, deadline).await,
-            };
-            match outcome {
+            match self.run_cmd(task, recover, index, cmd, None, env, deadline).await {
                 CmdsEnd::Failed(..) if cmd.ignore_error => {}
                 // A task-level `ignore_error` goes on with the next command, as in go-task; the
                 // task is reported as failed (ignored).
@@ -472,19 +474,12 @@ impl Unit {
                 }
             }
         }
+        let failed_with = match &end {
+            CmdsEnd::Failed(_, code) => Some(code.unwrap_or(1)),
+            _ => None,
+        };
         for (index, cmd) in deferred.into_iter().rev() {
-            let outcome = match &cmd.kind {
-                ResolvedCmdKind::Shell(script) => {
-                    let script = match (&end, &cmd.on_failure) {
-                        (CmdsEnd::Failed(_, code), Some(failed)) => {
-                            failed.replace(opsrun_spec::EXIT_CODE_PLACEHOLDER, &code.unwrap_or(1).to_string())
-                        }
-                        _ => script.clone(),
-                    };
-                    self.run_one(task, index, cmd, &script, env, deadline).await
-                }
-                ResolvedCmdKind::Task { name, .. } => self.call(recover, index, cmd, name, deadline).await,
-            };
+            let outcome = self.run_cmd(task, recover, index, cmd, failed_with, env, deadline).await;
             // As in go-task, a failing deferred command does not fail the task (it is reported
             // by its own command events).
             if matches!(outcome, CmdsEnd::Interrupted) {
@@ -494,6 +489,31 @@ impl Unit {
         match (end, ignored) {
             (CmdsEnd::Ok, Some(why)) => CmdsEnd::FailedIgnored(why),
             (end, _) => end,
+        }
+    }
+
+    /// Runs command `index`: its script, or the task it calls. `failed_with` is the exit code of
+    /// the command that failed the list, for a deferred command's `{{.EXIT_CODE}}`.
+    #[expect(clippy::too_many_arguments, reason = "the command, where it stands, and what the task gives it")]
+    async fn run_cmd(
+        &self,
+        task: &ResolvedTask,
+        recover: bool,
+        index: usize,
+        cmd: &ResolvedCmd,
+        failed_with: Option<i32>,
+        env: &[(String, String)],
+        deadline: Option<Instant>,
+    ) -> CmdsEnd {
+        match &cmd.kind {
+            ResolvedCmdKind::Shell(script) => match (failed_with, &cmd.on_failure) {
+                (Some(code), Some(failed)) => {
+                    let script = failed.replace(opsrun_spec::EXIT_CODE_PLACEHOLDER, &code.to_string());
+                    self.run_one(task, index, cmd, &script, env, deadline).await
+                }
+                _ => self.run_one(task, index, cmd, script, env, deadline).await,
+            },
+            ResolvedCmdKind::Task { name, .. } => self.call(recover, index, cmd, name, deadline).await,
         }
     }
 
@@ -509,9 +529,8 @@ impl Unit {
         let Some(callee) = self.plan.callee(self.node, recover, index) else {
             return CmdsEnd::Failed(format!("called task `{name}` is not part of the plan"), None);
         };
-        let forced = self.options.force || self.plan.node(self.node).forced || self.call.is_some_and(|c| c.forced);
         let options = CallOptions {
-            forced,
+            forced: self.forced(),
             silent: cmd.silent || self.call.is_some_and(|c| c.silent),
             ignore_error: cmd.ignore_error,
             deadline,

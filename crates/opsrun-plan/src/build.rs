@@ -46,6 +46,10 @@ pub struct Plan {
     targets: Vec<NodeIndex>,
     /// The node each task call (`{ task = ... }`) runs: (caller, in `recover`, command index).
     calls: HashMap<(NodeIndex, bool, usize), NodeIndex>,
+    /// Per node, the nodes it calls (command order, each once) and the nodes that call it:
+    /// derived from `calls` once, so schedulers and `explain` ask in constant time.
+    callees: Vec<Vec<NodeIndex>>,
+    callers: Vec<Vec<NodeIndex>>,
     /// Targets run one after the other.
     sequential: bool,
     /// The project's root directory (of the root tasks file).
@@ -140,14 +144,14 @@ impl Plan {
         }
         pending.reverse();
         while let Some((name, vars, referrer)) = pending.pop() {
-            let task = resolver.resolve(&name, &vars)?;
-            // go-task's `run`: `when_changed` (the default here) is one node per task and vars,
-            // `once` one per task, `always` one per reference.
-            let base = match task.run {
-                RunPolicy::Once => task.name.clone(),
-                RunPolicy::WhenChanged | RunPolicy::Always => task.key.clone(),
+            let Some((task_name, key, policy)) = resolver.identity(&name, &vars) else {
+                return Err(unknown(&name));
             };
-            let existing = if task.run == RunPolicy::Always { None } else { index.get(&base).copied() };
+            // go-task's `run`: `when_changed` (the default here) is one node per task and vars,
+            // `once` one per task, `always` one per reference. A known invocation is not
+            // rendered again.
+            let base = if policy == RunPolicy::Once { task_name } else { key };
+            let existing = if policy == RunPolicy::Always { None } else { index.get(&base).copied() };
             let node = if let Some(n) = existing {
                 n
             } else {
@@ -156,8 +160,8 @@ impl Plan {
                         "more than {MAX_NODES} task invocations starting from `{name}` (a cycle through templated task names or `run = \"always\"`?)"
                     )));
                 }
-                let mut task = task;
-                if task.run == RunPolicy::Always {
+                let mut task = resolver.resolve(&name, &vars)?;
+                if policy == RunPolicy::Always {
                     let n = instances.entry(base.clone()).or_insert(0);
                     *n += 1;
                     if *n > 1 {
@@ -173,10 +177,8 @@ impl Plan {
                         }
                     }
                 }
-                let key = task.key.clone();
                 let n = graph.add_node(PlanTask { task, forced: false, assumed_done: false, on_demand: false });
                 index.entry(base).or_insert(n);
-                index.entry(key).or_insert(n);
                 for (callee, vars, recover, i) in called.into_iter().rev() {
                     pending.push((callee, vars, Referrer::Call(n, recover, i)));
                 }
@@ -205,10 +207,13 @@ impl Plan {
             order: Vec::new(),
             graph,
             targets: target_nodes,
+            callees: Vec::new(),
+            callers: Vec::new(),
             calls,
             sequential: options.sequential,
             root_dir: spec.root_dir.clone(),
         };
+        plan.index_calls();
         // Tasks reached only through calls run when called, not as part of the DAG.
         let reachable: HashSet<NodeIndex> = plan.dependency_closure(&plan.targets.clone());
         for i in plan.graph.node_indices() {
@@ -244,20 +249,28 @@ impl Plan {
     }
 
     /// The nodes `node` calls, in command order.
-    pub fn callees(&self, node: NodeIndex) -> Vec<NodeIndex> {
-        let mut out: Vec<(bool, usize, NodeIndex)> =
-            self.calls.iter().filter(|((n, _, _), _)| *n == node).map(|((_, r, i), c)| (*r, *i, *c)).collect();
-        out.sort();
-        let mut seen = HashSet::new();
-        out.into_iter().map(|(_, _, c)| c).filter(|c| seen.insert(*c)).collect()
+    pub fn callees(&self, node: NodeIndex) -> &[NodeIndex] {
+        &self.callees[node.index()]
     }
 
     /// The nodes whose commands call `node`.
-    pub fn callers(&self, node: NodeIndex) -> Vec<NodeIndex> {
-        let mut out: Vec<NodeIndex> = self.calls.iter().filter(|(_, c)| **c == node).map(|((n, _, _), _)| *n).collect();
-        out.sort();
-        out.dedup();
-        out
+    pub fn callers(&self, node: NodeIndex) -> &[NodeIndex] {
+        &self.callers[node.index()]
+    }
+
+    fn index_calls(&mut self) {
+        let n = self.graph.node_count();
+        let mut sorted: Vec<(NodeIndex, bool, usize, NodeIndex)> =
+            self.calls.iter().map(|(&(caller, r, i), &callee)| (caller, r, i, callee)).collect();
+        sorted.sort();
+        self.callees = vec![Vec::new(); n];
+        self.callers = vec![Vec::new(); n];
+        for (caller, _, _, callee) in sorted {
+            if !self.callees[caller.index()].contains(&callee) {
+                self.callees[caller.index()].push(callee);
+                self.callers[callee.index()].push(caller);
+            }
+        }
     }
 
     /// True when the targets given on the command line run one after the other, each with its
@@ -289,27 +302,18 @@ impl Plan {
     /// A called task is ordered before its caller (it finishes before the caller does), which
     /// also refuses a caller that its callee depends on: that run could never finish.
     fn topological_order(&self) -> Result<Vec<NodeIndex>, PlanError> {
-        let mut called_by: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::new();
-        for (&(caller, _, _), &callee) in &self.calls {
-            let list = called_by.entry(callee).or_default();
-            if !list.contains(&caller) {
-                list.push(caller);
-            }
-        }
-        let mut indegree: Vec<usize> =
-            self.graph.node_indices().map(|n| self.graph.edges_directed(n, Direction::Incoming).count()).collect();
-        for callers in called_by.values() {
-            for c in callers {
-                indegree[c.index()] += 1;
-            }
-        }
+        let mut indegree: Vec<usize> = self
+            .graph
+            .node_indices()
+            .map(|n| self.graph.edges_directed(n, Direction::Incoming).count() + self.callees(n).len())
+            .collect();
         let mut ready: std::collections::BTreeSet<NodeIndex> =
             self.graph.node_indices().filter(|n| indegree[n.index()] == 0).collect();
         let mut order = Vec::with_capacity(self.graph.node_count());
         while let Some(n) = ready.pop_first() {
             order.push(n);
             let next = self.graph.edges_directed(n, Direction::Outgoing).map(|e| e.target());
-            for t in next.chain(called_by.get(&n).into_iter().flatten().copied()) {
+            for t in next.chain(self.callers(n).iter().copied()) {
                 indegree[t.index()] -= 1;
                 if indegree[t.index()] == 0 {
                     ready.insert(t);
@@ -341,7 +345,7 @@ impl Plan {
         // itself only reached through calls.
         let mut stack: Vec<NodeIndex> = nodes.to_vec();
         while let Some(n) = stack.pop() {
-            let mut next = self.callees(n);
+            let mut next = self.callees(n).to_vec();
             if self.graph[n].on_demand {
                 next.extend(self.graph.neighbors_directed(n, Direction::Incoming).filter(|d| self.graph[*d].on_demand));
             }
@@ -372,7 +376,7 @@ impl Plan {
         let mut stack: Vec<NodeIndex> = starts.to_vec();
         while let Some(n) = stack.pop() {
             // A task that calls a re-run task has to run again too.
-            for m in self.graph.neighbors_directed(n, Direction::Outgoing).chain(self.callers(n)) {
+            for m in self.graph.neighbors_directed(n, Direction::Outgoing).chain(self.callers(n).iter().copied()) {
                 if seen.insert(m) {
                     stack.push(m);
                 }

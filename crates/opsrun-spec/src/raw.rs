@@ -413,6 +413,20 @@ where
     }
 }
 
+/// A list of strings, numbers or booleans as strings; `None` when an item is anything else.
+fn scalar_list(items: Vec<toml::Value>) -> Option<Vec<String>> {
+    items
+        .into_iter()
+        .map(|i| match i {
+            toml::Value::String(s) => Some(s),
+            toml::Value::Integer(n) => Some(n.to_string()),
+            toml::Value::Float(n) => Some(n.to_string()),
+            toml::Value::Boolean(b) => Some(b.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
 impl RawCmd {
     fn boxed_cmd(t: RawCmdTable) -> Self {
         RawCmd::Table(Box::new(t))
@@ -440,17 +454,7 @@ scalar_or_table_impl!(RawVar, Table, "a string, number, boolean, list or a table
     toml::Value::Integer(i) => Some(RawVar::Int(i)),
     toml::Value::Float(f) => Some(RawVar::Float(f)),
     toml::Value::Boolean(b) => Some(RawVar::Bool(b)),
-    toml::Value::Array(items) => items
-        .into_iter()
-        .map(|i| match i {
-            toml::Value::String(s) => Some(s),
-            toml::Value::Integer(n) => Some(n.to_string()),
-            toml::Value::Float(n) => Some(n.to_string()),
-            toml::Value::Boolean(b) => Some(b.to_string()),
-            _ => None,
-        })
-        .collect::<Option<Vec<_>>>()
-        .map(RawVar::List),
+    toml::Value::Array(items) => scalar_list(items).map(RawVar::List),
     _ => None,
 });
 scalar_or_table_impl!(RawInclude, Table, "a path string or a table like { path = \"...\" }", |v| match v {
@@ -527,17 +531,7 @@ scalar_or_table_impl!(
     "a list of items, \"sources\", or a table like { var = \"LIST\" } or { matrix = { ... } }",
     |v| match v {
         toml::Value::String(s) => Some(RawFor::Keyword(s)),
-        toml::Value::Array(items) => items
-            .into_iter()
-            .map(|i| match i {
-                toml::Value::String(s) => Some(s),
-                toml::Value::Integer(n) => Some(n.to_string()),
-                toml::Value::Float(n) => Some(n.to_string()),
-                toml::Value::Boolean(b) => Some(b.to_string()),
-                _ => None,
-            })
-            .collect::<Option<Vec<_>>>()
-            .map(RawFor::List),
+        toml::Value::Array(items) => scalar_list(items).map(RawFor::List),
         _ => None,
     }
 );

@@ -398,6 +398,7 @@ impl<'s> Resolver<'s> {
         let call_vars: IndexMap<String, String> =
             call_vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect();
         let key = invocation_key(&task_name, &call_vars);
+        let run = task.run.or(settings.run).unwrap_or_default();
         // As in go-task, the prefix is the task's name unless `prefix` says otherwise (a `label`
         // changes the echo lines, not the prefix).
         let prefix = match &task.prefix {
@@ -452,10 +453,22 @@ impl<'s> Resolver<'s> {
             output,
             shell: task.shell.clone().or_else(|| settings.shell.clone()).unwrap_or_else(|| "sh".to_string()),
             interactive: task.interactive,
-            run: task.run.or(settings.run).unwrap_or_default(),
+            run,
             method: task.method.or(settings.method).unwrap_or_default(),
             platform_skip,
         })
+    }
+
+    /// The name, key and `run` policy of an invocation, without rendering the task: the plan
+    /// recognises an invocation it already has before paying for a render.
+    pub fn identity(&self, name: &str, call_vars: &IndexMap<String, Value>) -> Option<(String, String, RunPolicy)> {
+        let (task, matches) = self.spec.lookup(name)?;
+        let task_name = if matches.is_empty() { task.name.clone() } else { name.to_string() };
+        let vars: IndexMap<String, String> =
+            call_vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect();
+        let key = invocation_key(&task_name, &vars);
+        let policy = task.run.or(self.spec.scopes[task.scope].settings.run).unwrap_or_default();
+        Some((task_name, key, policy))
     }
 
     /// `requires`: every listed variable is set (and, with `enum`, to an allowed value).
@@ -473,7 +486,7 @@ impl<'s> Resolver<'s> {
                     Diagnostic::new(format!(
                         "task `{task_name}`: variable `{}` is `{}`, which is not allowed",
                         req.name,
-                        v.to_display_string()
+                        self.mask(&v.to_display_string())
                     ))
                     .at(task.location.clone(), "required by this task")
                     .help(format!("allowed values: {}", allowed.join(", "))),
@@ -754,6 +767,12 @@ impl<'s> Resolver<'s> {
         Ok(value)
     }
 
+    /// `value` with the secrets seen so far masked, for error messages.
+    fn mask(&self, value: &str) -> String {
+        let secrets = self.secrets.lock().map(|s| s.clone()).unwrap_or_default();
+        secrets.iter().fold(value.to_string(), |text, secret| text.replace(secret.as_str(), "****"))
+    }
+
     fn add_secret(&self, value: &str) {
         // Very short values would mask ordinary words; they are not plausible secrets.
         if value.len() >= 4
@@ -981,6 +1000,20 @@ impl<'a, 's> TaskScope<'a, 's> {
         })
     }
 
+    /// Evaluates `def`, found for `name` in layer `layer_no` (kept on the stack meanwhile, so
+    /// that a self-reference sees the layer below).
+    fn eval_in_layer(&mut self, name: &str, def: &VarDef, layer_no: usize) -> Result<(Value, usize), String> {
+        self.stack.push((name.to_string(), layer_no));
+        let resolver = self.resolver;
+        let task_name = self.task_name.clone();
+        let result = resolver.eval_def(name, def, self, &task_name);
+        self.stack.pop();
+        match result {
+            Ok(v) => Ok((v, layer_no)),
+            Err(e) => Err(e.diagnostics.first().map_or_else(|| e.to_string(), |d| d.message.clone())),
+        }
+    }
+
     /// Finds `name` starting at layer `from`. Returns the value and the layer it came from.
     fn find(&mut self, name: &str, from: usize) -> Result<Option<(Value, usize)>, String> {
         if from == LAYER_CLI
@@ -1006,15 +1039,7 @@ impl<'a, 's> TaskScope<'a, 's> {
                 continue;
             }
             if let Some(def) = layer.get(name) {
-                self.stack.push((name.to_string(), layer_no));
-                let resolver = self.resolver;
-                let task_name = self.task_name.clone();
-                let result = resolver.eval_def(name, def, self, &task_name);
-                self.stack.pop();
-                return match result {
-                    Ok(v) => Ok(Some((v, layer_no))),
-                    Err(e) => Err(e.diagnostics.first().map_or_else(|| e.to_string(), |d| d.message.clone())),
-                };
+                return self.eval_in_layer(name, def, layer_no).map(Some);
             }
         }
         let special_layer = LAYER_TASK + layers.len();
@@ -1029,15 +1054,7 @@ impl<'a, 's> TaskScope<'a, 's> {
                 continue;
             }
             if let Some(def) = layer.get(name).filter(|d| !matches!(d.value, VarValue::Sh(_))) {
-                self.stack.push((name.to_string(), layer_no));
-                let resolver = self.resolver;
-                let task_name = self.task_name.clone();
-                let result = resolver.eval_def(name, def, self, &task_name);
-                self.stack.pop();
-                return match result {
-                    Ok(v) => Ok(Some((v, layer_no))),
-                    Err(e) => Err(e.diagnostics.first().map_or_else(|| e.to_string(), |d| d.message.clone())),
-                };
+                return self.eval_in_layer(name, def, layer_no).map(Some);
             }
         }
         Ok(self.resolver.env.get(name).map(|v| (Value::Str(v.clone()), usize::MAX)))
