@@ -401,3 +401,78 @@ cmds = ["test -f flux.ready", "echo ran >> flux.count"]
     );
     assert_eq!(outcome(&events, "flux"), TaskOutcome::Ok);
 }
+
+const NESTED: &str = r#"
+[pipelines.bootstrap]
+targets = ["outer"]
+[tasks.outer]
+cmds = ["echo outer-start", "\"$NESTED_OPSRUN\" run inner X=1", "echo outer-end"]
+[tasks.inner]
+cmds = ["echo inner {{.X}}"]
+[tasks.nested-bootstrap]
+cmds = ["\"$NESTED_OPSRUN\" bootstrap"]
+"#;
+
+#[test]
+fn an_opsrun_started_by_a_task_joins_the_run_instead_of_fighting_its_lock() {
+    let out =
+        Test::new().tasks(NESTED).env("NESTED_OPSRUN", env!("CARGO_BIN_EXE_opsrun")).args(&["run", "outer"]).run();
+    out.status(0);
+    assert_eq!(out.stdout(), "outer-start\ninner 1\nouter-end\n");
+    // One run: the nested one journals under the parent's id and never writes the state.
+    let runs: Vec<String> = std::fs::read_dir(out.path().join(".opsrun/runs"))
+        .expect("runs")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let parent =
+        runs.iter().find(|r| !r.contains(".nested-")).expect("the parent's journal").trim_end_matches(".jsonl");
+    let nested = runs.iter().find(|r| r.contains(".nested-")).expect("the nested journal");
+    let events = crate::support::parse_events(&out.read(&format!(".opsrun/runs/{nested}")));
+    assert!(events.iter().all(|e| e.run == parent), "nested events carry the parent's run id");
+    assert_eq!(outcome(&events, "inner"), TaskOutcome::Ok);
+    let state = crate::support::persisted_state(out.path());
+    assert!(state["tasks"].get("inner").is_none(), "the nested run wrote the parent's state: {state}");
+    let listed = out.then().args(&["runs"]).run();
+    listed.status(0);
+    assert_eq!(listed.stdout().lines().filter(|l| l.contains(" run ")).count(), 1, "{}", listed.stdout());
+}
+
+#[test]
+fn a_nested_pipeline_is_refused_and_a_guessed_token_joins_nothing() {
+    let out = Test::new()
+        .tasks(NESTED)
+        .env("NESTED_OPSRUN", env!("CARGO_BIN_EXE_opsrun"))
+        .args(&["run", "nested-bootstrap"])
+        .run();
+    out.status(1).stderr_contains("`bootstrap` cannot run inside run").stderr_contains("{ task = \"...\" }");
+    // A token that is not the running opsrun's own is ignored: no run holds the lock now, so it
+    // runs on its own.
+    let alone =
+        out.then().env("OPSRUN_RUN_TOKEN", "0123456789abcdef0123456789abcdef").args(&["run", "inner", "X=2"]).run();
+    alone.status(0);
+    assert_eq!(alone.stdout(), "inner 2\n");
+}
+
+#[test]
+fn hints_say_what_is_true_explain_a_status_task_and_resume_without_fault_values() {
+    let project = r#"
+[pipelines.bootstrap]
+targets = ["stage"]
+[tasks.gen]
+status = ["test -f out.txt"]
+cmds = ["echo gen > out.txt"]
+[tasks.stage]
+cmds = ["test \"{{.FAIL | default \"no\"}}\" != yes"]
+"#;
+    let explained = Test::new().tasks(project).file("out.txt", "x\n").args(&["explain", "gen"]).run();
+    explained.status(0).stdout_contains("gen will run unless its status commands pass");
+    // A value given to make this run fail is not repeated in the hint; its name is.
+    let failed = explained.then().args(&["bootstrap", "FAIL=yes"]).run();
+    failed
+        .status(1)
+        .stderr_contains(
+            "resume with: opsrun bootstrap (this run was given FAIL=...: pass again those that still apply)",
+        )
+        .output_lacks("FAIL=yes");
+}

@@ -262,7 +262,11 @@ pub(crate) fn explain_cmd(ctx: &Context, args: &ExplainArgs) -> Result<u8> {
     };
     for x in &explanations {
         if x.task == canonical {
-            let verdict = if x.will_run { "will run" } else { "will be skipped" };
+            let verdict = match (x.will_run, x.unless_status) {
+                (true, true) => "will run unless its status commands pass",
+                (true, false) => "will run",
+                (false, _) => "will be skipped",
+            };
             let _ = writeln!(out, "{} {verdict} {context}: {}", x.task, x.reason);
             if !x.changed.is_empty() {
                 let _ = writeln!(out, "  changed inputs: {}", x.changed.join(", "));
@@ -283,7 +287,12 @@ pub(crate) fn explain_cmd(ctx: &Context, args: &ExplainArgs) -> Result<u8> {
     if !upstream.is_empty() {
         let _ = writeln!(out, "the other tasks of this run:");
         for x in upstream {
-            let _ = writeln!(out, "  {} {}: {}", x.task, if x.will_run { "runs" } else { "skipped" }, x.reason);
+            let verdict = match (x.will_run, x.unless_status) {
+                (true, true) => "runs unless its status commands pass",
+                (true, false) => "runs",
+                (false, _) => "skipped",
+            };
+            let _ = writeln!(out, "  {} {verdict}: {}", x.task, x.reason);
         }
     }
     Ok(exit::OK)

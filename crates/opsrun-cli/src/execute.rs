@@ -74,11 +74,29 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
         grace: Duration::from_secs_f64(e.exec.grace),
         signals: SignalHandlerKind::Standard,
         resume_command: e.resume_command.clone(),
+        join: join_parent(ctx, e.mode, &e.name)?,
     };
     if e.mode == RunMode::Pipeline {
         remember_var_names(&state_dir, &e.name, &e.vars);
     }
     Ok(exit_code(&run_plan(cli, ctx, plan, options, masker)?))
+}
+
+/// The run this opsrun joins: the one holding the state directory's lock, when it handed its
+/// commands the token this process got ([`opsrun_engine::NESTED_TOKEN_ENV`]). Only `opsrun run`
+/// (and `opsrun TASK`) may join; a nested pipeline or recovery is refused, since it would
+/// change the state the parent run is writing. `what` names the command.
+pub(crate) fn join_parent(ctx: &Context, mode: RunMode, what: &str) -> Result<Option<String>> {
+    let Some(token) = std::env::var_os(opsrun_engine::NESTED_TOKEN_ENV) else { return Ok(None) };
+    let Some(parent) = opsrun_engine::RunLock::joinable(&ctx.state_dir(), &token.to_string_lossy()) else {
+        return Ok(None);
+    };
+    if mode == RunMode::Run {
+        return Ok(Some(parent));
+    }
+    Err(CliError::Usage(format!(
+        "`{what}` cannot run inside run {parent} (started by one of its tasks): a pipeline or recovery would change the state that run is writing\n  help: run it on its own, or call the tasks you need with {{ task = \"...\" }}"
+    )))
 }
 
 /// Tasks at once: `-j`, else the number of CPUs.
@@ -142,7 +160,11 @@ fn print_dry_run(plan: &Plan, explanations: &[opsrun_engine::Explanation], maske
     let _ = writeln!(out, "dry run of {} ({total} {noun}, {running} would run); nothing is executed", e.name);
     for (i, (&node, x)) in plan.order().iter().zip(explanations).enumerate() {
         let t = plan.task(node);
-        let verdict = if x.will_run { "run" } else { "skip" };
+        let verdict = match (x.will_run, x.unless_status) {
+            (true, true) => "run unless status passes",
+            (true, false) => "run",
+            (false, _) => "skip",
+        };
         let _ = writeln!(out, "\n{}. {} [{verdict}: {}]", i + 1, t.key, x.reason);
         let deps: Vec<&str> = plan.dependencies(node).map(|d| plan.task(d).key.as_str()).collect();
         if !deps.is_empty() {

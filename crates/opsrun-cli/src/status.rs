@@ -336,6 +336,7 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
         grace: Duration::from_secs_f64(args.exec.grace),
         signals: SignalHandlerKind::Standard,
         resume_command: Some("opsrun emergency-recovery".into()),
+        join: crate::execute::join_parent(ctx, RunMode::Recovery, "emergency-recovery")?,
     };
     let report = run_plan(cli, ctx, sub.clone(), options, before.masker.clone())?;
     let code = exit_code(&report);

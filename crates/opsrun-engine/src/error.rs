@@ -14,7 +14,7 @@ pub enum EngineError {
         /// The state directory.
         dir: PathBuf,
         /// Who holds it, when known.
-        holder: Option<LockInfo>,
+        holder: Option<Box<LockInfo>>,
     },
     /// The state file is unusable.
     #[error("state file `{}`: {message}", path.display())]

@@ -17,6 +17,9 @@ pub struct Explanation {
     pub task: String,
     /// True when the task is expected to run its commands.
     pub will_run: bool,
+    /// Its `status` commands decide when it runs (`will_run` is then "unless they pass"): only
+    /// a run executes them, since they may reach the cluster.
+    pub unless_status: bool,
     /// Why, in one sentence.
     pub reason: String,
     /// Fingerprint parts that differ from the last recorded run.
@@ -62,7 +65,12 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
         } else if force || plan.node(node).forced {
             (true, "forced (--force, --from or --only)".to_string())
         } else if !task.status.is_empty() {
-            (true, format!("runs unless its status commands pass{gate}"))
+            (
+                true,
+                format!(
+                    "its status commands decide{gate}; explain does not run them, since they may reach the cluster"
+                ),
+            )
         } else if plan.node(node).on_demand && !callers.is_empty() {
             (true, format!("runs when {} calls it", callers.join(" or ")))
         } else if plan.node(node).on_demand {
@@ -118,7 +126,14 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
         runs[node.index()] = will_run && !conditional;
         maybe[node.index()] = conditional || (!will_run && !dep_maybe.is_empty());
         digests[node.index()].clone_from(&fp.digest);
-        out.push(Explanation { task: task.key.clone(), will_run, reason, changed, fingerprint: fp.digest });
+        out.push(Explanation {
+            task: task.key.clone(),
+            will_run,
+            unless_status: conditional,
+            reason,
+            changed,
+            fingerprint: fp.digest,
+        });
     }
     out
 }

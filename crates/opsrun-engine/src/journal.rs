@@ -183,6 +183,8 @@ pub fn list_runs(state_dir: &Path) -> Vec<RunInfo> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        // A nested run's events belong to its parent's run, not a run of their own.
+        .filter(|p| !p.file_stem().is_some_and(|s| s.to_string_lossy().contains(".nested-")))
         .collect();
     paths.sort();
     paths.iter().map(|p| read_run(p)).collect()

@@ -43,7 +43,7 @@ pub use explain::{Explanation, explain};
 pub use fingerprint::{Fingerprint, matching_files};
 pub use gate::{ProbeResult, probe_once};
 pub use journal::{RunInfo, RunJournal, TaskLogs, file_name, list_runs, read_journal};
-pub use lock::{LockInfo, RunLock, host_name, user_name};
+pub use lock::{LockInfo, NESTED_TOKEN_ENV, RunLock, host_name, user_name};
 pub use mask::{MASK, Masker};
 pub use run::{RunControl, RunControlReceiver, RunOptions, RunReport, new_run_id, run};
 pub use signal::{Shutdown, SignalHandlerKind, exit_code_for};

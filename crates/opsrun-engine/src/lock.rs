@@ -24,7 +24,18 @@ pub struct LockInfo {
     pub operation: String,
     /// Since when.
     pub started: jiff::Timestamp,
+    /// The run holding the lock.
+    #[serde(default)]
+    pub run: Option<String>,
+    /// The digest of the token the holder hands its commands ([`NESTED_TOKEN_ENV`]), so that
+    /// an opsrun started by one of them can join the run; the token itself is never written.
+    #[serde(default)]
+    pub token_digest: Option<String>,
 }
+
+/// The environment variable through which a run hands its commands the token that lets an
+/// opsrun they start join the run instead of being refused by the lock.
+pub const NESTED_TOKEN_ENV: &str = "OPSRUN_RUN_TOKEN";
 
 impl std::fmt::Display for LockInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45,11 +56,30 @@ impl std::fmt::Display for LockInfo {
 pub struct RunLock {
     _file: File,
     info_path: PathBuf,
+    token: String,
 }
 
 impl RunLock {
-    /// Takes the lock of `dir` for `operation`, or says who holds it.
-    pub fn acquire(dir: &Path, operation: &str) -> Result<RunLock, EngineError> {
+    /// The token this run hands its commands in [`NESTED_TOKEN_ENV`].
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The run that holds the lock of `dir`, when `token` is the one it handed its commands: an
+    /// opsrun started by one of that run's commands joins it. `None` when nobody holds the lock
+    /// or the token does not match (an unrelated process cannot guess it).
+    pub fn joinable(dir: &Path, token: &str) -> Option<String> {
+        let file = OpenOptions::new().write(true).open(dir.join("lock")).ok()?;
+        if file.try_lock().is_ok() {
+            // Nobody holds it: there is no run to join (the lock is released on drop).
+            return None;
+        }
+        let info: LockInfo = serde_json::from_slice(&fs::read(dir.join("lock.json")).ok()?).ok()?;
+        (info.token_digest.as_deref() == Some(digest(token).as_str())).then_some(info.run).flatten()
+    }
+
+    /// Takes the lock of `dir` for run `run` doing `operation`, or says who holds it.
+    pub fn acquire(dir: &Path, operation: &str, run: &str) -> Result<RunLock, EngineError> {
         let io = |e: std::io::Error| EngineError::Io { what: format!("cannot lock `{}`", dir.display()), source: e };
         fs::create_dir_all(dir).map_err(io)?;
         let file = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("lock")).map_err(io)?;
@@ -57,21 +87,26 @@ impl RunLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
-                let holder = fs::read(&info_path).ok().and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok());
+                let holder =
+                    fs::read(&info_path).ok().and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok()).map(Box::new);
                 return Err(EngineError::Locked { dir: dir.to_path_buf(), holder });
             }
             Err(fs::TryLockError::Error(e)) => return Err(io(e)),
         }
+        let token = new_token();
         let info = LockInfo {
             pid: std::process::id(),
             host: host_name(),
             user: user_name(),
             operation: operation.to_string(),
             started: jiff::Timestamp::now(),
+            run: Some(run.to_string()),
+            token_digest: Some(digest(&token)),
         };
-        // Informational only: the OS lock is the truth, so a failure to write this is ignored.
+        // Informational only: the OS lock is the truth, so a failure to write this is ignored
+        // (nested runs then cannot join and are refused, which is safe).
         let _ = fs::write(&info_path, serde_json::to_vec_pretty(&info).unwrap_or_default());
-        Ok(RunLock { _file: file, info_path })
+        Ok(RunLock { _file: file, info_path, token })
     }
 }
 
@@ -79,6 +114,27 @@ impl Drop for RunLock {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.info_path);
     }
+}
+
+fn digest(token: &str) -> String {
+    blake3::hash(token.as_bytes()).to_hex().to_string()
+}
+
+/// 128 random bits from the kernel, as hex; should `/dev/urandom` be unreadable, a digest of
+/// the time, the process and a stack address (still not guessable by another user).
+fn new_token() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let random = File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_ok();
+    if random {
+        return bytes.iter().fold(String::with_capacity(32), |mut hex, b| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        });
+    }
+    let seed = format!("{:?}{}{:p}", std::time::SystemTime::now(), std::process::id(), &bytes);
+    blake3::hash(seed.as_bytes()).to_hex()[..32].to_string()
 }
 
 /// The host name, or `unknown`.
@@ -104,12 +160,23 @@ mod tests {
     #[test]
     fn second_lock_is_refused_with_holder() {
         let dir = tempfile::tempdir().unwrap();
-        let first = RunLock::acquire(dir.path(), "bootstrap").unwrap();
-        match RunLock::acquire(dir.path(), "run x") {
+        let first = RunLock::acquire(dir.path(), "bootstrap", "r1").unwrap();
+        match RunLock::acquire(dir.path(), "run x", "r2") {
             Err(EngineError::Locked { holder: Some(h), .. }) => assert_eq!(h.operation, "bootstrap"),
             other => panic!("expected Locked, got {other:?}"),
         }
         drop(first);
-        RunLock::acquire(dir.path(), "run x").unwrap();
+        RunLock::acquire(dir.path(), "run x", "r3").unwrap();
+    }
+
+    #[test]
+    fn only_the_holders_token_joins_its_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = RunLock::acquire(dir.path(), "run a", "r1").unwrap();
+        assert_eq!(RunLock::joinable(dir.path(), lock.token()).as_deref(), Some("r1"));
+        assert_eq!(RunLock::joinable(dir.path(), "guess"), None);
+        let token = lock.token().to_string();
+        drop(lock);
+        assert_eq!(RunLock::joinable(dir.path(), &token), None, "a finished run cannot be joined");
     }
 }

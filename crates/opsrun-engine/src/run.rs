@@ -50,6 +50,11 @@ pub struct RunOptions {
     pub signals: SignalHandlerKind,
     /// The command that resumes this run, for the failure hint (`opsrun bootstrap`).
     pub resume_command: Option<String>,
+    /// Join this run, which holds the state directory's lock (see [`RunLock::joinable`]): an
+    /// opsrun started by one of its commands. A joined run takes no lock, never reads or
+    /// writes `state.json`, and journals its events under the parent's run id (in
+    /// `runs/<parent>.nested-<pid>.jsonl`, its task logs in the parent's log directory).
+    pub join: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -65,6 +70,7 @@ impl Default for RunOptions {
             grace: Duration::from_secs(10),
             signals: SignalHandlerKind::Standard,
             resume_command: None,
+            join: None,
         }
     }
 }
@@ -150,7 +156,7 @@ pub async fn run(
     control: Option<RunControlReceiver>,
 ) -> Result<RunReport, EngineError> {
     let started = Instant::now();
-    let run_id = new_run_id();
+    let run_id = options.join.clone().unwrap_or_else(new_run_id);
     let options = Arc::new(options);
     let mut signals = Signals::new(options.signals)
         .map_err(|e| EngineError::Io { what: "cannot install signal handlers".into(), source: e })?;
@@ -163,13 +169,24 @@ pub async fn run(
     let mut state = State { version: crate::state::STATE_VERSION, ..State::default() };
     let mut _lock = None;
     let mut warnings = Vec::new();
+    // What every command of this run gets in its environment: the token that lets an opsrun it
+    // starts join the run.
+    let mut run_env: Vec<(String, String)> = Vec::new();
     if let Some(dir) = &options.state_dir {
-        _lock = Some(RunLock::acquire(dir, &lock_operation(&options))?);
-        let s = StateStore::new(dir);
-        let (loaded, warning) = s.load()?;
-        state = loaded;
-        warnings.extend(warning);
-        let journal = RunJournal::create(dir, &run_id)
+        let journal_name = if let Some(parent) = &options.join {
+            format!("{parent}.nested-{}", std::process::id())
+        } else {
+            let lock = RunLock::acquire(dir, &lock_operation(&options), &run_id)?;
+            run_env.push((crate::lock::NESTED_TOKEN_ENV.to_string(), lock.token().to_string()));
+            _lock = Some(lock);
+            let s = StateStore::new(dir);
+            let (loaded, warning) = s.load()?;
+            state = loaded;
+            warnings.extend(warning);
+            store = Some(s);
+            run_id.clone()
+        };
+        let journal = RunJournal::create(dir, &journal_name)
             .map_err(|e| EngineError::Io { what: "cannot create the run journal".into(), source: e })?;
         let logs = TaskLogs::create(dir, &run_id)
             .map_err(|e| EngineError::Io { what: "cannot create the log directory".into(), source: e })?;
@@ -177,8 +194,8 @@ pub async fn run(
         sinks.push(Arc::new(journal));
         sinks.push(Arc::clone(&logs) as Arc<dyn EventSink>);
         logs_kept = Some(logs);
-        store = Some(s);
     }
+    let run_env = Arc::new(run_env);
     sinks.push(sink);
     let emitter = Emitter { run: Arc::from(run_id.as_str()), sink: Arc::new(FanOut(sinks)) };
 
@@ -308,6 +325,7 @@ pub async fn run(
                 dynamic_env: Arc::clone(&dynamic_env),
                 call_digests,
                 call: call_options[node.index()],
+                run_env: Arc::clone(&run_env),
             };
             node_state[node.index()] = NodeState::Running;
             tracing::debug!(task = %plan.task(node).key, running = units.len() + 1, "scheduling");

@@ -75,6 +75,8 @@ pub(crate) struct Unit {
     pub(crate) call_digests: Vec<String>,
     /// Set when a call started this unit (not the DAG).
     pub(crate) call: Option<CallOptions>,
+    /// Environment every command of the run gets (the nested-run token).
+    pub(crate) run_env: Arc<Vec<(String, String)>>,
 }
 
 /// Results of dynamic env commands, shared by a run's units.
@@ -101,7 +103,8 @@ impl Unit {
         let fingerprint =
             Fingerprint::compute_with_calls(&task, &self.dep_digests, &self.call_digests, self.plan.root_dir());
         tracing::trace!(task = %key, parts = ?fingerprint.parts, "fingerprint");
-        let env = env_pairs(&task);
+        let mut env = env_pairs(&task);
+        env.extend(self.run_env.iter().cloned());
         let result = |outcome, executed, message: Option<String>, gate_attempts, fingerprint: Fingerprint| UnitResult {
             node: self.node,
             outcome,
