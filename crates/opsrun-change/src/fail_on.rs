@@ -9,6 +9,7 @@ use crate::verdict::Verdict;
 
 /// A condition under which a CI gate should fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FailOn {
     /// Any bootstrap file (a bootstrap or hybrid change).
     Bootstrap,

@@ -10,6 +10,7 @@ use crate::error::ParseValueError;
 /// Which phase manages a file: applied directly by tasks, or reconciled by Flux from Git.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Phase {
     /// Foundation applied by tasks (talosctl, helm, kubectl): Talos, Kubernetes, Cilium,
     /// secrets foundation, Flux itself.
@@ -59,6 +60,7 @@ impl FromStr for Phase {
 /// The phase of a whole change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OverallPhase {
     /// Every classified file is bootstrap.
     Bootstrap,

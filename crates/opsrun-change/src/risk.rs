@@ -10,6 +10,7 @@ use crate::error::ParseValueError;
 /// A row of the framework's change risk matrix. Ordered: `Low < Medium < High < Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Risk {
     /// Configuration tuning, application updates.
     Low,
@@ -68,6 +69,7 @@ impl FromStr for Risk {
 /// Who has to approve a change, from the "Approval Required" column of the risk matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Approval {
     /// The operator may approve their own change.
     SelfApproved,

@@ -13,6 +13,7 @@ use crate::risk::Risk;
 /// Where a rule comes from. On equal specificity a project rule beats a default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RuleOrigin {
     /// Written in the project's `[classify]` table.
     Project,

@@ -73,12 +73,7 @@ impl Context {
 
 /// True for a variable name that says it holds a credential (`OP_TOKEN`, `DB_PASSWORD`, ...):
 /// its value from the command line is masked in every output.
-pub fn looks_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE_KEY", "API_KEY", "APIKEY"]
-        .iter()
-        .any(|w| upper.contains(w))
-}
+pub use opsrun_spec::looks_secret;
 
 /// `.opsrun/` in `root`.
 pub fn state_dir_for(root: &Path) -> PathBuf {

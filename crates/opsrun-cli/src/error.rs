@@ -46,10 +46,13 @@ impl CliError {
                 | PlanError::UnknownTask { .. }
                 | PlanError::Internal(_)
                 | PlanError::NotInPlan { .. }
-                | PlanError::Cycle(_),
+                | PlanError::Cycle(_)
+                | _,
             ) => exit::USAGE,
             CliError::Engine(EngineError::Locked { .. }) => exit::LOCKED,
-            CliError::Engine(EngineError::Io { .. }) => exit::INTERNAL,
+            CliError::Engine(EngineError::UnknownProbe { .. }) => exit::USAGE,
+            // Io, and whatever a newer engine adds.
+            CliError::Engine(_) => exit::INTERNAL,
             CliError::NotConfirmed(_) => exit::NOT_CONFIRMED,
             CliError::Other { code, .. } => *code,
         }

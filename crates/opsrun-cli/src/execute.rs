@@ -2,11 +2,10 @@
 //! engine, and the exit code. Shared by `run`, `bootstrap`, `pipeline` and `emergency-recovery`.
 
 use std::io::{BufRead, Write};
-use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use opsrun_engine::{Masker, RunOptions, RunReport, SignalHandlerKind, StateStore, explain};
+use opsrun_engine::{Masker, RunReport, Runner, SignalPolicy, StateStore, explain};
 use opsrun_event::{RunMode, RunOutcome};
 use opsrun_plan::{Plan, PlanOptions};
 use opsrun_report::{OutputMode, ReportOptions};
@@ -43,12 +42,7 @@ pub(crate) struct Execution {
 pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
     let resolver = Resolver::new(&ctx.spec, ctx.invocation(e.vars.clone(), &e.cli_args));
     let plan = Plan::build(&resolver, &e.targets, &e.plan_options)?;
-    let masker = Masker::new(resolver.secrets());
-    for (name, value) in &e.vars {
-        if crate::context::looks_secret(name) {
-            masker.add(value);
-        }
-    }
+    let masker = plan.masker().clone();
     let state_dir = ctx.state_dir();
     // Predicting what will run costs a fingerprint of every task: only a dry run, and a plan
     // with confirmations to ask about, need it.
@@ -63,30 +57,21 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
         confirm(ctx, &plan, &explanations, e)?;
     }
 
-    let options = RunOptions {
-        mode: e.mode,
-        name: e.name.clone(),
-        jobs: jobs(cli),
-        keep_going: e.exec.keep_going,
-        force: e.exec.force,
-        resume: e.resume,
-        state_dir: Some(state_dir.clone()),
-        grace: Duration::from_secs_f64(e.exec.grace),
-        signals: SignalHandlerKind::Standard,
-        resume_command: e.resume_command.clone(),
-        join: join_parent(ctx, e.mode, &e.name)?,
-    };
+    let mut runner = runner(cli, &e.exec, ctx, e.mode, &e.name)?.force(e.exec.force).resume(e.resume);
+    if let Some(command) = &e.resume_command {
+        runner = runner.resume_command(command);
+    }
     if e.mode == RunMode::Pipeline {
         remember_var_names(&state_dir, &e.name, &e.vars);
     }
-    Ok(exit_code(&run_plan(cli, ctx, plan, options, masker)?))
+    Ok(exit_code(&run_plan(cli, ctx, plan, runner)?))
 }
 
 /// The run this opsrun joins: the one holding the state directory's lock, when it handed its
 /// commands the token this process got ([`opsrun_engine::NESTED_TOKEN_ENV`]). Only `opsrun run`
 /// (and `opsrun TASK`) may join; a nested pipeline or recovery is refused, since it would
 /// change the state the parent run is writing. `what` names the command.
-pub(crate) fn join_parent(ctx: &Context, mode: RunMode, what: &str) -> Result<Option<String>> {
+fn join_parent(ctx: &Context, mode: RunMode, what: &str) -> Result<Option<String>> {
     let Some(token) = std::env::var_os(opsrun_engine::NESTED_TOKEN_ENV) else { return Ok(None) };
     let Some(parent) = opsrun_engine::RunLock::joinable(&ctx.state_dir(), &token.to_string_lossy()) else {
         return Ok(None);
@@ -100,12 +85,24 @@ pub(crate) fn join_parent(ctx: &Context, mode: RunMode, what: &str) -> Result<Op
 }
 
 /// Tasks at once: `-j`, else the number of CPUs.
-pub(crate) fn jobs(cli: &Cli) -> usize {
+fn jobs(cli: &Cli) -> usize {
     cli.jobs.map_or_else(|| std::thread::available_parallelism().map_or(2, usize::from), usize::from)
 }
 
+/// A runner as the command line asks for: the binary's own signal handlers, the project's
+/// state directory, `-j`, `--keep-going`, `--grace`, and the run it joins when nested.
+pub(crate) fn runner(cli: &Cli, exec: &ExecFlags, ctx: &Context, mode: RunMode, name: &str) -> Result<Runner> {
+    Ok(Runner::new(SignalPolicy::Standard)
+        .mode(mode, name)
+        .jobs(jobs(cli))
+        .keep_going(exec.keep_going)
+        .state_dir(ctx.state_dir())
+        .grace(Duration::from_secs_f64(exec.grace))
+        .join(join_parent(ctx, mode, name)?))
+}
+
 /// Runs a plan with the reporter the command line and terminal call for.
-pub(crate) fn run_plan(cli: &Cli, ctx: &Context, plan: Plan, options: RunOptions, masker: Masker) -> Result<RunReport> {
+pub(crate) fn run_plan(cli: &Cli, ctx: &Context, plan: Plan, runner: Runner) -> Result<RunReport> {
     // `--output interleaved|prefixed|group` chooses how tasks' lines are shown (see `Context`);
     // the renderer is then chosen as for `auto`.
     let mode: OutputMode = match cli.output.as_str() {
@@ -118,8 +115,7 @@ pub(crate) fn run_plan(cli: &Cli, ctx: &Context, plan: Plan, options: RunOptions
         ReportOptions { verbose: cli.verbose > 0, quiet: cli.quiet, color: crate::color_allowed(renderer) },
     );
     let runtime = crate::runtime()?;
-    let sink: Arc<dyn opsrun_event::EventSink> = reporter.clone();
-    let report = runtime.block_on(opsrun_engine::run(Arc::new(plan), options, masker, sink, None));
+    let report = runtime.block_on(runner.sink(reporter.clone()).run(plan));
     reporter.finish();
     Ok(report?)
 }
@@ -146,9 +142,9 @@ pub(crate) fn require_confirmation(ctx: &Context, yes: bool, question: &str, ref
 pub(crate) fn exit_code(report: &RunReport) -> u8 {
     match (report.outcome, report.interrupted_by) {
         (RunOutcome::Succeeded, _) => exit::OK,
-        (RunOutcome::Interrupted, Some(sig)) => u8::try_from(opsrun_engine::exit_code_for(sig)).unwrap_or(exit::SIGINT),
+        (RunOutcome::Interrupted, Some(sig)) => u8::try_from(sig.exit_code()).unwrap_or(exit::SIGINT),
         (RunOutcome::Interrupted, None) => exit::SIGINT,
-        (RunOutcome::Failed, _) => exit::TASK_FAILED,
+        (RunOutcome::Failed | _, _) => exit::TASK_FAILED,
     }
 }
 

@@ -3,10 +3,9 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
 
 use indexmap::IndexMap;
-use opsrun_engine::{Masker, RecordStatus, RunOptions, SignalHandlerKind, StageHealth, State, StateStore, assess};
+use opsrun_engine::{Masker, ProbeRegistry, RecordStatus, StageHealth, State, StateStore, assess};
 use opsrun_event::{ProbeVerdict, RunMode};
 use opsrun_plan::{Plan, PlanOptions};
 use opsrun_spec::{ResolvedCmdKind, Resolver};
@@ -15,7 +14,7 @@ use serde::Serialize;
 use crate::args::{Cli, RecoveryArgs, StatusArgs};
 use crate::context::{Context, split_items};
 use crate::error::{CliError, Result};
-use crate::execute::{exit_code, jobs, require_confirmation, run_plan};
+use crate::execute::{exit_code, require_confirmation, run_plan};
 use crate::exit;
 
 /// A pipeline's plan and its assessment.
@@ -53,9 +52,9 @@ fn assess_pipeline(ctx: &Context, pipeline: &str, vars: IndexMap<String, String>
     }
     let resolver = Resolver::new(&ctx.spec, ctx.invocation(vars, &[]));
     let plan = Plan::build(&resolver, &targets, &PlanOptions { allow_internal: true, ..PlanOptions::default() })?;
-    let masker = Masker::new(resolver.secrets());
+    let masker = plan.masker().clone();
     let plan_arc = Arc::new(plan);
-    let stages = crate::runtime()?.block_on(assess(Arc::clone(&plan_arc), &masker));
+    let stages = crate::runtime()?.block_on(assess(Arc::clone(&plan_arc), &ProbeRegistry::new()));
     let plan = Arc::try_unwrap(plan_arc).unwrap_or_else(|arc| (*arc).clone());
     Ok(Assessment { plan, stages, masker })
 }
@@ -66,6 +65,7 @@ fn health_label(v: Option<ProbeVerdict>) -> &'static str {
         Some(ProbeVerdict::NotReady) => "not ready",
         Some(ProbeVerdict::Error) => "error",
         Some(ProbeVerdict::Failed) => "failed",
+        Some(_) => "unknown",
         None => "-",
     }
 }
@@ -77,6 +77,7 @@ fn last_outcome(state: &State, task: &str) -> String {
         RecordStatus::Failed => "failed",
         RecordStatus::Running => "running (opsrun stopped)",
         RecordStatus::Interrupted => "interrupted",
+        _ => "unknown",
     };
     let when = r.finished.unwrap_or(r.started);
     format!("{status} {} ago", age(when))
@@ -325,20 +326,15 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
         "emergency recovery changes the cluster and needs confirmation",
     )?;
 
-    let options = RunOptions {
-        mode: RunMode::Recovery,
-        name: format!("emergency-recovery {}", args.pipeline),
-        jobs: jobs(cli),
-        keep_going: args.exec.keep_going,
-        force: false,
-        resume: false,
-        state_dir: Some(ctx.state_dir()),
-        grace: Duration::from_secs_f64(args.exec.grace),
-        signals: SignalHandlerKind::Standard,
-        resume_command: Some("opsrun emergency-recovery".into()),
-        join: crate::execute::join_parent(ctx, RunMode::Recovery, "emergency-recovery")?,
-    };
-    let report = run_plan(cli, ctx, sub.clone(), options, before.masker.clone())?;
+    let runner = crate::execute::runner(
+        cli,
+        &args.exec,
+        ctx,
+        RunMode::Recovery,
+        &format!("emergency-recovery {}", args.pipeline),
+    )?
+    .resume_command("opsrun emergency-recovery");
+    let report = run_plan(cli, ctx, sub.clone(), runner)?;
     let code = exit_code(&report);
 
     let after = assess_pipeline(ctx, &args.pipeline, vars)?;

@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use opsrun_event::ProbeVerdict;
-use opsrun_plan::{NodeIndex, Plan};
+use opsrun_plan::{TaskId, Plan};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::gate::{ProbeResult, probe_once};
-use crate::mask::Masker;
+use crate::gate::{ProbeContext, probe_once};
+use crate::probe::{ProbeRegistry, ProbeResult};
 use crate::signal::Shutdown;
 
 /// The health of one stage now.
@@ -28,7 +28,7 @@ pub struct StageHealth {
     pub detail: String,
     /// The plan node.
     #[serde(skip)]
-    pub node: NodeIndex,
+    pub node: TaskId,
 }
 
 impl StageHealth {
@@ -38,22 +38,26 @@ impl StageHealth {
     }
 }
 
-/// Probes every gate of `plan` once, concurrently; results in plan order.
-pub async fn assess(plan: Arc<Plan>, masker: &Masker) -> Vec<StageHealth> {
+/// Probes every gate of `plan` once, concurrently (custom probes from `probes`); results in
+/// plan order.
+pub async fn assess(plan: Arc<Plan>, probes: &ProbeRegistry) -> Vec<StageHealth> {
+    let masker = plan.masker().clone();
     // Never shut down: each probe is bounded by its own probe timeout.
     let (_tx, rx) = watch::channel(Shutdown::Running);
-    let mut set: JoinSet<(NodeIndex, ProbeResult)> = JoinSet::new();
+    let mut set: JoinSet<(TaskId, ProbeResult)> = JoinSet::new();
     for &node in plan.order() {
         if plan.task(node).health.is_none() {
             continue;
         }
         let plan = Arc::clone(&plan);
         let rx = rx.clone();
+        let probes = probes.clone();
         set.spawn(async move {
             let task = plan.task(node);
             let env = crate::unit::env_pairs(task);
             let health = task.health.as_ref().expect("filtered on gates above");
-            (node, probe_once(health, &task.dir, &env, rx).await)
+            let ctx = ProbeContext { task: &task.key, dir: &task.dir, env: &env, shutdown: rx, probes: &probes };
+            (node, probe_once(health, &ctx).await)
         });
     }
     let mut results = std::collections::HashMap::new();

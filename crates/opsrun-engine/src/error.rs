@@ -7,6 +7,7 @@ use crate::lock::LockInfo;
 
 /// Why the engine could not do its job.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EngineError {
     /// Another run holds the state directory.
     #[error("another opsrun run holds `{}`{}", dir.display(), holder.as_ref().map(|h| format!(": {h}")).unwrap_or_default())]
@@ -32,5 +33,18 @@ pub enum EngineError {
         /// The cause.
         #[source]
         source: std::io::Error,
+    },
+    /// A gate names a custom probe that was not registered with the runner.
+    #[error(
+        "task `{task}`: its gate calls the probe `{probe}`, which is not registered ({})",
+        if registered.is_empty() { "no probes are registered; add one with `Runner::probe`".to_string() } else { format!("registered: {}", registered.join(", ")) }
+    )]
+    UnknownProbe {
+        /// The task whose gate it is.
+        task: String,
+        /// The probe's name.
+        probe: String,
+        /// The names that are registered.
+        registered: Vec<String>,
     },
 }

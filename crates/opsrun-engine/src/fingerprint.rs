@@ -161,6 +161,12 @@ fn hash_gate(task: &ResolvedTask, norm: &Normalizer<'_>) -> blake3::Hasher {
                 field(&mut h, &format!("{status:?}{body:?}{body_not:?}{insecure_tls}"));
             }
             ResolvedProbe::Tcp(a) => field(&mut h, a),
+            ResolvedProbe::Custom { name, with } => {
+                field(&mut h, name);
+                for (k, v) in with {
+                    field(&mut h, &format!("{k}={v}"));
+                }
+            }
         }
         field(
             &mut h,
@@ -192,8 +198,8 @@ pub use opsrun_spec::matching_files;
 /// covers what it calls through these, since a callee has not run when its caller starts.
 pub(crate) fn static_digest(
     plan: &opsrun_plan::Plan,
-    node: opsrun_plan::NodeIndex,
-    memo: &mut std::collections::HashMap<opsrun_plan::NodeIndex, String>,
+    node: opsrun_plan::TaskId,
+    memo: &mut std::collections::HashMap<opsrun_plan::TaskId, String>,
 ) -> String {
     if let Some(d) = memo.get(&node) {
         return d.clone();

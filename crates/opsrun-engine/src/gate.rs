@@ -15,7 +15,8 @@ use opsrun_event::{Event, ProbeVerdict};
 use opsrun_spec::{ResolvedHealth, ResolvedProbe, format_duration};
 use tokio::sync::watch;
 
-use crate::mask::Masker;
+use opsrun_spec::Masker;
+use crate::probe::{ProbeRegistry, ProbeResult};
 use crate::process::{Exit, ShellCommand, run_shell};
 use crate::run::Emitter;
 use crate::signal::Shutdown;
@@ -26,16 +27,6 @@ const MIN_INTERVAL: Duration = Duration::from_millis(10);
 /// Lines of probe output kept for failure messages.
 const TAIL_LINES: usize = 10;
 
-/// The result of one probe.
-#[derive(Debug, Clone)]
-pub struct ProbeResult {
-    /// Classification.
-    pub verdict: ProbeVerdict,
-    /// One-line reason.
-    pub detail: String,
-    /// The last lines of output (cmd probes) or body (http probes).
-    pub tail: Vec<String>,
-}
 
 /// The result of a whole gate.
 #[derive(Debug, Clone)]
@@ -46,21 +37,34 @@ pub(crate) struct GateResult {
     pub(crate) message: Option<String>,
 }
 
-/// Where and how probes run.
+/// Where and how a task's probes run.
 pub(crate) struct ProbeContext<'a> {
+    pub(crate) task: &'a str,
     pub(crate) dir: &'a Path,
     pub(crate) env: &'a [(String, String)],
     pub(crate) shutdown: watch::Receiver<Shutdown>,
+    pub(crate) probes: &'a ProbeRegistry,
 }
 
 /// Runs one probe of `health`, bounded by its `probe_timeout`.
-pub async fn probe_once(
-    health: &ResolvedHealth,
-    dir: &Path,
-    env: &[(String, String)],
-    shutdown: watch::Receiver<Shutdown>,
-) -> ProbeResult {
+pub(crate) async fn probe_once(health: &ResolvedHealth, ctx: &ProbeContext<'_>) -> ProbeResult {
+    let (dir, env, shutdown) = (ctx.dir, ctx.env, ctx.shutdown.clone());
     match &health.probe {
+        ResolvedProbe::Custom { name, with } => {
+            let Some(probe) = ctx.probes.get(name) else {
+                // `run` refuses plans with unregistered probes; `assess` may still meet one.
+                return ProbeResult::error(format!("no probe is registered as `{name}`"));
+            };
+            let pctx = crate::probe::ProbeContext {
+                task: ctx.task.to_string(),
+                gate: health.name.clone(),
+                dir: dir.to_path_buf(),
+                env: env.to_vec(),
+                with: with.clone(),
+                timeout: health.probe_timeout,
+            };
+            probe_custom(probe.probe(pctx), health.probe_timeout, shutdown).await
+        }
         ResolvedProbe::Cmd(script) => probe_cmd(health, script, dir, env, shutdown).await,
         ResolvedProbe::Http { url, status, body, body_not, insecure_tls } => {
             let (url, status, body, body_not) = (url.clone(), status.clone(), body.clone(), body_not.clone());
@@ -77,6 +81,34 @@ pub async fn probe_once(
         }
         ResolvedProbe::Tcp(addr) => probe_tcp(addr, health.probe_timeout).await,
     }
+}
+
+/// A custom probe on its own task: a panic is an Error, a probe past its timeout or still
+/// running when the run stops is abandoned (aborted at its next await).
+async fn probe_custom(
+    future: crate::probe::ProbeFuture,
+    timeout: Duration,
+    mut shutdown: watch::Receiver<Shutdown>,
+) -> ProbeResult {
+    let mut handle = tokio::spawn(future);
+    let stopping = async {
+        while *shutdown.borrow_and_update() == Shutdown::Running {
+            if shutdown.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    let result = tokio::select! {
+        joined = &mut handle => match joined {
+            Ok(result) => return result,
+            Err(e) if e.is_panic() => ProbeResult::error("the probe panicked"),
+            Err(e) => ProbeResult::error(format!("the probe did not finish: {e}")),
+        },
+        () = tokio::time::sleep(timeout) => ProbeResult::error(format!("probe timed out after {}", format_duration(timeout))),
+        () = stopping => ProbeResult::error("interrupted"),
+    };
+    handle.abort();
+    result
 }
 
 async fn probe_cmd(
@@ -268,7 +300,7 @@ pub(crate) async fn wait_healthy(
     }
     let outcome: Result<(), (String, ProbeVerdict)> = loop {
         attempts += 1;
-        let result = probe_once(health, ctx.dir, ctx.env, ctx.shutdown.clone()).await;
+        let result = probe_once(health, &ctx).await;
         if *ctx.shutdown.borrow() != Shutdown::Running {
             return interrupted(attempts - 1);
         }
@@ -281,11 +313,12 @@ pub(crate) async fn wait_healthy(
                 passes = 0;
                 errors = 0;
             }
-            ProbeVerdict::Error => {
+            ProbeVerdict::Failed => passes = 0,
+            // An unknown verdict could not be evaluated either.
+            ProbeVerdict::Error | _ => {
                 passes = 0;
                 errors += 1;
             }
-            ProbeVerdict::Failed => passes = 0,
         }
         emitter.emit(Event::GateProbe {
             task: task.to_string(),

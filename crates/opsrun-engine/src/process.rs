@@ -136,6 +136,8 @@ pub(crate) async fn run_shell_reporting(
     if let Some(p) = pgid {
         on_spawn(p.as_raw());
     }
+    // If this future is dropped (a cancelled or abandoned run), the group dies with it.
+    let mut guard = GroupGuard(pgid);
     // Both pipes are read in this loop rather than by helper tasks: one command costs no extra
     // task spawns or channels (`next_segment` is cancellation-safe).
     let mut stdout = child.stdout.take().map(|s| BufReader::new(s).split(b'\n'));
@@ -161,6 +163,7 @@ pub(crate) async fn run_shell_reporting(
                 // The shell is gone; anything left in its group is a straggler (or the tree we
                 // are ending).
                 stragglers_killed = signal_group(pgid, Signal::SIGKILL) && ending.is_none();
+                guard.0 = None;
                 drain_until = Some(tokio::time::Instant::now() + Duration::from_secs(2));
             }
             line = next_line(&mut stdout) => match line {
@@ -224,6 +227,15 @@ pub(crate) async fn run_shell_reporting(
         (None, Err(e)) => Exit::SpawnFailed(e.to_string()),
     };
     Finished { exit, stragglers_killed }
+}
+
+/// Kills a command's process group when dropped while the command still runs.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        signal_group(self.0, Signal::SIGKILL);
+    }
 }
 
 /// Sends `sig` to a process group. Returns true if the group still had members.
@@ -302,6 +314,29 @@ mod tests {
         let f = run_shell(&cmd("sleep 30 >/dev/null 2>&1 &"), rx, |_, _| {}).await;
         assert_eq!(f.exit, Exit::Code(0));
         assert!(f.stragglers_killed);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_future_kills_the_group() {
+        let (_tx, rx) = watch::channel(Shutdown::Running);
+        let marker = tempfile::NamedTempFile::new().unwrap();
+        let script = format!("sleep 30 & echo $! > {}; wait", marker.path().display());
+        let c = cmd(&script);
+        let run = run_shell(&c, rx, |_, _| {});
+        // Long enough for the shell to start its child, then the future is dropped.
+        let _ = tokio::time::timeout(Duration::from_millis(500), run).await;
+        let pid: i32 = std::fs::read_to_string(marker.path()).unwrap().trim().parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // The child is gone (or a zombie waiting for a reaper that is not us).
+        while nix::sys::signal::kill(Pid::from_raw(pid), None).is_ok() && !is_zombie(pid) {
+            assert!(Instant::now() < deadline, "the background child survived the dropped run");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn is_zombie(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
     }
 
     #[tokio::test]

@@ -9,11 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
 use opsrun_event::{
     Event, EventEnvelope, EventSink, FanOut, OutputStyle, PlannedTask, RunMode, RunOutcome, TaskOutcome,
 };
-use opsrun_plan::{NodeIndex, Plan};
+use opsrun_plan::{TaskId, Plan};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -21,44 +20,46 @@ use crate::error::EngineError;
 use crate::gate::millis;
 use crate::journal::{RunJournal, TaskLogs};
 use crate::lock::RunLock;
-use crate::mask::Masker;
 use crate::process::sleep_until_opt;
-use crate::signal::{Shutdown, SignalHandlerKind, Signals};
+use crate::probe::ProbeRegistry;
+use crate::signal::{Shutdown, SignalPolicy, Signals, StopSignal};
 use crate::state::{RecordStatus, State, StateStore, TaskRecord};
 use crate::unit::{CallOptions, Unit, UnitMsg, UnitResult};
 
-/// How to run a plan.
+/// How to run a plan (built by [`crate::Runner`]).
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// The kind of run.
-    pub mode: RunMode,
+    pub(crate) mode: RunMode,
     /// Pipeline name or targets, for events and the journal.
-    pub name: String,
+    pub(crate) name: String,
     /// Maximum tasks at once.
-    pub jobs: usize,
+    pub(crate) jobs: usize,
     /// On failure, keep running branches that do not depend on it.
-    pub keep_going: bool,
+    pub(crate) keep_going: bool,
     /// Ignore `status`/`sources` up-to-date checks and saved state.
-    pub force: bool,
+    pub(crate) force: bool,
     /// Skip tasks that succeeded before with the same fingerprint (pipelines; off with `--fresh`).
-    pub resume: bool,
+    pub(crate) resume: bool,
     /// Where state, journal, logs and the lock live; `None` records nothing.
-    pub state_dir: Option<PathBuf>,
+    pub(crate) state_dir: Option<PathBuf>,
     /// Time between forwarding a signal (or TERM on timeout) and SIGKILL.
-    pub grace: Duration,
+    pub(crate) grace: Duration,
     /// Which signal handlers to install.
-    pub signals: SignalHandlerKind,
+    pub(crate) signals: SignalPolicy,
+    /// Custom probes, by name.
+    pub(crate) probes: ProbeRegistry,
     /// The command that resumes this run, for the failure hint (`opsrun bootstrap`).
-    pub resume_command: Option<String>,
+    pub(crate) resume_command: Option<String>,
     /// Join this run, which holds the state directory's lock (see [`RunLock::joinable`]): an
     /// opsrun started by one of its commands. A joined run takes no lock, never reads or
     /// writes `state.json`, and journals its events under the parent's run id (in
     /// `runs/<parent>.nested-<pid>.jsonl`, its task logs in the parent's log directory).
-    pub join: Option<String>,
+    pub(crate) join: Option<String>,
 }
 
-impl Default for RunOptions {
-    fn default() -> Self {
+impl RunOptions {
+    pub(crate) fn new(signals: SignalPolicy) -> Self {
         Self {
             mode: RunMode::Run,
             name: String::new(),
@@ -68,7 +69,8 @@ impl Default for RunOptions {
             resume: false,
             state_dir: None,
             grace: Duration::from_secs(10),
-            signals: SignalHandlerKind::Standard,
+            signals,
+            probes: ProbeRegistry::default(),
             resume_command: None,
             join: None,
         }
@@ -77,40 +79,50 @@ impl Default for RunOptions {
 
 /// The result of a run.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RunReport {
     /// Run id.
     pub run_id: String,
     /// How it ended.
     pub outcome: RunOutcome,
     /// The signal that interrupted it, if any.
-    pub interrupted_by: Option<Signal>,
+    pub interrupted_by: Option<StopSignal>,
     /// Every task's outcome, in plan order.
     pub tasks: Vec<(String, TaskOutcome)>,
     /// Wall time.
     pub duration: Duration,
 }
 
-/// A handle to stop a run from another task (embedders, tests).
+/// Stops a run from anywhere: another task, a thread, a signal handler of the embedding
+/// program. Cheap to clone; every clone stops the same run.
 #[derive(Debug, Clone)]
-pub struct RunControl {
-    tx: mpsc::UnboundedSender<Signal>,
+pub struct CancelToken {
+    tx: mpsc::UnboundedSender<StopSignal>,
 }
 
-/// The receiving side of a [`RunControl`].
+/// The receiving side of a [`CancelToken`].
 #[derive(Debug)]
-pub struct RunControlReceiver {
-    rx: mpsc::UnboundedReceiver<Signal>,
+pub(crate) struct CancelReceiver {
+    rx: mpsc::UnboundedReceiver<StopSignal>,
 }
 
-impl RunControl {
+impl CancelToken {
     /// A connected pair.
-    pub fn new() -> (RunControl, RunControlReceiver) {
+    pub(crate) fn new() -> (CancelToken, CancelReceiver) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (RunControl { tx }, RunControlReceiver { rx })
+        (CancelToken { tx }, CancelReceiver { rx })
     }
 
-    /// Behaves as if the operator sent `signal` (a second call escalates to SIGKILL).
-    pub fn stop(&self, signal: Signal) {
+    /// Stops the run as a supervisor's SIGTERM would: nothing new starts, running commands get
+    /// SIGTERM and, after the grace period, SIGKILL. Calling it again kills at once.
+    pub fn cancel(&self) {
+        self.stop(StopSignal::Terminate);
+    }
+
+    /// Stops the run as if the process had received `signal` (forward your own handlers'
+    /// signals with this under [`SignalPolicy::None`]).
+    pub fn stop(&self, signal: StopSignal) {
+        // A finished run has dropped the receiver: nothing left to stop.
         let _ = self.tx.send(signal);
     }
 }
@@ -147,15 +159,16 @@ enum NodeState {
     Done { outcome: TaskOutcome, executed: bool },
 }
 
-/// Runs `plan`, sending every event to `sink`.
-pub async fn run(
+/// Runs `plan`, sending every event to `sink`; `control` stops it.
+pub(crate) async fn run(
     plan: Arc<Plan>,
     options: RunOptions,
-    masker: Masker,
     sink: Arc<dyn EventSink>,
-    control: Option<RunControlReceiver>,
+    control: Option<CancelReceiver>,
 ) -> Result<RunReport, EngineError> {
     let started = Instant::now();
+    let masker = plan.masker().clone();
+    check_probes(&plan, &options.probes)?;
     let run_id = options.join.clone().unwrap_or_else(new_run_id);
     let options = Arc::new(options);
     let mut signals = Signals::new(options.signals)
@@ -265,14 +278,14 @@ pub async fn run(
         }
         p
     };
-    let mut remaining: Vec<usize> = (0..n).map(|i| plan.dependencies(NodeIndex::new(i)).count()).collect();
+    let mut remaining: Vec<usize> = (0..n).map(|i| plan.dependencies(TaskId::new(i)).count()).collect();
     let mut node_state = vec![NodeState::Pending; n];
     let mut digests: Vec<String> = vec![String::new(); n];
-    let mut ready: BTreeSet<(usize, NodeIndex)> = BTreeSet::new();
+    let mut ready: BTreeSet<(usize, TaskId)> = BTreeSet::new();
     // Only activated tasks are scheduled: the targets' DAG (one target at a time when they run in
     // order), and what a running task calls, when it calls it.
     let mut activation = Activation::new(&plan);
-    let targets: Vec<NodeIndex> = plan.targets().to_vec();
+    let targets: Vec<TaskId> = plan.targets().to_vec();
     let mut next_target = 0;
     if plan.sequential_targets() {
         if let Some(&first) = targets.first() {
@@ -294,7 +307,7 @@ pub async fn run(
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<UnitMsg>();
     let mut stopping = false;
     let mut failed = false;
-    let mut interrupted: Option<Signal> = None;
+    let mut interrupted: Option<StopSignal> = None;
     let mut kill_at: Option<tokio::time::Instant> = None;
     let jobs = options.jobs.max(1);
     let dynamic_env = crate::unit::DynamicEnvCache::default();
@@ -303,7 +316,7 @@ pub async fn run(
         // A unit waiting for a task it called holds no job slot: the callee may need it.
         while !stopping && units.len() - waiting < jobs {
             let Some((_, node)) = ready.pop_first() else { break };
-            let deps: Vec<NodeIndex> = plan.dependencies(node).collect();
+            let deps: Vec<TaskId> = plan.dependencies(node).collect();
             let call_digests = plan
                 .callees(node)
                 .iter()
@@ -363,7 +376,7 @@ pub async fn run(
                     TaskOutcome::Ok | TaskOutcome::UpToDate => Some(RecordStatus::Succeeded),
                     TaskOutcome::Failed | TaskOutcome::FailedIgnored => Some(RecordStatus::Failed),
                     TaskOutcome::Interrupted if r.executed => Some(RecordStatus::Interrupted),
-                    TaskOutcome::Resumed | TaskOutcome::Interrupted | TaskOutcome::NotRun => None,
+                    TaskOutcome::Resumed | TaskOutcome::Interrupted | TaskOutcome::NotRun | _ => None,
                 };
                 if let (Some(status), Some(_)) = (record_status, &store) {
                     let prior_same = state.tasks.get(&key).is_some_and(|p| p.status == status && p.fingerprint == r.fingerprint.digest);
@@ -526,17 +539,36 @@ pub async fn run(
     Ok(RunReport { run_id, outcome, interrupted_by: interrupted, tasks: report_tasks, duration })
 }
 
+/// Every custom probe the plan's gates name must be registered: found before anything runs,
+/// not after the stages below it changed the cluster.
+fn check_probes(plan: &Plan, probes: &ProbeRegistry) -> Result<(), EngineError> {
+    for &node in plan.order() {
+        let task = plan.task(node);
+        if let Some(opsrun_spec::ResolvedProbe::Custom { name, .. }) = task.health.as_ref().map(|h| &h.probe)
+            && probes.get(name).is_none()
+        {
+            return Err(EngineError::UnknownProbe {
+                task: task.key.clone(),
+                probe: name.clone(),
+                registered: probes.names().map(str::to_string).collect(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn lock_operation(options: &RunOptions) -> String {
     match options.mode {
         RunMode::Run => format!("run {}", options.name),
         RunMode::Pipeline => format!("pipeline {}", options.name),
         RunMode::Recovery => "emergency-recovery".into(),
+        _ => format!("{:?} {}", options.mode, options.name),
     }
 }
 
 fn on_signal(
-    sig: Signal,
-    interrupted: &mut Option<Signal>,
+    sig: StopSignal,
+    interrupted: &mut Option<StopSignal>,
     stopping: &mut bool,
     kill_at: &mut Option<tokio::time::Instant>,
     shutdown: &watch::Sender<Shutdown>,
@@ -544,19 +576,20 @@ fn on_signal(
     grace: Duration,
 ) {
     *stopping = true;
-    if interrupted.is_none() {
+    if interrupted.is_none() && sig != StopSignal::Kill {
         *interrupted = Some(sig);
-        emitter.emit(Event::Interrupt { signal: sig.as_str().to_string(), kill: false });
-        let _ = shutdown.send(Shutdown::Graceful(sig));
+        emitter.emit(Event::Interrupt { signal: sig.name().to_string(), kill: false });
+        let _ = shutdown.send(Shutdown::Graceful(sig.to_nix()));
         *kill_at = Some(tokio::time::Instant::now() + grace);
     } else {
-        emitter.emit(Event::Interrupt { signal: sig.as_str().to_string(), kill: true });
+        interrupted.get_or_insert(sig);
+        emitter.emit(Event::Interrupt { signal: sig.name().to_string(), kill: true });
         let _ = shutdown.send(Shutdown::Kill);
         *kill_at = None;
     }
 }
 
-async fn recv_control(control: &mut Option<RunControlReceiver>) -> Option<Signal> {
+async fn recv_control(control: &mut Option<CancelReceiver>) -> Option<StopSignal> {
     match control {
         Some(c) => c.rx.recv().await,
         None => std::future::pending().await,
@@ -573,7 +606,7 @@ impl Activation {
         Self { active: vec![false; plan.len()] }
     }
 
-    fn is_active(&self, node: NodeIndex) -> bool {
+    fn is_active(&self, node: TaskId) -> bool {
         self.active[node.index()]
     }
 
@@ -582,11 +615,11 @@ impl Activation {
     fn activate(
         &mut self,
         plan: &Plan,
-        node: NodeIndex,
+        node: TaskId,
         remaining: &[usize],
         node_state: &[NodeState],
         position: &[usize],
-        ready: &mut BTreeSet<(usize, NodeIndex)>,
+        ready: &mut BTreeSet<(usize, TaskId)>,
     ) {
         let mut stack = vec![node];
         while let Some(n) = stack.pop() {

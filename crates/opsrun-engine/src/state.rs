@@ -64,6 +64,7 @@ pub struct TaskRecord {
 /// The status of a task record.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RecordStatus {
     /// Started and not finished: if found at start-up, opsrun died mid-task.
     Running,

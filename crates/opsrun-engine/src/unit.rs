@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opsrun_event::{CommandStatus, Event, RunMode, SkipReason, TaskOutcome};
-use opsrun_plan::{NodeIndex, Plan};
+use opsrun_plan::{TaskId, Plan};
 use opsrun_spec::{ResolvedCmd, ResolvedCmdKind, ResolvedTask};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::fingerprint::{Fingerprint, matching_files};
 use crate::gate::{self, ProbeContext, millis, sleep_or_shutdown};
-use crate::mask::Masker;
+use opsrun_spec::Masker;
 use crate::process::{Exit, ShellCommand, run_shell, run_shell_reporting};
 use crate::run::{Emitter, RunOptions};
 use crate::signal::Shutdown;
@@ -25,12 +25,12 @@ use crate::state::{RecordStatus, TaskRecord};
 pub(crate) enum UnitMsg {
     /// The unit is about to execute: record it as running, then answer.
     /// `ack` is `None` when the unit need not wait (runs that never resume).
-    Executing { node: NodeIndex, fingerprint: Fingerprint, ack: Option<oneshot::Sender<()>> },
+    Executing { node: TaskId, fingerprint: Fingerprint, ack: Option<oneshot::Sender<()>> },
     /// A command of the task started in this process group.
-    Spawned { node: NodeIndex, pgid: i32 },
+    Spawned { node: TaskId, pgid: i32 },
     /// The unit's command calls task `callee` (`{ task = ... }`): run it (once per run) and
     /// answer with its outcome when it ends.
-    Call { callee: NodeIndex, options: CallOptions, reply: oneshot::Sender<TaskOutcome> },
+    Call { callee: TaskId, options: CallOptions, reply: oneshot::Sender<TaskOutcome> },
 }
 
 /// What a call hands to the task it calls.
@@ -48,7 +48,7 @@ pub(crate) struct CallOptions {
 
 /// What a unit reports when done.
 pub(crate) struct UnitResult {
-    pub(crate) node: NodeIndex,
+    pub(crate) node: TaskId,
     pub(crate) outcome: TaskOutcome,
     pub(crate) fingerprint: Fingerprint,
     pub(crate) executed: bool,
@@ -59,7 +59,7 @@ pub(crate) struct UnitResult {
 
 /// Everything a unit needs.
 pub(crate) struct Unit {
-    pub(crate) node: NodeIndex,
+    pub(crate) node: TaskId,
     pub(crate) plan: Arc<Plan>,
     pub(crate) options: Arc<RunOptions>,
     pub(crate) emitter: Emitter,
@@ -226,7 +226,7 @@ impl Unit {
         }
 
         if let Some(health) = &task.health {
-            let ctx = ProbeContext { dir: &task.dir, env: &env, shutdown: self.shutdown.clone() };
+            let ctx = self.probe_context(&task, &env);
             let gate = gate::wait_healthy(&key, health, ctx, &self.emitter, &self.masker).await;
             if gate.interrupted {
                 return result(TaskOutcome::Interrupted, true, gate.message, gate.attempts, fingerprint);
@@ -272,7 +272,7 @@ impl Unit {
         // that are still unhealthy: a stage whose gate passes now is left alone.
         if self.options.mode == RunMode::Recovery {
             let health = task.health.as_ref()?;
-            let probe = gate::probe_once(health, &task.dir, env, self.shutdown.clone()).await;
+            let probe = gate::probe_once(health, &self.probe_context(task, env)).await;
             return (probe.verdict == opsrun_event::ProbeVerdict::Pass).then(|| {
                 (SkipReason::UpToDate, format!("healthy after the repair upstream: gate `{}` passes", health.name))
             });
@@ -333,6 +333,17 @@ impl Unit {
         self.confirm_gate(task, env, SkipReason::UpToDate, reasons.join(", ")).await
     }
 
+    /// Where this unit's probes run.
+    fn probe_context<'a>(&'a self, task: &'a ResolvedTask, env: &'a [(String, String)]) -> ProbeContext<'a> {
+        ProbeContext {
+            task: &task.key,
+            dir: &task.dir,
+            env,
+            shutdown: self.shutdown.clone(),
+            probes: &self.options.probes,
+        }
+    }
+
     /// A skipped task with a gate is only skipped if one probe of the gate passes now.
     async fn confirm_gate(
         &self,
@@ -342,7 +353,7 @@ impl Unit {
         detail: String,
     ) -> Option<(SkipReason, String)> {
         let Some(health) = &task.health else { return Some((reason, detail)) };
-        let probe = gate::probe_once(health, &task.dir, env, self.shutdown.clone()).await;
+        let probe = gate::probe_once(health, &self.probe_context(task, env)).await;
         if probe.verdict == opsrun_event::ProbeVerdict::Pass {
             Some((reason, format!("{detail}; gate `{}` passes", health.name)))
         } else {
@@ -549,7 +560,7 @@ impl Unit {
             }
             Ok(TaskOutcome::Interrupted) | Err(_) => CmdsEnd::Interrupted,
             Ok(TaskOutcome::Failed) => CmdsEnd::Failed(format!("called task `{callee_key}` failed"), None),
-            Ok(TaskOutcome::NotRun) => CmdsEnd::Failed(
+            Ok(TaskOutcome::NotRun | _) => CmdsEnd::Failed(
                 format!(
                     "called task `{callee_key}` could not run (a task it depends on failed, or the run is stopping)"
                 ),

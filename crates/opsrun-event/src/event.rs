@@ -57,6 +57,7 @@ pub struct EventEnvelope {
 /// What happened.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Event {
     /// A run began.
     RunStarted {
@@ -220,6 +221,7 @@ pub enum Event {
 /// The kind of run.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RunMode {
     /// `opsrun run`: tasks always run unless up to date by `status`/`sources`.
     Run,
@@ -257,6 +259,7 @@ pub struct PlannedTask {
 /// How the lines a task prints reach the terminal (go-task's `output`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "style", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OutputStyle {
     /// As printed, unprefixed (the default).
     #[default]
@@ -277,6 +280,7 @@ pub enum OutputStyle {
 /// Why a task was skipped.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SkipReason {
     /// `status` commands passed or `sources` are unchanged.
     UpToDate,
@@ -299,6 +303,7 @@ pub enum Stream {
 /// How a command ended.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CommandStatus {
     /// Exit 0.
     Succeeded,
@@ -315,6 +320,7 @@ pub enum CommandStatus {
 /// The classification of one probe, as Argo Rollouts and kstatus do.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ProbeVerdict {
     /// Healthy.
     Pass,
@@ -341,6 +347,7 @@ impl ProbeVerdict {
 /// How a task ended.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TaskOutcome {
     /// Ran and succeeded (gate passed, if any).
     Ok,
@@ -356,6 +363,30 @@ pub enum TaskOutcome {
     Interrupted,
     /// Never started: a dependency failed or the run stopped.
     NotRun,
+}
+
+impl Event {
+    /// The event's `type` in JSON (`run_started`, `gate_probe`, ...). Exhaustive here, so a new
+    /// variant does not compile until it has a name (and the schema test then asks for docs).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::RunStarted { .. } => "run_started",
+            Event::TaskWasInterrupted { .. } => "task_was_interrupted",
+            Event::TaskStarted { .. } => "task_started",
+            Event::TaskSkipped { .. } => "task_skipped",
+            Event::CommandStarted { .. } => "command_started",
+            Event::Output { .. } => "output",
+            Event::CommandFinished { .. } => "command_finished",
+            Event::TaskRetrying { .. } => "task_retrying",
+            Event::GateStarted { .. } => "gate_started",
+            Event::GateProbe { .. } => "gate_probe",
+            Event::GateFinished { .. } => "gate_finished",
+            Event::TaskFinished { .. } => "task_finished",
+            Event::Interrupt { .. } => "interrupt",
+            Event::Warning { .. } => "warning",
+            Event::RunFinished { .. } => "run_finished",
+        }
+    }
 }
 
 impl TaskOutcome {
@@ -381,6 +412,7 @@ impl TaskOutcome {
 /// How a run ended.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RunOutcome {
     /// Every task succeeded or was skipped.
     Succeeded,

@@ -6,7 +6,9 @@ use indexmap::IndexMap;
 use opsrun_spec::template::Value;
 use opsrun_spec::{ResolvedCmdKind, ResolvedTask, Resolver, RunPolicy, SpecError, did_you_mean};
 use petgraph::Direction;
-use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::graph::DiGraph;
+
+use crate::TaskId;
 use petgraph::visit::EdgeRef;
 
 /// How the targets' graph is narrowed or forced.
@@ -42,22 +44,25 @@ pub struct PlanTask {
 #[derive(Debug, Clone)]
 pub struct Plan {
     graph: DiGraph<PlanTask, ()>,
-    order: Vec<NodeIndex>,
-    targets: Vec<NodeIndex>,
+    order: Vec<TaskId>,
+    targets: Vec<TaskId>,
     /// The node each task call (`{ task = ... }`) runs: (caller, in `recover`, command index).
-    calls: HashMap<(NodeIndex, bool, usize), NodeIndex>,
+    calls: HashMap<(TaskId, bool, usize), TaskId>,
     /// Per node, the nodes it calls (command order, each once) and the nodes that call it:
     /// derived from `calls` once, so schedulers and `explain` ask in constant time.
-    callees: Vec<Vec<NodeIndex>>,
-    callers: Vec<Vec<NodeIndex>>,
+    callees: Vec<Vec<TaskId>>,
+    callers: Vec<Vec<TaskId>>,
     /// Targets run one after the other.
     sequential: bool,
     /// The project's root directory (of the root tasks file).
     root_dir: std::path::PathBuf,
+    /// Masks the secrets of the resolver the plan was built with (and those found later).
+    masker: opsrun_spec::Masker,
 }
 
 /// Why a plan could not be built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlanError {
     /// A target is not a task.
     #[error(
@@ -98,9 +103,9 @@ enum Referrer {
     /// Named on the command line or by a pipeline.
     Target,
     /// A dependency of this node.
-    Dep(NodeIndex),
+    Dep(TaskId),
     /// Called by this node's command `index` (of `recover` when the flag is set).
-    Call(NodeIndex, bool, usize),
+    Call(TaskId, bool, usize),
 }
 
 /// More invocations than any real project has: a cycle through templated task names or
@@ -113,9 +118,9 @@ impl Plan {
     pub fn build(resolver: &Resolver<'_>, targets: &[String], options: &PlanOptions) -> Result<Plan, PlanError> {
         let spec = resolver.spec();
         let mut graph: DiGraph<PlanTask, ()> = DiGraph::new();
-        let mut index: HashMap<String, NodeIndex> = HashMap::new();
+        let mut index: HashMap<String, TaskId> = HashMap::new();
         let mut instances: HashMap<String, usize> = HashMap::new();
-        let mut calls: HashMap<(NodeIndex, bool, usize), NodeIndex> = HashMap::new();
+        let mut calls: HashMap<(TaskId, bool, usize), TaskId> = HashMap::new();
         let mut target_nodes = Vec::new();
         // Explicit stack (not recursion) so a 10k-long chain cannot overflow the stack.
         let mut pending: Vec<(String, IndexMap<String, Value>, Referrer)> = Vec::new();
@@ -177,7 +182,7 @@ impl Plan {
                         }
                     }
                 }
-                let n = graph.add_node(PlanTask { task, forced: false, assumed_done: false, on_demand: false });
+                let n = TaskId::of(graph.add_node(PlanTask { task, forced: false, assumed_done: false, on_demand: false }));
                 index.entry(base).or_insert(n);
                 for (callee, vars, recover, i) in called.into_iter().rev() {
                     pending.push((callee, vars, Referrer::Call(n, recover, i)));
@@ -189,8 +194,8 @@ impl Plan {
             };
             match referrer {
                 Referrer::Dep(dependent) => {
-                    if !graph.contains_edge(node, dependent) {
-                        graph.add_edge(node, dependent, ());
+                    if !graph.contains_edge(node.g(), dependent.g()) {
+                        graph.add_edge(node.g(), dependent.g(), ());
                     }
                 }
                 Referrer::Call(caller, recover, i) => {
@@ -212,18 +217,19 @@ impl Plan {
             calls,
             sequential: options.sequential,
             root_dir: spec.root_dir.clone(),
+            masker: resolver.masker(),
         };
         plan.index_calls();
         // Tasks reached only through calls run when called, not as part of the DAG.
-        let reachable: HashSet<NodeIndex> = plan.dependency_closure(&plan.targets.clone());
-        for i in plan.graph.node_indices() {
-            plan.graph[i].on_demand = !reachable.contains(&i);
+        let reachable: HashSet<TaskId> = plan.dependency_closure(&plan.targets.clone());
+        for i in plan.ids() {
+            plan.graph[i.g()].on_demand = !reachable.contains(&i);
         }
         plan.order = plan.topological_order()?;
         let only = options.only.as_deref().map(|o| spec.canonical_name(o).unwrap_or(o).to_string());
         if let Some(only) = &only {
-            let keep: Vec<NodeIndex> =
-                plan.order.iter().copied().filter(|&i| plan.graph[i].task.name == *only).collect();
+            let keep: Vec<TaskId> =
+                plan.order.iter().copied().filter(|&i| plan.graph[i.g()].task.name == *only).collect();
             if keep.is_empty() {
                 return Err(plan.not_in_plan("--only", only));
             }
@@ -231,36 +237,36 @@ impl Plan {
         }
         if let Some(from) = &options.from {
             let from = spec.canonical_name(from).unwrap_or(from).to_string();
-            let starts: Vec<NodeIndex> =
-                plan.order.iter().copied().filter(|&i| plan.graph[i].task.name == from).collect();
+            let starts: Vec<TaskId> =
+                plan.order.iter().copied().filter(|&i| plan.graph[i.g()].task.name == from).collect();
             if starts.is_empty() {
                 return Err(plan.not_in_plan("--from", &from));
             }
             for i in plan.downstream(&starts) {
-                plan.graph[i].forced = true;
+                plan.graph[i.g()].forced = true;
             }
         }
         Ok(plan)
     }
 
     /// The node that command `index` of `node` calls (`recover` for the recovery commands).
-    pub fn callee(&self, node: NodeIndex, recover: bool, index: usize) -> Option<NodeIndex> {
+    pub fn callee(&self, node: TaskId, recover: bool, index: usize) -> Option<TaskId> {
         self.calls.get(&(node, recover, index)).copied()
     }
 
     /// The nodes `node` calls, in command order.
-    pub fn callees(&self, node: NodeIndex) -> &[NodeIndex] {
+    pub fn callees(&self, node: TaskId) -> &[TaskId] {
         &self.callees[node.index()]
     }
 
     /// The nodes whose commands call `node`.
-    pub fn callers(&self, node: NodeIndex) -> &[NodeIndex] {
+    pub fn callers(&self, node: TaskId) -> &[TaskId] {
         &self.callers[node.index()]
     }
 
     fn index_calls(&mut self) {
         let n = self.graph.node_count();
-        let mut sorted: Vec<(NodeIndex, bool, usize, NodeIndex)> =
+        let mut sorted: Vec<(TaskId, bool, usize, TaskId)> =
             self.calls.iter().map(|(&(caller, r, i), &callee)| (caller, r, i, callee)).collect();
         sorted.sort();
         self.callees = vec![Vec::new(); n];
@@ -280,11 +286,11 @@ impl Plan {
     }
 
     /// `starts` and everything they depend on, transitively.
-    pub fn dependency_closure(&self, starts: &[NodeIndex]) -> HashSet<NodeIndex> {
-        let mut seen: HashSet<NodeIndex> = starts.iter().copied().collect();
-        let mut stack: Vec<NodeIndex> = starts.to_vec();
+    pub fn dependency_closure(&self, starts: &[TaskId]) -> HashSet<TaskId> {
+        let mut seen: HashSet<TaskId> = starts.iter().copied().collect();
+        let mut stack: Vec<TaskId> = starts.to_vec();
         while let Some(n) = stack.pop() {
-            for m in self.graph.neighbors_directed(n, Direction::Incoming) {
+            for m in self.graph.neighbors_directed(n.g(), Direction::Incoming).map(TaskId::of) {
                 if seen.insert(m) {
                     stack.push(m);
                 }
@@ -294,25 +300,24 @@ impl Plan {
     }
 
     fn not_in_plan(&self, flag: &'static str, name: &str) -> PlanError {
-        let targets = self.targets.iter().map(|&i| self.graph[i].task.name.clone()).collect::<Vec<_>>().join(", ");
+        let targets = self.targets.iter().map(|&i| self.graph[i.g()].task.name.clone()).collect::<Vec<_>>().join(", ");
         PlanError::NotInPlan { flag, name: name.to_string(), targets }
     }
 
     /// Kahn's algorithm with a tie-break on insertion order, so the order is stable across runs.
     /// A called task is ordered before its caller (it finishes before the caller does), which
     /// also refuses a caller that its callee depends on: that run could never finish.
-    fn topological_order(&self) -> Result<Vec<NodeIndex>, PlanError> {
+    fn topological_order(&self) -> Result<Vec<TaskId>, PlanError> {
         let mut indegree: Vec<usize> = self
-            .graph
-            .node_indices()
-            .map(|n| self.graph.edges_directed(n, Direction::Incoming).count() + self.callees(n).len())
+            .ids()
+            .map(|n| self.graph.edges_directed(n.g(), Direction::Incoming).count() + self.callees(n).len())
             .collect();
-        let mut ready: std::collections::BTreeSet<NodeIndex> =
-            self.graph.node_indices().filter(|n| indegree[n.index()] == 0).collect();
+        let mut ready: std::collections::BTreeSet<TaskId> =
+            self.ids().filter(|n| indegree[n.index()] == 0).collect();
         let mut order = Vec::with_capacity(self.graph.node_count());
         while let Some(n) = ready.pop_first() {
             order.push(n);
-            let next = self.graph.edges_directed(n, Direction::Outgoing).map(|e| e.target());
+            let next = self.graph.edges_directed(n.g(), Direction::Outgoing).map(|e| TaskId::of(e.target()));
             for t in next.chain(self.callers(n).iter().copied()) {
                 indegree[t.index()] -= 1;
                 if indegree[t.index()] == 0 {
@@ -322,10 +327,9 @@ impl Plan {
         }
         if order.len() != self.graph.node_count() {
             let stuck: Vec<String> = self
-                .graph
-                .node_indices()
+                .ids()
                 .filter(|n| indegree[n.index()] > 0)
-                .map(|n| self.graph[n].task.key.clone())
+                .map(|n| self.graph[n.g()].task.key.clone())
                 .collect();
             return Err(PlanError::Cycle(stuck.join(" → ")));
         }
@@ -339,15 +343,20 @@ impl Plan {
     /// `--only` (one task, forced) and emergency recovery (the broken layer forced, what depends
     /// on it selected so that it can be checked and repaired if still unhealthy).
     #[must_use]
-    pub fn selecting(&self, nodes: &[NodeIndex], forced: &[NodeIndex]) -> Plan {
-        let mut keep: HashSet<NodeIndex> = nodes.iter().copied().collect();
+    pub fn selecting(&self, nodes: &[TaskId], forced: &[TaskId]) -> Plan {
+        let mut keep: HashSet<TaskId> = nodes.iter().copied().collect();
         // What a selected task calls runs with it: its callees and what they depend on that is
         // itself only reached through calls.
-        let mut stack: Vec<NodeIndex> = nodes.to_vec();
+        let mut stack: Vec<TaskId> = nodes.to_vec();
         while let Some(n) = stack.pop() {
             let mut next = self.callees(n).to_vec();
-            if self.graph[n].on_demand {
-                next.extend(self.graph.neighbors_directed(n, Direction::Incoming).filter(|d| self.graph[*d].on_demand));
+            if self.graph[n.g()].on_demand {
+                next.extend(
+                    self.graph
+                        .neighbors_directed(n.g(), Direction::Incoming)
+                        .filter(|d| self.graph[*d].on_demand)
+                        .map(TaskId::of),
+                );
             }
             for m in next {
                 if keep.insert(m) {
@@ -356,27 +365,27 @@ impl Plan {
             }
         }
         let mut plan = self.clone();
-        for i in plan.graph.node_indices() {
+        for i in plan.ids() {
             let selected = keep.contains(&i);
-            plan.graph[i].forced = selected && forced.contains(&i);
-            plan.graph[i].assumed_done = !selected;
+            plan.graph[i.g()].forced = selected && forced.contains(&i);
+            plan.graph[i.g()].assumed_done = !selected;
         }
         plan
     }
 
     /// The nodes selected to run (not assumed done), in order.
-    pub fn selected(&self) -> Vec<NodeIndex> {
-        self.order.iter().copied().filter(|&i| !self.graph[i].assumed_done).collect()
+    pub fn selected(&self) -> Vec<TaskId> {
+        self.order.iter().copied().filter(|&i| !self.graph[i.g()].assumed_done).collect()
     }
 
     /// Every node reachable from `starts` along dependency edges (the starts included), in
     /// topological order.
-    pub fn downstream(&self, starts: &[NodeIndex]) -> Vec<NodeIndex> {
-        let mut seen: HashSet<NodeIndex> = starts.iter().copied().collect();
-        let mut stack: Vec<NodeIndex> = starts.to_vec();
+    pub fn downstream(&self, starts: &[TaskId]) -> Vec<TaskId> {
+        let mut seen: HashSet<TaskId> = starts.iter().copied().collect();
+        let mut stack: Vec<TaskId> = starts.to_vec();
         while let Some(n) = stack.pop() {
             // A task that calls a re-run task has to run again too.
-            for m in self.graph.neighbors_directed(n, Direction::Outgoing).chain(self.callers(n).iter().copied()) {
+            for m in self.graph.neighbors_directed(n.g(), Direction::Outgoing).map(TaskId::of).chain(self.callers(n).iter().copied()) {
                 if seen.insert(m) {
                     stack.push(m);
                 }
@@ -386,23 +395,23 @@ impl Plan {
     }
 
     /// The nodes in a deterministic topological order.
-    pub fn order(&self) -> &[NodeIndex] {
+    pub fn order(&self) -> &[TaskId] {
         &self.order
     }
 
     /// The target nodes, in the order given.
-    pub fn targets(&self) -> &[NodeIndex] {
+    pub fn targets(&self) -> &[TaskId] {
         &self.targets
     }
 
     /// A node's task.
-    pub fn task(&self, node: NodeIndex) -> &ResolvedTask {
-        &self.graph[node].task
+    pub fn task(&self, node: TaskId) -> &ResolvedTask {
+        &self.graph[node.g()].task
     }
 
     /// A node.
-    pub fn node(&self, node: NodeIndex) -> &PlanTask {
-        &self.graph[node]
+    pub fn node(&self, node: TaskId) -> &PlanTask {
+        &self.graph[node.g()]
     }
 
     /// The number of nodes.
@@ -416,22 +425,22 @@ impl Plan {
     }
 
     /// Direct dependencies of a node, in the order they were declared.
-    pub fn dependencies(&self, node: NodeIndex) -> impl Iterator<Item = NodeIndex> + '_ {
+    pub fn dependencies(&self, node: TaskId) -> impl Iterator<Item = TaskId> + '_ {
         // petgraph yields the most recently added edge first; edges are added in declaration
         // order, so reversing restores it.
-        let mut deps: Vec<NodeIndex> = self.graph.neighbors_directed(node, Direction::Incoming).collect();
+        let mut deps: Vec<TaskId> = self.graph.neighbors_directed(node.g(), Direction::Incoming).map(TaskId::of).collect();
         deps.reverse();
         deps.into_iter()
     }
 
     /// Direct dependents of a node.
-    pub fn dependents(&self, node: NodeIndex) -> impl Iterator<Item = NodeIndex> + '_ {
-        self.graph.neighbors_directed(node, Direction::Outgoing)
+    pub fn dependents(&self, node: TaskId) -> impl Iterator<Item = TaskId> + '_ {
+        self.graph.neighbors_directed(node.g(), Direction::Outgoing).map(TaskId::of)
     }
 
     /// Finds the node of a task invocation by key (`name` or `name[K=V]`).
-    pub fn find(&self, key: &str) -> Option<NodeIndex> {
-        self.order.iter().copied().find(|&i| self.graph[i].task.key == key || self.graph[i].task.name == key)
+    pub fn find(&self, key: &str) -> Option<TaskId> {
+        self.order.iter().copied().find(|&i| self.graph[i.g()].task.key == key || self.graph[i.g()].task.name == key)
     }
 
     /// The project's root directory: fingerprints are taken relative to it, so a moved or
@@ -440,8 +449,16 @@ impl Plan {
         &self.root_dir
     }
 
-    /// The underlying graph (for embedders that want petgraph's algorithms).
-    pub fn graph(&self) -> &DiGraph<PlanTask, ()> {
-        &self.graph
+    /// The masker for everything this plan's tasks print or report: it knows the secrets the
+    /// plan's resolver read (vars marked `secret`, credentials given as `VAR=value`) and those
+    /// added while the plan runs.
+    pub fn masker(&self) -> &opsrun_spec::Masker {
+        &self.masker
     }
+
+    /// Every node id, in creation order.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = TaskId> + use<> {
+        (0..self.graph.node_count()).map(TaskId::new)
+    }
+
 }

@@ -7,6 +7,7 @@ use crate::Plan;
 
 /// Output formats of `opsrun graph`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GraphFormat {
     /// An indented list in run order with each task's dependencies.
     Text,
@@ -32,7 +33,7 @@ impl Plan {
     /// Renders the DAG.
     pub fn render_graph(&self, format: GraphFormat) -> String {
         let mut out = String::new();
-        let id = |i: petgraph::graph::NodeIndex| format!("n{}", i.index());
+        let id = |i: crate::TaskId| format!("n{}", i.index());
         match format {
             GraphFormat::Text => {
                 for &n in self.order() {

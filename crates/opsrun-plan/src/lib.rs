@@ -32,4 +32,31 @@ mod export;
 
 pub use build::{Plan, PlanError, PlanOptions, PlanTask};
 pub use export::GraphFormat;
-pub use petgraph::graph::NodeIndex;
+
+/// A task invocation's place in a [`Plan`]: dense from 0 in creation order, valid for the plan
+/// it came from (and for plans derived from it with [`Plan::selecting`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId(u32);
+
+impl TaskId {
+    /// The id of the `index`th node.
+    ///
+    /// # Panics
+    /// When `index` does not fit in 32 bits (plans are capped far below that).
+    pub fn new(index: usize) -> Self {
+        Self(u32::try_from(index).expect("plans have fewer than 2^32 nodes"))
+    }
+
+    /// The node's number, for indexing per-node vectors.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    pub(crate) fn of(node: petgraph::graph::NodeIndex) -> Self {
+        Self::new(node.index())
+    }
+
+    pub(crate) fn g(self) -> petgraph::graph::NodeIndex {
+        petgraph::graph::NodeIndex::new(self.index())
+    }
+}

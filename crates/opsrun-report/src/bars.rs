@@ -297,6 +297,7 @@ impl BarsState {
                     }
                     TaskOutcome::Interrupted => with_message(format!("{} {name} interrupted", self.paint(&red, "✘"))),
                     TaskOutcome::NotRun => with_message(format!("{} {name} not run", self.paint(&dim, "·"))),
+                    _ => with_message(format!("· {name} {}", outcome.label())),
                 };
                 self.println(&line);
             }
@@ -327,6 +328,8 @@ impl BarsState {
                 let err = &mut self.err;
                 self.multi.suspend(|| err.raw(&format!("\n{summary}")));
             }
+            // Events a newer engine adds are not shown by this renderer.
+            _ => {}
         }
     }
 }

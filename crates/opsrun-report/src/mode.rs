@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 /// What the user asked for with `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum OutputMode {
     /// Progress bars on an interactive terminal, plain lines elsewhere.
     #[default]
@@ -72,6 +73,7 @@ pub struct TerminalInfo {
 
 /// The renderer that will actually draw the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Renderer {
     /// Live progress bars on stderr.
     Bars,

@@ -174,6 +174,7 @@ impl PlainState {
                     RunMode::Run => "run",
                     RunMode::Pipeline => "pipeline",
                     RunMode::Recovery => "recovery",
+                    _ => "run",
                 };
                 let noun = if tasks.len() == 1 { "task" } else { "tasks" };
                 self.err.line(&format!(
@@ -202,6 +203,7 @@ impl PlainState {
                     SkipReason::UpToDate => "up to date",
                     SkipReason::Resumed => "resumed",
                     SkipReason::NotForPlatform => "skipped",
+                    _ => "skipped",
                 };
                 let detail = clean_text(detail);
                 let text = if detail.is_empty() { label.to_owned() } else { format!("{label}: {detail}") };
@@ -235,6 +237,7 @@ impl PlainState {
                     (CommandStatus::TimedOut, _) => format!("command {n} timed out after {took}"),
                     (CommandStatus::Interrupted, _) => format!("command {n} interrupted after {took}"),
                     (CommandStatus::SpawnFailed, _) => format!("command {n} could not be started"),
+                    (_, _) => format!("command {n} ended after {took}"),
                 };
                 self.status(task, &text);
             }
@@ -316,6 +319,7 @@ impl PlainState {
                     TaskOutcome::FailedIgnored => with_message(format!("failed (ignored) after {took}")),
                     TaskOutcome::Interrupted => with_message(format!("interrupted after {took}")),
                     TaskOutcome::NotRun => with_message("not run".to_owned()),
+                    _ => with_message(outcome.label().to_owned()),
                 };
                 self.status(task, &text);
             }
@@ -341,6 +345,8 @@ impl PlainState {
                 let summary = self.summary.render();
                 self.err.raw(&format!("\n{summary}"));
             }
+            // Events a newer engine adds are not shown by this renderer.
+            _ => {}
         }
     }
 

@@ -98,6 +98,8 @@ impl RunSummary {
             | Event::GateFinished { .. }
             | Event::Interrupt { .. }
             | Event::Warning { .. } => {}
+            // Events a newer engine adds are not shown by this renderer.
+            _ => {}
         }
     }
 
@@ -143,6 +145,7 @@ impl TaskRecord {
         match self.skipped {
             Some(SkipReason::UpToDate | SkipReason::NotForPlatform) => TaskOutcome::UpToDate,
             Some(SkipReason::Resumed) => TaskOutcome::Resumed,
+            Some(_) => TaskOutcome::UpToDate,
             None if self.started && run.is_some_and(|r| r.outcome == RunOutcome::Interrupted) => {
                 TaskOutcome::Interrupted
             }
@@ -234,7 +237,7 @@ pub fn render_summary(summary: &RunSummary) -> String {
     let what = match summary.mode {
         Some(RunMode::Pipeline) => format!("pipeline {}", clean_line(&summary.name)),
         Some(RunMode::Recovery) => format!("recovery {}", clean_line(&summary.name)),
-        Some(RunMode::Run) | None => clean_line(&summary.name),
+        Some(RunMode::Run) | Some(_) | None => clean_line(&summary.name),
     };
     let context = match (what.is_empty(), summary.run.is_empty()) {
         (false, false) => format!(" ({what}, run {})", clean_line(&summary.run)),
@@ -248,6 +251,7 @@ pub fn render_summary(summary: &RunSummary) -> String {
                 RunOutcome::Succeeded => "succeeded in",
                 RunOutcome::Failed => "failed after",
                 RunOutcome::Interrupted => "interrupted after",
+                _ => "ended after",
             };
             let _ = writeln!(out, "run {verdict} {}{context}", duration(end.duration_ms));
         }

@@ -38,7 +38,7 @@ impl TaskOutput {
                 self.groups.entry(task.to_string()).or_default().push((Stream::Stdout, line.to_string()));
                 None
             }
-            Some((OutputStyle::Interleaved, _)) | None => Some((stream, line.to_string())),
+            Some((OutputStyle::Interleaved | _, _)) | None => Some((stream, line.to_string())),
         }
     }
 

@@ -24,12 +24,14 @@
 //! # Ok::<(), opsrun_spec::SpecError>(())
 //! ```
 
+pub mod build;
 pub mod template;
 
 mod diagnostic;
 mod duration;
 mod files;
 mod load;
+mod mask;
 mod model;
 mod raw;
 mod resolve;
@@ -38,6 +40,7 @@ pub use diagnostic::{Diagnostic, FileId, Location, SourceMap, SpecError, did_you
 pub use duration::{format_duration, parse_duration};
 pub use files::matching_files;
 pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_str};
+pub use mask::{MASK, Masker};
 pub use model::{
     Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec, Method,
     OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task, TaskRef,
@@ -45,5 +48,5 @@ pub use model::{
 };
 pub use resolve::{
     DynamicEnv, EXIT_CODE_PLACEHOLDER, Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep, ResolvedHealth,
-    ResolvedOutput, ResolvedProbe, ResolvedTask, Resolver, invocation_key,
+    ResolvedOutput, ResolvedProbe, ResolvedTask, Resolver, invocation_key, looks_secret,
 };

@@ -886,9 +886,9 @@ impl Loader {
     }
 
     fn health(&mut self, raw: &RawHealth, location: &Location) -> Option<HealthSpec> {
-        let probe = match (&raw.cmd, &raw.http, &raw.tcp) {
-            (Some(cmd), None, None) => ProbeSpec::Cmd(self.tmpl(cmd, location, false)?),
-            (None, Some(url), None) => ProbeSpec::Http {
+        let probe = match (&raw.cmd, &raw.http, &raw.tcp, &raw.probe) {
+            (Some(cmd), None, None, None) => ProbeSpec::Cmd(self.tmpl(cmd, location, false)?),
+            (None, Some(url), None, None) => ProbeSpec::Http {
                 url: self.tmpl(url, location, false)?,
                 status: match &raw.status {
                     None => Vec::new(),
@@ -905,16 +905,29 @@ impl Loader {
                 },
                 insecure_tls: raw.insecure_tls,
             },
-            (None, None, Some(addr)) => ProbeSpec::Tcp(self.tmpl(addr, location, false)?),
+            (None, None, Some(addr), None) => ProbeSpec::Tcp(self.tmpl(addr, location, false)?),
+            (None, None, None, Some(name)) => {
+                let mut with = IndexMap::new();
+                for (key, value) in &raw.with {
+                    with.insert(key.clone(), self.tmpl(value, location, false)?);
+                }
+                ProbeSpec::Custom { name: name.clone(), with }
+            }
             _ => {
                 self.diags.push(
-                    Diagnostic::new("a health gate needs exactly one of `cmd`, `http` or `tcp`")
+                    Diagnostic::new("a health gate needs exactly one of `cmd`, `http`, `tcp` or `probe`")
                         .at(location.clone(), "this gate")
                         .help("for example `health = { cmd = \"kubectl get --raw=/readyz\" }`"),
                 );
                 return None;
             }
         };
+        if !raw.with.is_empty() && !matches!(probe, ProbeSpec::Custom { .. }) {
+            self.diags.push(
+                Diagnostic::new("`with` only applies to `probe` gates (probes registered by the embedding program)")
+                    .at(location.clone(), "this gate"),
+            );
+        }
         if !matches!(probe, ProbeSpec::Http { .. })
             && (raw.status.is_some() || raw.body.is_some() || raw.body_not.is_some() || raw.insecure_tls)
         {

@@ -502,6 +502,14 @@ pub enum ProbeSpec {
     },
     /// A TCP connect to `host:port`.
     Tcp(Tmpl),
+    /// A probe written in Rust by the program that embeds opsrun, registered under `name`
+    /// (`health = { probe = "name", with = { key = "template" } }`).
+    Custom {
+        /// The name it is registered under.
+        name: String,
+        /// Arguments handed to the probe, rendered like every other template.
+        with: IndexMap<String, Tmpl>,
+    },
 }
 
 /// Exponential backoff of a gate's interval.

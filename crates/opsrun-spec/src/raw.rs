@@ -319,6 +319,11 @@ pub(crate) struct RawHealth {
     pub(crate) cmd: Option<String>,
     pub(crate) http: Option<String>,
     pub(crate) tcp: Option<String>,
+    /// A probe registered by the embedding program, by name.
+    pub(crate) probe: Option<String>,
+    /// Arguments of a registered probe (templates).
+    #[serde(default)]
+    pub(crate) with: IndexMap<String, String>,
     /// Expected HTTP status codes (default: any 2xx).
     pub(crate) status: Option<RawStatusCodes>,
     /// A regular expression the HTTP body must match.

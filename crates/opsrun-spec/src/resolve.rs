@@ -38,6 +38,15 @@ pub struct Invocation {
     pub output: Option<OutputSetting>,
 }
 
+/// True for a variable name that holds a credential by convention (`*TOKEN*`, `*PASSWORD*`,
+/// `*SECRET*`, `*API_KEY*`, ...): its command-line value is masked like a `secret` var.
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE_KEY", "API_KEY", "APIKEY"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
 /// Renders tasks for one run. Cheap to share: dynamic values and secrets are behind locks.
 #[derive(Debug)]
 pub struct Resolver<'s> {
@@ -265,6 +274,13 @@ pub enum ResolvedProbe {
     },
     /// TCP connect.
     Tcp(String),
+    /// A probe registered by the embedding program.
+    Custom {
+        /// The name it is registered under.
+        name: String,
+        /// Its rendered arguments.
+        with: IndexMap<String, String>,
+    },
 }
 
 impl ResolvedProbe {
@@ -274,6 +290,7 @@ impl ResolvedProbe {
             ResolvedProbe::Cmd(c) => format!("cmd: {}", first_line(c)),
             ResolvedProbe::Http { url, .. } => format!("http: {url}"),
             ResolvedProbe::Tcp(a) => format!("tcp: {a}"),
+            ResolvedProbe::Custom { name, .. } => format!("probe: {name}"),
         }
     }
 }
@@ -291,7 +308,16 @@ impl<'s> Resolver<'s> {
 
     /// A resolver with an explicit environment (for tests and embedders).
     pub fn with_env(spec: &'s Spec, invocation: Invocation, env: HashMap<String, String>) -> Self {
-        Self { spec, invocation, env, dynamic: Mutex::default(), secrets: Arc::default() }
+        // A credential given on the command line (`API_TOKEN=...`) is a secret from the start.
+        let secrets = Arc::new(Mutex::new(Vec::new()));
+        let resolver = Self { spec, invocation, env, dynamic: Mutex::default(), secrets };
+        let masker = resolver.masker();
+        for (name, value) in &resolver.invocation.vars {
+            if looks_secret(name) {
+                masker.add(value);
+            }
+        }
+        resolver
     }
 
     /// The spec being resolved.
@@ -303,6 +329,12 @@ impl<'s> Resolver<'s> {
     /// are visible through the same handle.
     pub fn secrets(&self) -> Arc<Mutex<Vec<String>>> {
         Arc::clone(&self.secrets)
+    }
+
+    /// A [`Masker`](crate::Masker) over this resolver's secrets, including those it finds later
+    /// (a plan keeps one, so whatever runs the plan masks with it).
+    pub fn masker(&self) -> crate::Masker {
+        crate::Masker::new(self.secrets())
     }
 
     /// Renders task `name` (a name, an alias, or a name a wildcard task matches) for an
@@ -701,6 +733,13 @@ impl<'s> Resolver<'s> {
                 insecure_tls: *insecure_tls,
             },
             ProbeSpec::Tcp(a) => ResolvedProbe::Tcp(self.render(a, scope, task)?),
+            ProbeSpec::Custom { name, with } => ResolvedProbe::Custom {
+                name: name.clone(),
+                with: with
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), self.render(v, scope, task)?)))
+                    .collect::<Result<_, SpecError>>()?,
+            },
         };
         let fatal_patterns = h.fatal_patterns.iter().map(|p| self.render(p, scope, task)).collect::<Result<_, _>>()?;
         Ok(ResolvedHealth {
