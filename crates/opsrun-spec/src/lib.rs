@@ -24,7 +24,9 @@
 //! # Ok::<(), opsrun_spec::SpecError>(())
 //! ```
 
-pub mod template;
+/// The Go-template engine (the `opsrun-template` crate), re-exported so that
+/// `opsrun_spec::template::Value` names the values the resolver works with.
+pub use opsrun_template as template;
 
 mod diagnostic;
 mod duration;
