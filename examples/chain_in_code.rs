@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use opsrun::event::{Event, RunOutcome, TaskOutcome};
 use opsrun::spec::build::{GateBuilder, SpecBuilder, TaskBuilder};
-use opsrun::{Project, ProbeContext, ProbeResult, Runner, SignalPolicy};
+use opsrun::{ProbeContext, ProbeResult, Project, Runner, SignalPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CHAIN: [&str; 6] = ["talos", "kubernetes", "cilium", "onepassword", "external-secrets", "flux"];
@@ -97,7 +97,9 @@ async fn http_ready(ctx: ProbeContext) -> ProbeResult {
     };
     let answer = async {
         let mut stream = tokio::net::TcpStream::connect(host).await?;
-        stream.write_all(format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+        stream
+            .write_all(format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+            .await?;
         let mut text = String::new();
         stream.read_to_string(&mut text).await?;
         Ok::<_, std::io::Error>(text)

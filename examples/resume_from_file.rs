@@ -25,7 +25,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 1. The failing run.
     let plan = Project::load(work.path().join("tasks.toml"))?.var("FAIL_AT", "cilium").pipeline("bootstrap")?;
-    let mut runner = Runner::new(SignalPolicy::None).mode(RunMode::Pipeline, "bootstrap").state_dir(&state).resume(true).keep_going(false);
+    let mut runner = Runner::new(SignalPolicy::None)
+        .mode(RunMode::Pipeline, "bootstrap")
+        .state_dir(&state)
+        .resume(true)
+        .keep_going(false);
     let mut events = runner.events();
     let report = runtime.block_on(runner.run(plan))?;
     assert_eq!(report.outcome, RunOutcome::Failed);

@@ -131,7 +131,7 @@ impl Project {
     /// the other as `opsrun run a b` does.
     pub fn tasks<S: AsRef<str>>(&self, targets: &[S]) -> Result<Plan, Error> {
         let targets: Vec<String> = targets.iter().map(|t| t.as_ref().to_string()).collect();
-        self.plan(&targets, PlanOptions { allow_internal: true, sequential: true, ..PlanOptions::default() })
+        self.plan(&targets, &PlanOptions { allow_internal: true, sequential: true, ..PlanOptions::default() })
     }
 
     /// Plans the pipeline `name`: its targets and everything they depend on, as one DAG.
@@ -148,16 +148,16 @@ impl Project {
                     .map(str::to_string),
             });
         };
-        self.plan(&pipeline.targets, PlanOptions { allow_internal: true, ..options })
+        self.plan(&pipeline.targets, &PlanOptions { allow_internal: true, ..options })
     }
 
-    fn plan(&self, targets: &[String], options: PlanOptions) -> Result<Plan, Error> {
+    fn plan(&self, targets: &[String], options: &PlanOptions) -> Result<Plan, Error> {
         let invocation = opsrun_spec::Invocation {
             vars: self.vars.clone(),
             working_dir: self.spec.root_dir.clone(),
             ..opsrun_spec::Invocation::default()
         };
         let resolver = opsrun_spec::Resolver::new(&self.spec, invocation);
-        Ok(Plan::build(&resolver, targets, &options)?)
+        Ok(Plan::build(&resolver, targets, options)?)
     }
 }

@@ -12,6 +12,7 @@ mod cli;
 mod docs;
 mod dry_run;
 mod errors;
+mod examples;
 mod features;
 mod gotask;
 mod output;

@@ -38,19 +38,12 @@ impl CliError {
     /// The exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
+            // Every plan error is about what was asked for.
             CliError::Spec(_)
             | CliError::Usage(_)
-            | CliError::Engine(EngineError::State { .. })
-            | CliError::Plan(
-                PlanError::Spec(_)
-                | PlanError::UnknownTask { .. }
-                | PlanError::Internal(_)
-                | PlanError::NotInPlan { .. }
-                | PlanError::Cycle(_)
-                | _,
-            ) => exit::USAGE,
+            | CliError::Plan(_)
+            | CliError::Engine(EngineError::State { .. } | EngineError::UnknownProbe { .. }) => exit::USAGE,
             CliError::Engine(EngineError::Locked { .. }) => exit::LOCKED,
-            CliError::Engine(EngineError::UnknownProbe { .. }) => exit::USAGE,
             // Io, and whatever a newer engine adds.
             CliError::Engine(_) => exit::INTERNAL,
             CliError::NotConfirmed(_) => exit::NOT_CONFIRMED,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use opsrun_event::ProbeVerdict;
-use opsrun_plan::{TaskId, Plan};
+use opsrun_plan::{Plan, TaskId};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinSet;

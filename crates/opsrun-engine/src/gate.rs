@@ -15,18 +15,17 @@ use opsrun_event::{Event, ProbeVerdict};
 use opsrun_spec::{ResolvedHealth, ResolvedProbe, format_duration};
 use tokio::sync::watch;
 
-use opsrun_spec::Masker;
 use crate::probe::{ProbeRegistry, ProbeResult};
 use crate::process::{Exit, ShellCommand, run_shell};
 use crate::run::Emitter;
 use crate::signal::Shutdown;
+use opsrun_spec::Masker;
 
 /// The shortest pause between probes.
 const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Lines of probe output kept for failure messages.
 const TAIL_LINES: usize = 10;
-
 
 /// The result of a whole gate.
 #[derive(Debug, Clone)]

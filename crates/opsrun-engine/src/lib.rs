@@ -1,25 +1,39 @@
 //! `opsrun-engine`: runs a [`Plan`](opsrun_plan::Plan).
 //!
-//! [`run`] schedules the plan's DAG on tokio (independent tasks in parallel up to `jobs`),
-//! runs each command with `sh -c` in its own process group ([`process`](crate) handling),
-//! waits on health gates ([`probe_once`]), persists state ([`StateStore`]) and a journal
-//! ([`RunJournal`]) under one lock ([`RunLock`]), and handles signals. It reports everything as
-//! [`opsrun_event::Event`]s to an [`EventSink`](opsrun_event::EventSink) and never prints.
+//! A [`Runner`] schedules the plan's DAG on tokio (independent tasks in parallel up to `jobs`),
+//! runs each command with `sh -c` in its own process group (killed when the run is dropped or
+//! cancelled), waits on health gates (`cmd`, `http`, `tcp`, or a [`Probe`] written in Rust),
+//! persists state ([`StateStore`]) and a journal ([`RunJournal`]) under one lock ([`RunLock`]),
+//! and handles signals as its [`SignalPolicy`] says. It reports everything as
+//! [`opsrun_event::Event`]s, masked with the plan's [`Masker`], to sinks and an [`EventStream`],
+//! and never prints.
 //!
-//! ```no_run
-//! use std::{path::Path, sync::Arc};
-//! use opsrun_engine::{Masker, RunOptions, run};
+//! ```
+//! use std::path::Path;
+//! use opsrun_engine::{Runner, SignalPolicy};
+//! use opsrun_event::RunOutcome;
 //! use opsrun_plan::{Plan, PlanOptions};
 //! use opsrun_spec::{Invocation, Resolver};
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let spec = opsrun_spec::load(Path::new("tasks.toml"))?;
+//! let spec = opsrun_spec::load_str(Path::new("/tmp/tasks.toml"), r#"
+//!     [tasks.hello]
+//!     cmds = ["echo hello"]
+//! "#)?;
 //! let resolver = Resolver::new(&spec, Invocation::default());
-//! let plan = Plan::build(&resolver, &["flux".into()], &PlanOptions::default())?;
-//! let sink = Arc::new(|e: &opsrun_event::EventEnvelope| println!("{}", serde_json::to_string(e).unwrap()));
-//! let report = run(Arc::new(plan), RunOptions::default(), Masker::new(resolver.secrets()), sink, None).await?;
-//! println!("{:?}", report.outcome);
-//! # Ok(()) }
+//! let plan = Plan::build(&resolver, &["hello".into()], &PlanOptions::default())?;
+//! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! let mut runner = Runner::new(SignalPolicy::None);
+//! let mut events = runner.events();
+//! let report = runtime.block_on(runner.run(plan))?;
+//! assert_eq!(report.outcome, RunOutcome::Succeeded);
+//! let mut lines = Vec::new();
+//! while let Some(e) = events.try_next() {
+//!     if let opsrun_event::Event::Output { line, .. } = e.event {
+//!         lines.push(line);
+//!     }
+//! }
+//! assert_eq!(lines, ["hello"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod assess;

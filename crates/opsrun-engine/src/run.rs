@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use opsrun_event::{
     Event, EventEnvelope, EventSink, FanOut, OutputStyle, PlannedTask, RunMode, RunOutcome, TaskOutcome,
 };
-use opsrun_plan::{TaskId, Plan};
+use opsrun_plan::{Plan, TaskId};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -20,8 +20,8 @@ use crate::error::EngineError;
 use crate::gate::millis;
 use crate::journal::{RunJournal, TaskLogs};
 use crate::lock::RunLock;
-use crate::process::sleep_until_opt;
 use crate::probe::ProbeRegistry;
+use crate::process::sleep_until_opt;
 use crate::signal::{Shutdown, SignalPolicy, Signals, StopSignal};
 use crate::state::{RecordStatus, State, StateStore, TaskRecord};
 use crate::unit::{CallOptions, Unit, UnitMsg, UnitResult};

@@ -172,7 +172,10 @@ impl Runner {
 
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runner").field("options", &self.options).field("sinks", &self.sinks.len()).finish_non_exhaustive()
+        f.debug_struct("Runner")
+            .field("options", &self.options)
+            .field("sinks", &self.sinks.len())
+            .finish_non_exhaustive()
     }
 }
 

@@ -9,17 +9,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opsrun_event::{CommandStatus, Event, RunMode, SkipReason, TaskOutcome};
-use opsrun_plan::{TaskId, Plan};
+use opsrun_plan::{Plan, TaskId};
 use opsrun_spec::{ResolvedCmd, ResolvedCmdKind, ResolvedTask};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::fingerprint::{Fingerprint, matching_files};
 use crate::gate::{self, ProbeContext, millis, sleep_or_shutdown};
-use opsrun_spec::Masker;
 use crate::process::{Exit, ShellCommand, run_shell, run_shell_reporting};
 use crate::run::{Emitter, RunOptions};
 use crate::signal::Shutdown;
 use crate::state::{RecordStatus, TaskRecord};
+use opsrun_spec::Masker;
 
 /// Messages from units to the dispatcher.
 pub(crate) enum UnitMsg {

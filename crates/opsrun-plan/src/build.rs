@@ -182,7 +182,8 @@ impl Plan {
                         }
                     }
                 }
-                let n = TaskId::of(graph.add_node(PlanTask { task, forced: false, assumed_done: false, on_demand: false }));
+                let n =
+                    TaskId::of(graph.add_node(PlanTask { task, forced: false, assumed_done: false, on_demand: false }));
                 index.entry(base).or_insert(n);
                 for (callee, vars, recover, i) in called.into_iter().rev() {
                     pending.push((callee, vars, Referrer::Call(n, recover, i)));
@@ -312,8 +313,7 @@ impl Plan {
             .ids()
             .map(|n| self.graph.edges_directed(n.g(), Direction::Incoming).count() + self.callees(n).len())
             .collect();
-        let mut ready: std::collections::BTreeSet<TaskId> =
-            self.ids().filter(|n| indegree[n.index()] == 0).collect();
+        let mut ready: std::collections::BTreeSet<TaskId> = self.ids().filter(|n| indegree[n.index()] == 0).collect();
         let mut order = Vec::with_capacity(self.graph.node_count());
         while let Some(n) = ready.pop_first() {
             order.push(n);
@@ -326,11 +326,8 @@ impl Plan {
             }
         }
         if order.len() != self.graph.node_count() {
-            let stuck: Vec<String> = self
-                .ids()
-                .filter(|n| indegree[n.index()] > 0)
-                .map(|n| self.graph[n.g()].task.key.clone())
-                .collect();
+            let stuck: Vec<String> =
+                self.ids().filter(|n| indegree[n.index()] > 0).map(|n| self.graph[n.g()].task.key.clone()).collect();
             return Err(PlanError::Cycle(stuck.join(" → ")));
         }
         // Dependencies were pushed in reverse; present nodes in the order they were declared
@@ -385,7 +382,12 @@ impl Plan {
         let mut stack: Vec<TaskId> = starts.to_vec();
         while let Some(n) = stack.pop() {
             // A task that calls a re-run task has to run again too.
-            for m in self.graph.neighbors_directed(n.g(), Direction::Outgoing).map(TaskId::of).chain(self.callers(n).iter().copied()) {
+            for m in self
+                .graph
+                .neighbors_directed(n.g(), Direction::Outgoing)
+                .map(TaskId::of)
+                .chain(self.callers(n).iter().copied())
+            {
                 if seen.insert(m) {
                     stack.push(m);
                 }
@@ -428,7 +430,8 @@ impl Plan {
     pub fn dependencies(&self, node: TaskId) -> impl Iterator<Item = TaskId> + '_ {
         // petgraph yields the most recently added edge first; edges are added in declaration
         // order, so reversing restores it.
-        let mut deps: Vec<TaskId> = self.graph.neighbors_directed(node.g(), Direction::Incoming).map(TaskId::of).collect();
+        let mut deps: Vec<TaskId> =
+            self.graph.neighbors_directed(node.g(), Direction::Incoming).map(TaskId::of).collect();
         deps.reverse();
         deps.into_iter()
     }
@@ -460,5 +463,4 @@ impl Plan {
     pub(crate) fn ids(&self) -> impl Iterator<Item = TaskId> + use<> {
         (0..self.graph.node_count()).map(TaskId::new)
     }
-
 }

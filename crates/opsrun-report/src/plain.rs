@@ -171,7 +171,6 @@ impl PlainState {
                     return;
                 }
                 let what = match mode {
-                    RunMode::Run => "run",
                     RunMode::Pipeline => "pipeline",
                     RunMode::Recovery => "recovery",
                     _ => "run",
@@ -189,11 +188,7 @@ impl PlainState {
                 self.status(task, &text);
             }
             // Quiet output keeps what needs attention: failures, waits, warnings, the summary.
-            Event::TaskStarted { task } => {
-                if !self.options.quiet {
-                    self.status(task, "started");
-                }
-            }
+            Event::TaskStarted { task } if !self.options.quiet => self.status(task, "started"),
             Event::TaskSkipped { task, reason, detail } => {
                 self.skipped.insert(task.clone());
                 if self.options.quiet {
@@ -202,18 +197,15 @@ impl PlainState {
                 let label = match reason {
                     SkipReason::UpToDate => "up to date",
                     SkipReason::Resumed => "resumed",
-                    SkipReason::NotForPlatform => "skipped",
                     _ => "skipped",
                 };
                 let detail = clean_text(detail);
                 let text = if detail.is_empty() { label.to_owned() } else { format!("{label}: {detail}") };
                 self.status(task, &text);
             }
-            Event::CommandStarted { task, command, silent, .. } => {
-                if !*silent && !self.options.quiet {
-                    let command = dedent(&clean_text(command)).replace('\n', "\n  ");
-                    self.status(task, &format!("$ {command}"));
-                }
+            Event::CommandStarted { task, command, silent, .. } if !*silent && !self.options.quiet => {
+                let command = dedent(&clean_text(command)).replace('\n', "\n  ");
+                self.status(task, &format!("$ {command}"));
             }
             // A task's own output is passed on as it printed it (go-task's output styles), quiet
             // or not: scripts capture it.

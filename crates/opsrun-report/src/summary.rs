@@ -90,15 +90,8 @@ impl RunSummary {
                 self.end =
                     Some(RunEnd { outcome: *outcome, duration_ms: *duration_ms, resume_hint: resume_hint.clone() });
             }
-            Event::CommandStarted { .. }
-            | Event::CommandFinished { .. }
-            | Event::TaskRetrying { .. }
-            | Event::GateStarted { .. }
-            | Event::GateProbe { .. }
-            | Event::GateFinished { .. }
-            | Event::Interrupt { .. }
-            | Event::Warning { .. } => {}
-            // Events a newer engine adds are not shown by this renderer.
+            // Commands, probes, interrupts and warnings (and events a newer engine adds) do not
+            // change the summary.
             _ => {}
         }
     }
@@ -143,8 +136,8 @@ impl TaskRecord {
             return outcome;
         }
         match self.skipped {
-            Some(SkipReason::UpToDate | SkipReason::NotForPlatform) => TaskOutcome::UpToDate,
             Some(SkipReason::Resumed) => TaskOutcome::Resumed,
+            // Up to date, not for this platform, or a reason a newer engine adds.
             Some(_) => TaskOutcome::UpToDate,
             None if self.started && run.is_some_and(|r| r.outcome == RunOutcome::Interrupted) => {
                 TaskOutcome::Interrupted
@@ -237,7 +230,7 @@ pub fn render_summary(summary: &RunSummary) -> String {
     let what = match summary.mode {
         Some(RunMode::Pipeline) => format!("pipeline {}", clean_line(&summary.name)),
         Some(RunMode::Recovery) => format!("recovery {}", clean_line(&summary.name)),
-        Some(RunMode::Run) | Some(_) | None => clean_line(&summary.name),
+        Some(_) | None => clean_line(&summary.name),
     };
     let context = match (what.is_empty(), summary.run.is_empty()) {
         (false, false) => format!(" ({what}, run {})", clean_line(&summary.run)),

@@ -142,9 +142,7 @@ impl TaskBuilder {
     }
 
     fn push(mut self, key: &str, value: Value) -> Self {
-        if let Value::Array(items) =
-            self.table.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new()))
-        {
+        if let Value::Array(items) = self.table.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new())) {
             items.push(value);
         }
         self

@@ -25,7 +25,9 @@
 //! ```
 
 pub mod build;
-pub mod template;
+/// The Go-template engine (the `opsrun-template` crate), re-exported so that
+/// `opsrun_spec::template::Value` names the values the resolver works with.
+pub use opsrun_template as template;
 
 mod diagnostic;
 mod duration;

@@ -198,24 +198,15 @@ impl Platform {
     }
 }
 
-/// This machine's OS in Go's GOOS words.
+/// This machine's OS in Go's GOOS words (the same answer as the template's `{{OS}}`).
 pub fn host_os() -> &'static str {
-    match std::env::consts::OS {
-        "macos" => "darwin",
-        other => other,
-    }
+    opsrun_template::go_os()
 }
 
-/// This machine's architecture in Go's GOARCH words.
+/// This machine's architecture in Go's GOARCH words (the same answer as the template's
+/// `{{ARCH}}`).
 pub fn host_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64",
-        "loongarch64" => "loong64",
-        other => other,
-    }
+    opsrun_template::go_arch()
 }
 
 /// A loop over items (`for`): each item runs the command (or calls the task) once.

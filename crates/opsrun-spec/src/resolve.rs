@@ -23,7 +23,7 @@ use crate::model::{
     Cmd, CmdKind, DurationSpec, ForSpec, HealthSpec, Method, OutputSetting, ProbeSpec, Retries, RunPolicy, Spec, Task,
     TaskRef, Tmpl, VarDef, VarValue,
 };
-use crate::template::{Scope, TemplateErrorKind, Value};
+use crate::template::{Host, Scope, SystemHost, TemplateErrorKind, Value};
 
 /// What the command line contributes to resolution.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +55,44 @@ pub struct Resolver<'s> {
     env: HashMap<String, String>,
     dynamic: Mutex<HashMap<(String, PathBuf), Result<String, String>>>,
     secrets: Arc<Mutex<Vec<String>>>,
+}
+
+/// The real machine, for every host fact but the environment.
+static SYSTEM: SystemHost = SystemHost;
+
+/// The [`Host`] a [`Resolver`] renders on: its environment, otherwise the real machine.
+struct ResolverHost<'r> {
+    env: &'r HashMap<String, String>,
+}
+
+impl Host for ResolverHost<'_> {
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+
+    fn now(&self) -> jiff::Zoned {
+        SYSTEM.now()
+    }
+
+    fn time_zone(&self) -> jiff::tz::TimeZone {
+        SYSTEM.time_zone()
+    }
+
+    fn os(&self) -> &str {
+        SYSTEM.os()
+    }
+
+    fn arch(&self) -> &str {
+        SYSTEM.arch()
+    }
+
+    fn exe_suffix(&self) -> &str {
+        SYSTEM.exe_suffix()
+    }
+
+    fn num_cpu(&self) -> usize {
+        SYSTEM.num_cpu()
+    }
 }
 
 /// A task rendered for one invocation: every string final.
@@ -325,6 +363,13 @@ impl<'s> Resolver<'s> {
         self.spec
     }
 
+    /// The host templates render on: `{{env "X"}}` reads this resolver's environment (the one
+    /// `.X` falls back to), so it sees what [`Resolver::with_env`] was given rather than the
+    /// process; the clock and platform are the real ones.
+    fn host(&self) -> ResolverHost<'_> {
+        ResolverHost { env: &self.env }
+    }
+
     /// The secret values seen so far, to be masked in every output. Shared: values found later
     /// are visible through the same handle.
     pub fn secrets(&self) -> Arc<Mutex<Vec<String>>> {
@@ -560,7 +605,7 @@ impl<'s> Resolver<'s> {
             .map_err(|e| SpecError::plain(format!("invalid template `{source}`: {e}")))?;
         let empty = IndexMap::new();
         let mut scope = TaskScope::new(self, &empty, extra, 0, String::new(), self.spec.root_dir.clone());
-        parsed.render(&mut scope).map_err(|e| SpecError::plain(format!("cannot render `{source}`: {e}")))
+        parsed.render(&mut scope, &self.host()).map_err(|e| SpecError::plain(format!("cannot render `{source}`: {e}")))
     }
 
     /// The root file's `env` (dotenv files included), rendered: what commands that belong to no
@@ -868,7 +913,7 @@ impl<'s> Resolver<'s> {
         if t.parsed.is_literal() {
             return Ok(t.source.clone());
         }
-        t.parsed.render(scope).map_err(|e| {
+        t.parsed.render(scope, &self.host()).map_err(|e| {
             let at = template_error_location(&t.location, t.content_start, e.offset, e.len);
             let mut d = Diagnostic::new(format!("in task `{task}`: {e}"));
             d = match &e.kind {
@@ -1167,6 +1212,16 @@ mod tests {
         "#;
         assert_eq!(shell(&resolve(text, "t", &[]).unwrap()), ["echo task task file /home/op"]);
         assert_eq!(shell(&resolve(text, "t", &[("A", "cli")]).unwrap()), ["echo cli task file /home/op"]);
+    }
+
+    #[test]
+    fn env_function_reads_the_resolvers_environment() {
+        // `resolve` gives the resolver only HOME: PATH is unset for it, whatever the process has.
+        let text = r#"
+            [tasks.t]
+            cmds = ["echo {{env \"HOME\"}} [{{env \"PATH\"}}]"]
+        "#;
+        assert_eq!(shell(&resolve(text, "t", &[]).unwrap()), ["echo /home/op []"]);
     }
 
     #[test]

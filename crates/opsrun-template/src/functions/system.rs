@@ -1,11 +1,12 @@
-//! Functions that look at the machine: platform names, environment, clock,
-//! paths; and `fail`.
+//! Functions that look at the machine (platform names, environment, clock),
+//! all through the render's [`Host`]; paths; and `fail`.
 
-use jiff::{Timestamp, Zoned, tz::TimeZone};
+use jiff::Timestamp;
 
 use super::{CallError, exact, text};
-use crate::template::time_layout;
-use crate::template::value::Value;
+use crate::host::Host;
+use crate::time_layout;
+use crate::value::Value;
 
 /// `fail MESSAGE`: aborts the render with the user's message.
 pub(super) fn fail(args: Vec<Value>) -> Result<Value, CallError> {
@@ -13,81 +14,59 @@ pub(super) fn fail(args: Vec<Value>) -> Result<Value, CallError> {
     Err(CallError::Fail(text(&message).into_owned()))
 }
 
-/// Go's `runtime.GOOS` name for the platform we run on.
-pub(crate) fn go_os() -> &'static str {
-    match std::env::consts::OS {
-        "macos" => "darwin",
-        other => other,
-    }
-}
-
-/// Go's `runtime.GOARCH` name for the platform we run on.
-pub(crate) fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "x86" => "386",
-        "aarch64" => "arm64",
-        "powerpc64" => {
-            if cfg!(target_endian = "little") {
-                "ppc64le"
-            } else {
-                "ppc64"
-            }
-        }
-        "loongarch64" => "loong64",
-        other => other,
-    }
-}
-
-pub(super) fn os(args: Vec<Value>) -> Result<Value, CallError> {
+/// `OS`: the host's operating system in Go's words.
+pub(super) fn os(host: &dyn Host, args: Vec<Value>) -> Result<Value, CallError> {
     let [] = exact(args)?;
-    Ok(Value::Str(go_os().to_owned()))
+    Ok(Value::Str(host.os().to_owned()))
 }
 
-pub(super) fn arch(args: Vec<Value>) -> Result<Value, CallError> {
+/// `ARCH`: the host's architecture in Go's words.
+pub(super) fn arch(host: &dyn Host, args: Vec<Value>) -> Result<Value, CallError> {
     let [] = exact(args)?;
-    Ok(Value::Str(go_arch().to_owned()))
+    Ok(Value::Str(host.arch().to_owned()))
 }
 
-pub(super) fn num_cpu(args: Vec<Value>) -> Result<Value, CallError> {
+/// `numCPU`: the CPUs available to the host process.
+pub(super) fn num_cpu(host: &dyn Host, args: Vec<Value>) -> Result<Value, CallError> {
     let [] = exact(args)?;
-    let n = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    Ok(Value::Int(i64::try_from(n).unwrap_or(1)))
+    Ok(Value::Int(i64::try_from(host.num_cpu().max(1)).unwrap_or(1)))
 }
 
-pub(super) fn exe_ext(args: Vec<Value>) -> Result<Value, CallError> {
+/// `exeExt`: the host's executable suffix.
+pub(super) fn exe_ext(host: &dyn Host, args: Vec<Value>) -> Result<Value, CallError> {
     let [] = exact(args)?;
-    Ok(Value::Str(std::env::consts::EXE_SUFFIX.to_owned()))
+    Ok(Value::Str(host.exe_suffix().to_owned()))
 }
 
 /// `env NAME`: the environment variable, or "" when unset (as sprig does).
-pub(super) fn env(args: Vec<Value>) -> Result<Value, CallError> {
+pub(super) fn env(host: &dyn Host, args: Vec<Value>) -> Result<Value, CallError> {
     let [name] = exact(args)?;
     let name = text(&name);
     if name.is_empty() || name.contains(['=', '\0']) {
         return Ok(Value::Str(String::new()));
     }
-    Ok(Value::Str(std::env::var(name.as_ref()).unwrap_or_default()))
+    Ok(Value::Str(host.env(&name).unwrap_or_default()))
 }
 
-pub(super) fn now(args: Vec<Value>) -> Result<Value, CallError> {
+/// `now`: the host's current time.
+pub(super) fn now(host: &dyn Host, args: Vec<Value>) -> Result<Value, CallError> {
     let [] = exact(args)?;
-    Ok(Value::Time(Zoned::now()))
+    Ok(Value::Time(host.now()))
 }
 
 /// Sprig's `date LAYOUT TIME` with a Go layout. TIME may be a time, Unix
 /// seconds, or an RFC 3339 string.
-pub(super) fn date(args: Vec<Value>) -> Result<Value, CallError> {
+pub(super) fn date(host: &dyn Host, args: Vec<Value>) -> Result<Value, CallError> {
     let [layout, time] = exact(args)?;
     let zoned = match time {
         Value::Time(t) => t,
         Value::Int(secs) => Timestamp::from_second(secs)
             .map_err(|e| CallError::Message(format!("invalid Unix time {secs}: {e}")))?
-            .to_zoned(TimeZone::system()),
+            .to_zoned(host.time_zone()),
         Value::Str(s) => s
             .parse::<Timestamp>()
             .map_err(|e| CallError::Message(format!("invalid time {s:?}: {e}")))?
-            .to_zoned(TimeZone::system()),
+            .to_zoned(host.time_zone()),
         other => {
             return Err(CallError::Message(format!("expected a time, got {}", other.type_name())));
         }

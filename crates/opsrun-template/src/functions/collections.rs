@@ -3,7 +3,7 @@
 use indexmap::IndexMap;
 
 use super::{CallError, at_least, exact, text};
-use crate::template::value::Value;
+use crate::value::Value;
 
 /// Go's `len`; undefined and nil have length 0 (Go would fail on nil, but a
 /// missing optional var is common in Taskfiles and 0 is the useful answer).

@@ -1,4 +1,4 @@
-//! Evaluates a parsed template against a [`Scope`].
+//! Evaluates a parsed template against a [`Scope`] on a [`Host`].
 //!
 //! Dot starts as the root variable map, which is never materialised: `.NAME`
 //! at the root asks the scope, so only referenced variables are evaluated.
@@ -8,12 +8,18 @@
 use super::ast::{Command, Conditional, Node, Operand, Pipeline, RangeNode, Term};
 use super::error::{Span, TemplateError, TemplateErrorKind};
 use super::functions::{CallError, Func, Kind, OnUndefined};
+use super::host::Host;
 use super::scope::Scope;
 use super::value::Value;
 
 /// Renders `nodes` (parsed from `src`) into a new string.
-pub(crate) fn render(src: &str, nodes: &[Node], scope: &mut dyn Scope) -> Result<String, TemplateError> {
-    let mut renderer = Renderer { src, scope, vars: Vec::new(), out: String::with_capacity(src.len()) };
+pub(crate) fn render(
+    src: &str,
+    nodes: &[Node],
+    scope: &mut dyn Scope,
+    host: &dyn Host,
+) -> Result<String, TemplateError> {
+    let mut renderer = Renderer { src, scope, host, vars: Vec::new(), out: String::with_capacity(src.len()) };
     renderer.walk(nodes, &Datum::Root)?;
     Ok(renderer.out)
 }
@@ -44,6 +50,7 @@ enum Flow {
 struct Renderer<'a, 's> {
     src: &'a str,
     scope: &'s mut dyn Scope,
+    host: &'s dyn Host,
     vars: Vec<(&'a str, Datum)>,
     out: String,
 }
@@ -205,7 +212,7 @@ impl<'a> Renderer<'a, '_> {
             }
             _ => {}
         }
-        imp(args).map_err(|e| {
+        imp.call(self.host, args).map_err(|e| {
             let kind = match e {
                 CallError::Message(message) => TemplateErrorKind::Function { name: func.name.to_owned(), message },
                 CallError::Fail(message) => TemplateErrorKind::Fail(message),

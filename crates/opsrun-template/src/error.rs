@@ -38,6 +38,7 @@ impl TemplateError {
 
 /// The kinds of template failure. Messages are lowercase fragments.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum TemplateErrorKind {
     /// The template text is malformed.
     #[error("{0}")]

@@ -3,7 +3,7 @@
 use indexmap::IndexMap;
 
 use super::{CallError, exact, into_text, text, to_int};
-use crate::template::value::Value;
+use crate::value::Value;
 
 /// Go's `fmt.Sprint`: a space between two operands when neither is a string.
 pub(super) fn print(args: Vec<Value>) -> Result<Value, CallError> {

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use super::{CallError, at_least, into_text};
-use crate::template::value::{Value, format_float};
+use crate::value::{Value, format_float};
 
 /// `printf FORMAT ARGS...`
 pub(super) fn printf(args: Vec<Value>) -> Result<Value, CallError> {

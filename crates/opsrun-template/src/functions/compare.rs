@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 
 use super::{CallError, at_least, exact, to_int};
-use crate::template::value::Value;
+use crate::value::Value;
 
 pub(super) fn not(args: Vec<Value>) -> Result<Value, CallError> {
     let [value] = exact(args)?;

@@ -11,6 +11,7 @@ use super::time_layout;
 
 /// A value flowing through a template.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Value {
     /// A variable that is not defined; carries its name so that printing it
     /// can report which one. Falsy, and replaced by `default`.

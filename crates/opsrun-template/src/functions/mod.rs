@@ -7,8 +7,8 @@
 //! emptiness-aware ones (`default`, `eq`, `and`, ...) accept it, and the
 //! ordering comparisons reject it outright.
 
-// Every implementation has the one `Imp` signature so the table can hold plain
-// fn pointers; some neither consume their `Vec` nor fail, and that is fine.
+// Every implementation has one of the two `Imp` signatures so the table can
+// hold plain fn pointers; some neither consume their `Vec` nor fail, and that is fine.
 #![allow(clippy::needless_pass_by_value, clippy::unnecessary_wraps)]
 
 mod collections;
@@ -19,12 +19,36 @@ mod system;
 
 use std::borrow::Cow;
 
+use super::host::Host;
 use super::value::Value;
 
 pub(crate) use printf::go_quote;
 
-/// A function's implementation: takes its arguments (piped value last).
-pub(crate) type Imp = fn(Vec<Value>) -> Result<Value, CallError>;
+/// An implementation that depends on its arguments only.
+type PureImp = fn(Vec<Value>) -> Result<Value, CallError>;
+
+/// An implementation that also asks the render's [`Host`].
+type HostImp = fn(&dyn Host, Vec<Value>) -> Result<Value, CallError>;
+
+/// A function's implementation: takes its arguments (piped value last), and
+/// the render's [`Host`] if it reports facts about the machine.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Imp {
+    /// Depends on its arguments only.
+    Pure(PureImp),
+    /// Asks the host (environment, clock, platform).
+    Host(HostImp),
+}
+
+impl Imp {
+    /// Calls the implementation.
+    pub(crate) fn call(self, host: &dyn Host, args: Vec<Value>) -> Result<Value, CallError> {
+        match self {
+            Imp::Pure(imp) => imp(args),
+            Imp::Host(imp) => imp(host, args),
+        }
+    }
+}
 
 /// How a function is evaluated.
 #[derive(Debug)]
@@ -64,16 +88,21 @@ pub(crate) enum CallError {
     Fail(String),
 }
 
-const fn plain(name: &'static str, imp: Imp) -> Func {
-    Func { name, kind: Kind::Plain(imp), on_undefined: OnUndefined::Propagate }
+const fn plain(name: &'static str, imp: PureImp) -> Func {
+    Func { name, kind: Kind::Plain(Imp::Pure(imp)), on_undefined: OnUndefined::Propagate }
 }
 
-const fn accepting(name: &'static str, imp: Imp) -> Func {
-    Func { name, kind: Kind::Plain(imp), on_undefined: OnUndefined::Accept }
+const fn accepting(name: &'static str, imp: PureImp) -> Func {
+    Func { name, kind: Kind::Plain(Imp::Pure(imp)), on_undefined: OnUndefined::Accept }
 }
 
-const fn rejecting(name: &'static str, imp: Imp) -> Func {
-    Func { name, kind: Kind::Plain(imp), on_undefined: OnUndefined::Reject }
+const fn rejecting(name: &'static str, imp: PureImp) -> Func {
+    Func { name, kind: Kind::Plain(Imp::Pure(imp)), on_undefined: OnUndefined::Reject }
+}
+
+/// A function that asks the [`Host`]; undefined arguments propagate.
+const fn host(name: &'static str, imp: HostImp) -> Func {
+    Func { name, kind: Kind::Plain(Imp::Host(imp)), on_undefined: OnUndefined::Propagate }
 }
 
 static FUNCTIONS: &[Func] = &[
@@ -133,14 +162,14 @@ static FUNCTIONS: &[Func] = &[
     plain("div", compare::div),
     plain("mod", compare::modulo),
     // Sprig: dates and environment.
-    plain("now", system::now),
-    plain("date", system::date),
-    plain("env", system::env),
+    host("now", system::now),
+    host("date", system::date),
+    host("env", system::env),
     // go-task.
-    plain("OS", system::os),
-    plain("ARCH", system::arch),
-    plain("numCPU", system::num_cpu),
-    plain("exeExt", system::exe_ext),
+    host("OS", system::os),
+    host("ARCH", system::arch),
+    host("numCPU", system::num_cpu),
+    host("exeExt", system::exe_ext),
     plain("shellQuote", strings::shell_quote),
     plain("q", strings::shell_quote),
     plain("splitLines", strings::split_lines),

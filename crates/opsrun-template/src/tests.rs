@@ -3,7 +3,7 @@
 
 use indexmap::IndexMap;
 
-use super::{EmptyScope, Scope, Template, TemplateError, TemplateErrorKind, Value};
+use super::{EmptyScope, Host, Scope, SystemHost, Template, TemplateError, TemplateErrorKind, Value};
 
 /// The variables every table renders against.
 fn vars() -> IndexMap<String, Value> {
@@ -41,14 +41,14 @@ fn vars() -> IndexMap<String, Value> {
 }
 
 fn render(src: &str) -> Result<String, TemplateError> {
-    Template::parse(src)?.render(&mut vars())
+    Template::parse(src)?.render(&mut vars(), &SystemHost)
 }
 
 /// Renders `src` against `vars` and compares with `expected`.
 #[track_caller]
 fn check(src: &str, vars: &mut dyn Scope, expected: &str) {
     let template = Template::parse(src).unwrap_or_else(|e| panic!("parse {src:?}: {e} at {}", e.offset));
-    match template.render(vars) {
+    match template.render(vars, &SystemHost) {
         Ok(out) => assert_eq!(out, expected, "rendering {src:?}"),
         Err(e) => panic!("render {src:?}: {e} at {}", e.offset),
     }
@@ -284,7 +284,7 @@ fn system_functions() {
     let os = if cfg!(target_os = "macos") { "darwin" } else { std::env::consts::OS };
     check(r"{{OS}}", &mut EmptyScope, os);
     check(r#"{{if eq OS "linux" "darwin" "windows" "freebsd"}}known{{end}}"#, &mut EmptyScope, "known");
-    let arch = Template::parse("{{ARCH}}").and_then(|t| t.render(&mut EmptyScope)).expect("ARCH");
+    let arch = Template::parse("{{ARCH}}").and_then(|t| t.render(&mut EmptyScope, &SystemHost)).expect("ARCH");
     assert!(!arch.is_empty() && arch != "x86_64" && arch != "aarch64", "{arch}");
     check("{{exeExt}}", &mut EmptyScope, std::env::consts::EXE_SUFFIX);
     check(r#"{{env "OPSRUN_TEMPLATE_SURELY_UNSET_VAR"}}"#, &mut EmptyScope, "");
@@ -292,7 +292,7 @@ fn system_functions() {
     check(r#"{{env "PATH"}}"#, &mut EmptyScope, &path);
     check(r#"{{joinPath "a" "b/../c" "d"}}"#, &mut EmptyScope, "a/c/d");
     let cpus: i64 = Template::parse("{{numCPU}}")
-        .and_then(|t| t.render(&mut EmptyScope))
+        .and_then(|t| t.render(&mut EmptyScope, &SystemHost))
         .expect("numCPU")
         .parse()
         .expect("a number");
@@ -314,6 +314,64 @@ fn dates() {
     // The default print of a time is Go's `time.Time.String` layout.
     let printed = render("{{now}}").expect("now");
     assert!(printed.starts_with(&year), "{printed}");
+}
+
+/// A machine that is not this one: a fixed clock in a fixed zone, a fake
+/// environment and another platform.
+struct FakeHost {
+    env: IndexMap<String, String>,
+    now: jiff::Zoned,
+}
+
+impl Host for FakeHost {
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+
+    fn now(&self) -> jiff::Zoned {
+        self.now.clone()
+    }
+
+    fn os(&self) -> &'static str {
+        "plan9"
+    }
+
+    fn arch(&self) -> &'static str {
+        "riscv64"
+    }
+
+    fn exe_suffix(&self) -> &'static str {
+        ".bin"
+    }
+
+    fn num_cpu(&self) -> usize {
+        7
+    }
+}
+
+#[test]
+fn host_facts_come_from_the_injected_host() {
+    let host = FakeHost {
+        env: IndexMap::from([("CLUSTER".to_owned(), "home-ops".to_owned())]),
+        // A POSIX zone, so the test does not depend on the system's time zone database.
+        now: "2024-02-29T14:30:00Z"
+            .parse::<jiff::Timestamp>()
+            .expect("a timestamp")
+            .to_zoned(jiff::tz::TimeZone::posix("JST-9").expect("a POSIX zone")),
+    };
+    for (src, want) in [
+        (r#"{{env "CLUSTER"}}"#, "home-ops"),
+        // Unset in the fake environment, whatever the process has.
+        (r#"{{env "PATH"}}|{{env "HOME" | default "none"}}"#, "|none"),
+        (r#"{{now | date "2006-01-02 15:04 MST"}}"#, "2024-02-29 23:30 JST"),
+        ("{{now}}", "2024-02-29 23:30:00 +0900 JST"),
+        // Unix seconds are shown in the host's zone (the zone of its clock).
+        (r#"{{date "2006-01-02 15:04" 0}}"#, "1970-01-01 09:00"),
+        ("{{OS}}/{{ARCH}} app{{exeExt}} x{{numCPU}}", "plan9/riscv64 app.bin x7"),
+    ] {
+        let template = Template::parse(src).expect(src);
+        assert_eq!(template.render(&mut EmptyScope, &host).expect(src), want, "{src:?}");
+    }
 }
 
 /// Idioms lifted from real Taskfiles.
@@ -400,7 +458,7 @@ fn lookup_errors_propagate() {
         }
     }
     let template = Template::parse("{{.GOOD}} {{.BAD | default \"x\"}}").expect("parses");
-    let err = template.render(&mut Failing).expect_err("lookup fails");
+    let err = template.render(&mut Failing, &SystemHost).expect_err("lookup fails");
     assert_eq!(err.kind, TemplateErrorKind::Lookup { name: "BAD".into(), message: "cycle: BAD -> BAD".into() });
     assert_eq!((err.offset, err.len), (12, 4));
 }
@@ -461,7 +519,7 @@ fn referenced_vars() {
 fn literal_fast_path() {
     let template = Template::parse("no actions } here {").expect("parses");
     assert!(template.is_literal());
-    assert_eq!(template.render(&mut EmptyScope).expect("renders"), "no actions } here {");
+    assert_eq!(template.render(&mut EmptyScope, &SystemHost).expect("renders"), "no actions } here {");
     assert!(!Template::parse("{{.X}}").expect("parses").is_literal());
     // A comment is an action too: not literal, but renders to the text around it.
     assert!(!Template::parse("a{{/* c */}}").expect("parses").is_literal());
@@ -472,10 +530,10 @@ fn parse_once_render_many() {
     let template = Template::parse("{{.NAME}}-{{.N}}").expect("parses");
     let mut scope = vars();
     for _ in 0..3 {
-        assert_eq!(template.render(&mut scope).expect("renders"), "web-3");
+        assert_eq!(template.render(&mut scope, &SystemHost).expect("renders"), "web-3");
     }
     scope.insert("NAME".into(), "api".into());
-    assert_eq!(template.render(&mut scope).expect("renders"), "api-3");
+    assert_eq!(template.render(&mut scope, &SystemHost).expect("renders"), "api-3");
 }
 
 #[test]
@@ -564,7 +622,7 @@ fn no_panic_on_garbage() {
             src.push_str(PIECES[i]);
         }
         if let Ok(template) = Template::parse(&src) {
-            let _ = template.render(&mut vars());
+            let _ = template.render(&mut vars(), &SystemHost);
             let _ = template.referenced_vars();
         } else if let Err(e) = Template::parse(&src) {
             assert!(e.offset <= src.len(), "{src:?}: {e:?}");
@@ -576,7 +634,7 @@ fn no_panic_on_garbage() {
         if let Some(prefix) = complex.get(..end)
             && let Ok(template) = Template::parse(prefix)
         {
-            let _ = template.render(&mut vars());
+            let _ = template.render(&mut vars(), &SystemHost);
         }
     }
 }

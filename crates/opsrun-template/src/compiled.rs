@@ -2,6 +2,7 @@
 
 use super::ast::{Node, collect_root_vars};
 use super::error::TemplateError;
+use super::host::Host;
 use super::scope::Scope;
 use super::{parser, render};
 
@@ -32,12 +33,13 @@ impl Template {
         &self.src
     }
 
-    /// Renders with variables from `scope`.
-    pub fn render(&self, scope: &mut dyn Scope) -> Result<String, TemplateError> {
+    /// Renders with variables from `scope`; functions that report facts
+    /// about the machine (`env`, `now`, `OS`, ...) ask `host`.
+    pub fn render(&self, scope: &mut dyn Scope, host: &dyn Host) -> Result<String, TemplateError> {
         if self.literal {
             return Ok(self.src.clone());
         }
-        render::render(&self.src, &self.nodes, scope)
+        render::render(&self.src, &self.nodes, scope, host)
     }
 
     /// The top-level variable names the template references (`.NAME` where
