@@ -20,7 +20,7 @@ const CARGO_STEPS: &[Step] = &[
 ];
 
 pub(crate) fn run(root: &Path) -> ExitCode {
-    let total = CARGO_STEPS.len() + 1;
+    let total = CARGO_STEPS.len() + 2;
     for (index, step) in CARGO_STEPS.iter().enumerate() {
         eprintln!("==> [{}/{total}] {}", index + 1, step.shown);
         let status = Command::new(crate::cargo()).args(step.cargo_args).current_dir(root).status();
@@ -36,6 +36,11 @@ pub(crate) fn run(root: &Path) -> ExitCode {
                 return ExitCode::from(1);
             }
         }
+    }
+    eprintln!("==> [{}/{total}] cargo xtask consumer", total - 1);
+    if crate::consumer::run(root) != ExitCode::SUCCESS {
+        eprintln!("==> failed: cargo xtask consumer");
+        return ExitCode::from(1);
     }
     // Tidy runs in this process: it is this binary, so spawning `cargo xtask tidy` would only add a
     // second cargo invocation.

@@ -11,6 +11,7 @@
 
 mod bench;
 mod ci;
+mod consumer;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                      cargo fmt --check, clippy -D warnings, cargo test, tidy; stops at the first failure
+  ci                      cargo fmt --check, clippy -D warnings, cargo test, consumer, tidy; stops at the first failure
+  consumer                build and run tests/consumer (opsrun embedded without the CLI) and check its dependency tree
   tidy                    check //! module docs, no dbg!/todo!/unimplemented!, no ignored tests, crates in ARCHITECTURE.md
   bench [options]         benchmark opsrun against the process-spawn floor, go-task and just
     --quick               3 measured runs instead of 10
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     match command.as_str() {
         "ci" if rest.is_empty() => ci::run(&root),
         "tidy" if rest.is_empty() => tidy::run(&root),
+        "consumer" if rest.is_empty() => consumer::run(&root),
         "bench" => match bench::BenchOptions::parse(rest) {
             Ok(options) => bench::run(&root, &options),
             Err(message) => {
