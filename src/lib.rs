@@ -51,6 +51,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 use std::path::Path;
 
 use indexmap::IndexMap;

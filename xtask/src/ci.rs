@@ -7,23 +7,36 @@ use std::process::{Command, ExitCode, ExitStatus};
 struct Step {
     shown: &'static str,
     cargo_args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
 }
 
 const CARGO_STEPS: &[Step] = &[
-    Step { shown: "cargo fmt --all -- --check", cargo_args: &["fmt", "--all", "--", "--check"] },
+    Step { shown: "cargo fmt --all -- --check", cargo_args: &["fmt", "--all", "--", "--check"], env: &[] },
     Step {
         shown: "cargo clippy --workspace --all-targets -- -D warnings",
         cargo_args: &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        env: &[],
     },
     // Doc tests are part of `cargo test` for library targets.
-    Step { shown: "cargo test --workspace", cargo_args: &["test", "--workspace"] },
+    Step { shown: "cargo test --workspace", cargo_args: &["test", "--workspace"], env: &[] },
+    // The library crates' docs, as docs.rs would build them: broken links are errors. (The CLI's
+    // doc comments are its `--help` text, not rustdoc.)
+    Step {
+        shown: "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps --workspace --exclude opsrun-cli --exclude xtask",
+        cargo_args: &["doc", "--no-deps", "--workspace", "--exclude", "opsrun-cli", "--exclude", "xtask"],
+        env: &[("RUSTDOCFLAGS", "-D warnings")],
+    },
 ];
 
 pub(crate) fn run(root: &Path) -> ExitCode {
     let total = CARGO_STEPS.len() + 2;
     for (index, step) in CARGO_STEPS.iter().enumerate() {
         eprintln!("==> [{}/{total}] {}", index + 1, step.shown);
-        let status = Command::new(crate::cargo()).args(step.cargo_args).current_dir(root).status();
+        let status = Command::new(crate::cargo())
+            .args(step.cargo_args)
+            .envs(step.env.iter().copied())
+            .current_dir(root)
+            .status();
         match status {
             Ok(status) if status.success() => {}
             Ok(status) => {

@@ -28,7 +28,7 @@ impl Fingerprint {
     }
 
     /// [`Fingerprint::compute`] for a task that calls other tasks: `call_digests` are the
-    /// fingerprints of what it calls (see [`static_digest`]), so that editing a called task
+    /// fingerprints of what it calls (see `static_digest`), so that editing a called task
     /// makes its caller run again on resume.
     pub fn compute_with_calls(
         task: &ResolvedTask,

@@ -25,6 +25,8 @@
 //! assert_eq!(*lines.lock().unwrap(), ["hello"]);
 //! ```
 
+#![warn(missing_docs)]
+
 mod event;
 
 pub use event::*;

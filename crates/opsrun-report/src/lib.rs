@@ -26,6 +26,8 @@
 //! # Ok::<(), opsrun_report::ParseOutputModeError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod bars;
 mod json;
 mod mode;

@@ -24,6 +24,8 @@
 //! # Ok::<(), opsrun_spec::SpecError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod build;
 /// The Go-template engine (the `opsrun-template` crate), re-exported so that
 /// `opsrun_spec::template::Value` names the values the resolver works with.
