@@ -233,6 +233,10 @@ struct RecoveryRecord<'a> {
 }
 
 /// `opsrun emergency-recovery`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "assess, show the plan, confirm, run, assess again: the recovery procedure in the order an operator reads it"
+)]
 pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<u8> {
     let (extra, vars) = split_items(&args.vars)?;
     if let Some(x) = extra.first() {

@@ -259,6 +259,7 @@ async fn probe_tcp(addr: &str, timeout: Duration) -> ProbeResult {
 }
 
 /// Polls the gate of `task` until it passes, fails, times out or the run is interrupted.
+#[expect(clippy::too_many_lines, reason = "the polling loop with its counters (passes, errors, backoff) in one place")]
 pub(crate) async fn wait_healthy(
     task: &str,
     health: &ResolvedHealth,

@@ -90,6 +90,10 @@ pub(crate) async fn run_shell(
 
 /// [`run_shell`], also telling `on_spawn` the new process group's id (so that a run killed with
 /// `kill -9` can have its leftover groups ended by the next run).
+#[expect(
+    clippy::too_many_lines,
+    reason = "one select loop over exit, both pipes, shutdown, deadline and kill timer; splitting it would share all its state"
+)]
 pub(crate) async fn run_shell_reporting(
     cmd: &ShellCommand,
     mut shutdown: watch::Receiver<Shutdown>,

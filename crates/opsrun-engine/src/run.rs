@@ -160,6 +160,10 @@ enum NodeState {
 }
 
 /// Runs `plan`, sending every event to `sink`; `control` stops it.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the dispatcher loop: one select over finished units, unit requests, signals and timers (see issue: pure step extraction)"
+)]
 pub(crate) async fn run(
     plan: Arc<Plan>,
     options: RunOptions,

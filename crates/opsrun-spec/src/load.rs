@@ -133,6 +133,10 @@ impl Loader {
         self.load_text(path, text, namespace, include, parent)
     }
 
+    #[expect(
+        clippy::too_many_lines,
+        reason = "lowers every top-level key of one file in file order; each step is short and shares the loader's diagnostics"
+    )]
     fn load_text(
         &mut self,
         path: &Path,
@@ -885,6 +889,7 @@ impl Loader {
         }
     }
 
+    #[expect(clippy::too_many_lines, reason = "validates each gate key in turn, pointing each error at its own value")]
     fn health(&mut self, raw: &RawHealth, location: &Location) -> Option<HealthSpec> {
         let probe = match (&raw.cmd, &raw.http, &raw.tcp, &raw.probe) {
             (Some(cmd), None, None, None) => ProbeSpec::Cmd(self.tmpl(cmd, location, false)?),
