@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: the checks CI runs, in the order CI runs them, stopping at the first failure.
 
 use std::path::Path;
-use std::process::{Command, ExitCode, ExitStatus};
+use std::process::{ExitCode, ExitStatus};
 
 /// One step: how it is shown, and the cargo arguments that run it.
 struct Step {
@@ -28,15 +28,24 @@ const CARGO_STEPS: &[Step] = &[
     },
 ];
 
+/// A step that runs in this process: how it is shown, and the function.
+type InProcessStep = (&'static str, fn(&Path) -> ExitCode);
+
+/// Steps that run in this process: they are this binary, so spawning `cargo xtask ..` would
+/// only add a second cargo invocation. After the tests, so that a compile error is reported by
+/// the step that explains it best.
+const IN_PROCESS_STEPS: &[InProcessStep] = &[
+    ("cargo xtask consumer", crate::consumer::run),
+    ("cargo xtask api --check", |root| crate::api::run(root, crate::api::Mode::Check)),
+    ("cargo xtask tidy", crate::tidy::run),
+];
+
 pub(crate) fn run(root: &Path) -> ExitCode {
-    let total = CARGO_STEPS.len() + 2;
+    let total = CARGO_STEPS.len() + IN_PROCESS_STEPS.len();
     for (index, step) in CARGO_STEPS.iter().enumerate() {
         eprintln!("==> [{}/{total}] {}", index + 1, step.shown);
-        let status = Command::new(crate::cargo())
-            .args(step.cargo_args)
-            .envs(step.env.iter().copied())
-            .current_dir(root)
-            .status();
+        let status =
+            crate::cargo_command().args(step.cargo_args).envs(step.env.iter().copied()).current_dir(root).status();
         match status {
             Ok(status) if status.success() => {}
             Ok(status) => {
@@ -50,21 +59,15 @@ pub(crate) fn run(root: &Path) -> ExitCode {
             }
         }
     }
-    eprintln!("==> [{}/{total}] cargo xtask consumer", total - 1);
-    if crate::consumer::run(root) != ExitCode::SUCCESS {
-        eprintln!("==> failed: cargo xtask consumer");
-        return ExitCode::from(1);
+    for (index, (shown, step)) in IN_PROCESS_STEPS.iter().enumerate() {
+        eprintln!("==> [{}/{total}] {shown}", CARGO_STEPS.len() + index + 1);
+        if step(root) != ExitCode::SUCCESS {
+            eprintln!("==> failed: {shown} (exit 1)");
+            return ExitCode::from(1);
+        }
     }
-    // Tidy runs in this process: it is this binary, so spawning `cargo xtask tidy` would only add a
-    // second cargo invocation.
-    eprintln!("==> [{total}/{total}] cargo xtask tidy");
-    let status = crate::tidy::run(root);
-    if status == ExitCode::SUCCESS {
-        eprintln!("==> ci passed");
-    } else {
-        eprintln!("==> failed: cargo xtask tidy (exit 1)");
-    }
-    status
+    eprintln!("==> ci passed");
+    ExitCode::SUCCESS
 }
 
 /// The child's exit code, or 128 + signal as a shell reports it when the child was killed.

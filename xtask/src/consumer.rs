@@ -6,7 +6,7 @@
 //! test step already built (only the consumer itself is compiled).
 
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 /// Crates an embedder must not compile: they belong to the `opsrun` binary.
 const FORBIDDEN: &[&str] = &["clap", "clap_complete", "indicatif", "tracing-subscriber", "opsrun-cli", "opsrun-report"];
@@ -15,7 +15,7 @@ pub(crate) fn run(root: &Path) -> ExitCode {
     let manifest = root.join("tests/consumer/Cargo.toml");
     let target = root.join("target");
     let cargo = |args: &[&str]| {
-        let mut command = Command::new(crate::cargo());
+        let mut command = crate::cargo_command();
         command.args(args).arg("--manifest-path").arg(&manifest).env("CARGO_TARGET_DIR", &target).current_dir(root);
         command
     };

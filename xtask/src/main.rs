@@ -3,12 +3,15 @@
 //! Subcommands:
 //!
 //! - `ci`: the checks CI runs, in order, stopping at the first failure ([`ci`]).
+//! - `api [--check]`: write, or check, the public-API snapshots `api/<crate>.txt` ([`api`]).
 //! - `tidy`: source-hygiene checks that also run as a `#[test]` inside `cargo test` ([`tidy`]).
 //! - `bench [--quick] [--runs N] [--write]`: opsrun against the raw process-spawn floor and, when
 //!   installed, go-task and just ([`bench`]).
 //!
-//! xtask depends on std only, so that it builds in seconds on a clean checkout.
+//! xtask depends on std and `serde_json` only (for rustdoc's and cargo's JSON), so that it builds
+//! in seconds on a clean checkout.
 
+mod api;
 mod bench;
 mod ci;
 mod consumer;
@@ -21,9 +24,13 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                      cargo fmt --check, clippy -D warnings, cargo test, consumer, tidy; stops at the first failure
+  ci                      cargo fmt --check, clippy -D warnings, cargo test, cargo doc, consumer, api --check, tidy;
+                          stops at the first failure
+  api                     regenerate the public-API snapshots api/<crate>.txt (rustdoc JSON, RUSTC_BOOTSTRAP=1)
+    --check               compare instead of writing; print what was added and removed
   consumer                build and run tests/consumer (opsrun embedded without the CLI) and check its dependency tree
-  tidy                    check //! module docs, no dbg!/todo!/unimplemented!, no ignored tests, crates in ARCHITECTURE.md
+  tidy                    check //! module docs, no dbg!/todo!/unimplemented!, no ignored tests, crates in
+                          ARCHITECTURE.md, crate layering, unused dependencies
   bench [options]         benchmark opsrun against the process-spawn floor, go-task and just
     --quick               3 measured runs instead of 10
     --runs N              N measured runs (after one warm-up run)
@@ -38,6 +45,8 @@ fn main() -> ExitCode {
     let root = project_root();
     match command.as_str() {
         "ci" if rest.is_empty() => ci::run(&root),
+        "api" if rest.is_empty() => api::run(&root, api::Mode::Write),
+        "api" if rest == ["--check"] => api::run(&root, api::Mode::Check),
         "tidy" if rest.is_empty() => tidy::run(&root),
         "consumer" if rest.is_empty() => consumer::run(&root),
         "bench" => match bench::BenchOptions::parse(rest) {
@@ -70,4 +79,29 @@ fn project_root() -> PathBuf {
 /// The cargo that invoked us (so `cargo +nightly xtask` stays on nightly), or `cargo` from PATH.
 fn cargo() -> std::ffi::OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Variables `cargo run` sets for xtask itself, besides `CARGO_PKG_*`.
+const RUN_ONLY_VARS: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+];
+
+/// [`cargo()`] as a command, without the variables `cargo run` set for xtask: a build script
+/// that watches one (ring's watches `CARGO_MANIFEST_DIR`) would otherwise see another
+/// environment than under a cargo started from the shell, and it and everything above it would
+/// be rebuilt each time the two alternate.
+fn cargo_command() -> std::process::Command {
+    let mut command = std::process::Command::new(cargo());
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if name.starts_with("CARGO_PKG_") || RUN_ONLY_VARS.contains(&name.as_ref()) {
+            command.env_remove(&key);
+        }
+    }
+    command
 }

@@ -6,7 +6,11 @@
 //! - no Rust source anywhere in the repository marks a test as ignored: a test that cannot run
 //!   is deleted or fixed, not hidden;
 //! - every crate under `crates/` is mentioned in `ARCHITECTURE.md`, so that the code map stays
-//!   complete (skipped with a note when the file does not exist).
+//!   complete (skipped with a note when the file does not exist);
+//! - each workspace crate depends only on the workspace crates its layer allows, and uses every
+//!   one of its `[dependencies]` ([`deps`]).
+
+mod deps;
 
 use std::fmt;
 use std::fs;
@@ -112,6 +116,10 @@ pub(crate) fn check(root: &Path) -> std::io::Result<TidyReport> {
         }
         Err(error) => return Err(error),
     }
+
+    let (violations, notes) = deps::check(root)?;
+    report.violations.extend(violations);
+    report.notes.extend(notes);
     report.violations.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     Ok(report)
 }
