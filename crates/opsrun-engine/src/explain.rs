@@ -4,11 +4,13 @@
 //! the saved state. What only a run can know (the result of `status` commands, whether a gate
 //! passes now) is stated as a condition rather than guessed.
 
-use opsrun_plan::Plan;
+use opsrun_event::RunMode;
+use opsrun_plan::{Plan, TaskId};
 use serde::Serialize;
 
+use crate::decide::{self, Before, Checks, Situation, SourcesCheck, Upstream, Why};
 use crate::fingerprint::Fingerprint;
-use crate::state::{RecordStatus, State};
+use crate::state::State;
 
 /// The expected decision for one task.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -29,10 +31,6 @@ pub struct Explanation {
 }
 
 /// Explains every task of `plan` against `state` for a run with `resume` and `force`.
-#[expect(
-    clippy::too_many_lines,
-    reason = "walks the plan once, deciding each task in the engine's check order; the order is the point"
-)]
 pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Explanation> {
     let mut digests = vec![String::new(); plan.len()];
     // `runs`: certainly executes; `maybe`: executes unless its status commands pass (only a
@@ -61,67 +59,57 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
         let dep_maybe: Vec<&str> =
             deps.iter().filter(|d| maybe[d.index()] && !runs[d.index()]).map(|d| plan.task(*d).key.as_str()).collect();
         let gate = task.health.as_ref().map(|h| format!(" and its gate `{}` passes", h.name)).unwrap_or_default();
-        let callers: Vec<&str> = plan.callers(node).iter().map(|&c| plan.task(c).key.as_str()).collect();
-        let (will_run, reason) = if plan.node(node).assumed_done {
-            (false, "not selected in this run (--only or emergency recovery); assumed done".to_string())
-        } else if let Some(why) = &task.platform_skip {
-            (false, format!("skipped: {why}"))
-        } else if force || plan.node(node).forced {
-            (true, "forced (--force, --from or --only)".to_string())
-        } else if !task.status.is_empty() {
-            (
-                true,
-                format!(
-                    "its status commands decide{gate}; explain does not run them, since they may reach the cluster"
-                ),
-            )
-        } else if plan.node(node).on_demand && !callers.is_empty() {
-            (true, format!("runs when {} calls it", callers.join(" or ")))
-        } else if plan.node(node).on_demand {
-            let needed_by: Vec<&str> = plan.dependents(node).map(|d| plan.task(d).key.as_str()).collect();
-            (true, format!("runs before {}, which runs only when called", needed_by.join(" and ")))
-        } else if !resume {
-            if task.sources.is_empty() {
-                (true, "always runs (no status or sources to check)".to_string())
-            } else if !task
-                .generates
-                .iter()
-                .all(|g| !crate::fingerprint::matching_files(&task.dir, std::slice::from_ref(g)).is_empty())
-            {
-                (true, "a file it generates is missing".to_string())
-            } else if prior.is_some_and(|p| p.status == RecordStatus::Succeeded && p.fingerprint == fp.digest) {
-                (false, format!("up to date: sources unchanged{gate}"))
+        let situation = Situation {
+            task,
+            assumed_done: plan.node(node).assumed_done,
+            forced: force || plan.node(node).forced,
+            called: plan.node(node).on_demand,
+            mode: if resume { RunMode::Pipeline } else { RunMode::Run },
+            resume,
+            prior,
+            fingerprint: &fp.digest,
+            upstream: if !dep_runs.is_empty() {
+                Upstream::Ran
+            } else if dep_maybe.is_empty() {
+                Upstream::Quiet
             } else {
-                (true, "sources changed since the last success".to_string())
+                Upstream::Maybe
+            },
+        };
+        // (runs, runs unless its status commands pass, why)
+        let (will_run, conditional, reason) = match decide::before(&situation) {
+            Before::AssumedDone => {
+                (false, false, "not selected in this run (--only or emergency recovery); assumed done".to_string())
             }
-        } else {
-            match prior {
-                None => (true, "never ran".to_string()),
-                Some(p) if p.status == RecordStatus::Running => {
-                    (true, format!("was interrupted in run {} (opsrun stopped)", p.run))
+            Before::NotForPlatform(why) => (false, false, format!("skipped: {why}")),
+            Before::Resume { run } => {
+                let unless = if gate.is_empty() {
+                    " nothing else changes".to_string()
+                } else {
+                    gate.trim_start_matches(" and").to_string()
+                };
+                (false, false, format!("succeeded in run {run}, unchanged; skipped if{unless}"))
+            }
+            Before::RepairIfUnhealthy => (true, false, format!("repaired unless{}", gate.trim_start_matches(" and"))),
+            Before::Proceed(Why::Forced) => (true, false, "forced (--force, --from or --only)".to_string()),
+            Before::Proceed(why) => match decide::checks(task, prior, &fp.digest) {
+                Some(Checks { sources: Some(SourcesCheck::GeneratedMissing), .. }) => {
+                    (true, false, "a file it generates is missing".to_string())
                 }
-                Some(p) if p.status != RecordStatus::Succeeded => {
-                    (true, format!("last outcome in run {} was {}", p.run, format!("{:?}", p.status).to_lowercase()))
+                Some(Checks { sources: Some(SourcesCheck::Changed), .. }) => {
+                    (true, false, "sources changed since the last success".to_string())
                 }
-                Some(p) if p.fingerprint != fp.digest => {
-                    (true, format!("changed since run {}: {}", p.run, changed.join(", ")))
-                }
-                Some(_) if !dep_runs.is_empty() => (true, format!("a dependency will run: {}", dep_runs.join(", "))),
-                Some(p) => (
-                    false,
+                Some(Checks { status: true, .. }) => (
+                    true,
+                    true,
                     format!(
-                        "succeeded in run {}, unchanged; skipped if{}",
-                        p.run,
-                        if gate.is_empty() {
-                            " nothing else changes".to_string()
-                        } else {
-                            gate.trim_start_matches(" and").to_string()
-                        }
+                        "its status commands decide{gate}; explain does not run them, since they may reach the cluster"
                     ),
                 ),
-            }
+                Some(_) => (false, false, format!("up to date: sources unchanged{gate}")),
+                None => (true, false, why_it_runs(plan, node, &why, &changed, &dep_runs)),
+            },
         };
-        let conditional = !task.status.is_empty() && will_run && !(force || plan.node(node).forced);
         let reason = if !will_run && !dep_maybe.is_empty() {
             format!("{reason}; but runs if {} does (status commands decide)", dep_maybe.join(", "))
         } else {
@@ -140,4 +128,28 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
         });
     }
     out
+}
+
+/// Why a task that [`decide::before`] lets through, and that has nothing to check, runs.
+fn why_it_runs(plan: &Plan, node: TaskId, why: &Why, changed: &[String], dep_runs: &[&str]) -> String {
+    match why {
+        Why::Forced => "forced (--force, --from or --only)".to_string(),
+        Why::Called => {
+            let callers: Vec<&str> = plan.callers(node).iter().map(|&c| plan.task(c).key.as_str()).collect();
+            if callers.is_empty() {
+                let needed_by: Vec<&str> = plan.dependents(node).map(|d| plan.task(d).key.as_str()).collect();
+                format!("runs before {}, which runs only when called", needed_by.join(" and "))
+            } else {
+                format!("runs when {} calls it", callers.join(" or "))
+            }
+        }
+        Why::NotResuming => "always runs (no status or sources to check)".to_string(),
+        Why::NeverRan => "never ran".to_string(),
+        Why::Interrupted { run } => format!("was interrupted in run {run} (opsrun stopped)"),
+        Why::LastOutcome { run, status } => {
+            format!("last outcome in run {run} was {}", format!("{status:?}").to_lowercase())
+        }
+        Why::Changed { run } => format!("changed since run {run}: {}", changed.join(", ")),
+        Why::UpstreamRan => format!("a dependency will run: {}", dep_runs.join(", ")),
+    }
 }

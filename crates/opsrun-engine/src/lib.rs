@@ -39,6 +39,7 @@
 #![warn(missing_docs)]
 
 mod assess;
+mod decide;
 mod error;
 mod explain;
 mod fingerprint;

@@ -118,7 +118,7 @@ impl StateStore {
     }
 
     /// Opens the write-ahead log for appending.
-    pub fn wal(&self) -> Result<StateWal, EngineError> {
+    pub(crate) fn wal(&self) -> Result<StateWal, EngineError> {
         let path = self.wal_path();
         fs::create_dir_all(&self.dir)
             .map_err(|e| EngineError::State { path: path.clone(), message: format!("cannot create: {e}") })?;
@@ -198,7 +198,7 @@ struct WalLine {
 
 /// An open write-ahead log (see the module docs).
 #[derive(Debug)]
-pub struct StateWal {
+pub(crate) struct StateWal {
     file: File,
     path: PathBuf,
     /// True once anything was appended through this handle, or the log was not empty when
@@ -208,12 +208,12 @@ pub struct StateWal {
 
 impl StateWal {
     /// True when the log holds updates the snapshot does not have yet.
-    pub fn is_dirty(&self) -> bool {
+    pub(crate) fn is_dirty(&self) -> bool {
         self.dirty
     }
 
     /// Appends a record update in one `write`; with `durable`, also fsyncs it.
-    pub fn append(&mut self, task: &str, record: &TaskRecord, durable: bool) -> Result<(), EngineError> {
+    pub(crate) fn append(&mut self, task: &str, record: &TaskRecord, durable: bool) -> Result<(), EngineError> {
         let err =
             |e: std::io::Error| EngineError::State { path: self.path.clone(), message: format!("cannot append: {e}") };
         let mut line = serde_json::to_vec(&WalLine { task: task.to_string(), record: record.clone() })

@@ -13,12 +13,13 @@ use opsrun_plan::{Plan, TaskId};
 use opsrun_spec::{ResolvedCmd, ResolvedCmdKind, ResolvedTask};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::fingerprint::{Fingerprint, matching_files};
+use crate::decide::{self, Before, Situation, SourcesCheck, Upstream};
+use crate::fingerprint::Fingerprint;
 use crate::gate::{self, ProbeContext, millis, sleep_or_shutdown};
 use crate::process::{Exit, ShellCommand, run_shell, run_shell_reporting};
 use crate::run::{Emitter, RunOptions};
 use crate::signal::Shutdown;
-use crate::state::{RecordStatus, TaskRecord};
+use crate::state::TaskRecord;
 use opsrun_spec::Masker;
 
 /// Messages from units to the dispatcher.
@@ -115,29 +116,41 @@ impl Unit {
             gate_attempts,
         };
 
-        if self.plan.node(self.node).assumed_done {
-            let detail = "not selected in this run (--only or emergency recovery); assumed done".to_string();
-            self.emitter.emit(Event::TaskSkipped { task: key, reason: SkipReason::Resumed, detail });
-            return result(TaskOutcome::Resumed, false, None, 0, fingerprint);
-        }
-        if let Some(why) = &task.platform_skip {
-            self.emitter.emit(Event::TaskSkipped {
-                task: key,
-                reason: SkipReason::NotForPlatform,
-                detail: why.clone(),
-            });
-            return result(TaskOutcome::UpToDate, false, None, 0, fingerprint);
-        }
         let forced = self.forced();
         // Saved state first: a stage that is done is done, whatever its preconditions need
-        // (a signed-in 1Password CLI, say). A called task is part of its caller's work and is
-        // not resumed on its own.
-        if !forced
-            && self.call.is_none()
-            && let Some((reason, detail)) = self.resume_decision(&task, &fingerprint, &env).await
-        {
+        // (a signed-in 1Password CLI, say).
+        let situation = Situation {
+            task: &task,
+            assumed_done: self.plan.node(self.node).assumed_done,
+            forced,
+            called: self.call.is_some(),
+            mode: self.options.mode,
+            resume: self.options.resume,
+            prior: self.prior.as_ref(),
+            fingerprint: &fingerprint.digest,
+            upstream: if self.any_dep_executed { Upstream::Ran } else { Upstream::Quiet },
+        };
+        let skip = match decide::before(&situation) {
+            Before::AssumedDone => Some((
+                SkipReason::Resumed,
+                "not selected in this run (--only or emergency recovery); assumed done".to_string(),
+            )),
+            Before::NotForPlatform(why) => Some((SkipReason::NotForPlatform, why)),
+            Before::Resume { run } => {
+                self.confirm_gate(&task, &env, SkipReason::Resumed, format!("succeeded in run {run}, unchanged since"))
+                    .await
+            }
+            // Emergency recovery repairs the broken layer (forced) and, after it, only the
+            // layers that are still unhealthy: a stage whose gate passes now is left alone.
+            Before::RepairIfUnhealthy => self.gate_passes_now(&task, &env).await.then(|| {
+                let gate = task.health.as_ref().map(|h| h.name.as_str()).unwrap_or_default();
+                (SkipReason::UpToDate, format!("healthy after the repair upstream: gate `{gate}` passes"))
+            }),
+            Before::Proceed(_) => None,
+        };
+        if let Some((reason, detail)) = skip {
             self.emitter.emit(Event::TaskSkipped { task: key, reason, detail });
-            let outcome = if reason == SkipReason::UpToDate { TaskOutcome::UpToDate } else { TaskOutcome::Resumed };
+            let outcome = if reason == SkipReason::Resumed { TaskOutcome::Resumed } else { TaskOutcome::UpToDate };
             return result(outcome, false, None, 0, fingerprint);
         }
         // go-task's order: preconditions, then the up-to-date check (a failing precondition
@@ -259,55 +272,17 @@ impl Unit {
         }
     }
 
-    /// Whether saved state lets the task be skipped: it succeeded before with the same
-    /// fingerprint and nothing upstream ran (pipelines), or, in emergency recovery, its gate
-    /// passes now.
-    async fn resume_decision(
-        &self,
-        task: &ResolvedTask,
-        fp: &Fingerprint,
-        env: &[(String, String)],
-    ) -> Option<(SkipReason, String)> {
-        // Emergency recovery repairs the broken layer (forced) and, after it, only the layers
-        // that are still unhealthy: a stage whose gate passes now is left alone.
-        if self.options.mode == RunMode::Recovery {
-            let health = task.health.as_ref()?;
-            let probe = gate::probe_once(health, &self.probe_context(task, env)).await;
-            return (probe.verdict == opsrun_event::ProbeVerdict::Pass).then(|| {
-                (SkipReason::UpToDate, format!("healthy after the repair upstream: gate `{}` passes", health.name))
-            });
-        }
-        let prior_ok = self.prior.as_ref().filter(|p| p.status == RecordStatus::Succeeded);
-        tracing::debug!(
-            task = %task.key,
-            prior = ?self.prior.as_ref().map(|p| (p.status, &p.fingerprint)),
-            current = %fp.digest,
-            any_dep_executed = self.any_dep_executed,
-            "resume check"
-        );
-        let resumable =
-            self.options.resume && !self.any_dep_executed && prior_ok.is_some_and(|p| p.fingerprint == fp.digest);
-        if !resumable {
-            return None;
-        }
-        let run = prior_ok.map(|p| p.run.clone()).unwrap_or_default();
-        self.confirm_gate(task, env, SkipReason::Resumed, format!("succeeded in run {run}, unchanged since")).await
-    }
-
-    /// go-task's up-to-date check: `status` commands all pass and/or `sources` are unchanged
-    /// (by `method`), whatever the dependencies did.
+    /// go-task's up-to-date check ([`decide::checks`]): `status` commands all pass and/or
+    /// `sources` are unchanged (by `method`), whatever the dependencies did.
     async fn up_to_date_decision(
         &self,
         task: &ResolvedTask,
         fp: &Fingerprint,
         env: &[(String, String)],
     ) -> Option<(SkipReason, String)> {
-        let checks_sources = !task.sources.is_empty() && task.method != opsrun_spec::Method::None;
-        if task.status.is_empty() && !checks_sources {
-            return None;
-        }
+        let checks = decide::checks(task, self.prior.as_ref(), &fp.digest)?;
         let mut reasons = Vec::new();
-        if !task.status.is_empty() {
+        if checks.status {
             for s in &task.status {
                 if self.run_quiet(s, task, env, Some(Duration::from_secs(60))).await != Exit::Code(0) {
                     return None;
@@ -315,22 +290,18 @@ impl Unit {
             }
             reasons.push("status commands passed");
         }
-        if checks_sources {
-            let up_to_date = if task.method == opsrun_spec::Method::Timestamp {
-                crate::fingerprint::timestamps_up_to_date(&task.dir, &task.sources, &task.generates)
-            } else {
-                let prior_ok = self.prior.as_ref().filter(|p| p.status == RecordStatus::Succeeded);
-                let same = prior_ok.is_some_and(|p| p.fingerprint == fp.digest);
-                let generated =
-                    task.generates.iter().all(|g| !matching_files(&task.dir, std::slice::from_ref(g)).is_empty());
-                same && generated
-            };
-            if !up_to_date {
-                return None;
-            }
-            reasons.push("sources unchanged");
+        match checks.sources {
+            None => {}
+            Some(SourcesCheck::UpToDate) => reasons.push("sources unchanged"),
+            Some(SourcesCheck::Changed | SourcesCheck::GeneratedMissing) => return None,
         }
         self.confirm_gate(task, env, SkipReason::UpToDate, reasons.join(", ")).await
+    }
+
+    /// One probe of the task's gate passes now.
+    async fn gate_passes_now(&self, task: &ResolvedTask, env: &[(String, String)]) -> bool {
+        let Some(health) = &task.health else { return false };
+        gate::probe_once(health, &self.probe_context(task, env)).await.verdict == opsrun_event::ProbeVerdict::Pass
     }
 
     /// Where this unit's probes run.
