@@ -671,6 +671,7 @@ mod tests {
     /// glob, a public module, a struct with a private field, an enum, a trait with a provided
     /// method, a function, a constant and a type alias, derived, auto-trait and blanket impls,
     /// and a re-export of another crate.
+    #[expect(clippy::too_many_lines, reason = "a hand-written rustdoc JSON fixture, one item per line")]
     fn demo_crate() -> Value {
         let unit_ty = |name: &str, id: u64| json!({"resolved_path": {"path": name, "id": id, "args": null}});
         let no_generics = json!({"params": [], "where_predicates": []});
