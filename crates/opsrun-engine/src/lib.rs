@@ -51,6 +51,7 @@ mod probe;
 mod process;
 mod run;
 mod runner;
+mod schedule;
 mod signal;
 mod state;
 mod unit;

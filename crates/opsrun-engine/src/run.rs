@@ -4,7 +4,6 @@
 //! messages and the kill timer. It alone mutates scheduling state and the state file; units run
 //! as independent tokio tasks.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,14 +16,16 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::error::EngineError;
+use crate::fingerprint::Fingerprint;
 use crate::gate::millis;
 use crate::journal::{RunJournal, TaskLogs};
 use crate::lock::RunLock;
 use crate::probe::ProbeRegistry;
 use crate::process::sleep_until_opt;
+use crate::schedule::{CallStep, NodeState, Scheduler};
 use crate::signal::{Shutdown, SignalPolicy, Signals, StopSignal};
 use crate::state::{RecordStatus, State, StateStore, TaskRecord};
-use crate::unit::{CallOptions, Unit, UnitMsg, UnitResult};
+use crate::unit::{Unit, UnitMsg, UnitResult};
 
 /// How to run a plan (built by [`crate::Runner`]).
 #[derive(Debug, Clone)]
@@ -152,17 +153,10 @@ pub fn new_run_id() -> String {
     format!("{}-{suffix:04x}", now.strftime("%Y%m%dT%H%M%S%.3fZ")).replace('.', "")
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum NodeState {
-    Pending,
-    Running,
-    Done { outcome: TaskOutcome, executed: bool },
-}
-
 /// Runs `plan`, sending every event to `sink`; `control` stops it.
 #[expect(
     clippy::too_many_lines,
-    reason = "the dispatcher loop: one select over finished units, unit requests, signals and timers (see issue: pure step extraction)"
+    reason = "the dispatcher loop: one select over finished units, unit requests, signals and timers; decisions are the Scheduler's, records the Records'"
 )]
 pub(crate) async fn run(
     plan: Arc<Plan>,
@@ -180,146 +174,39 @@ pub(crate) async fn run(
     let mut control = control;
 
     // Lock, state, journal.
-    let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
-    let mut store = None;
-    let mut logs_kept: Option<Arc<TaskLogs>> = None;
-    let mut state = State { version: crate::state::STATE_VERSION, ..State::default() };
-    let mut _lock = None;
-    let mut warnings = Vec::new();
-    // What every command of this run gets in its environment: the token that lets an opsrun it
-    // starts join the run.
-    let mut run_env: Vec<(String, String)> = Vec::new();
-    if let Some(dir) = &options.state_dir {
-        let journal_name = if let Some(parent) = &options.join {
-            format!("{parent}.nested-{}", std::process::id())
-        } else {
-            let lock = RunLock::acquire(dir, &lock_operation(&options), &run_id)?;
-            run_env.push((crate::lock::NESTED_TOKEN_ENV.to_string(), lock.token().to_string()));
-            _lock = Some(lock);
-            let s = StateStore::new(dir);
-            let (loaded, warning) = s.load()?;
-            state = loaded;
-            warnings.extend(warning);
-            store = Some(s);
-            run_id.clone()
-        };
-        let journal = RunJournal::create(dir, &journal_name)
-            .map_err(|e| EngineError::Io { what: "cannot create the run journal".into(), source: e })?;
-        let logs = TaskLogs::create(dir, &run_id)
-            .map_err(|e| EngineError::Io { what: "cannot create the log directory".into(), source: e })?;
-        let logs = Arc::new(logs);
-        sinks.push(Arc::new(journal));
-        sinks.push(Arc::clone(&logs) as Arc<dyn EventSink>);
-        logs_kept = Some(logs);
-    }
-    let run_env = Arc::new(run_env);
+    let mut records = Records::open(&options, &run_id)?;
+    let mut sinks = std::mem::take(&mut records.sinks);
+    let run_env = Arc::new(std::mem::take(&mut records.run_env));
     sinks.push(sink);
     let emitter = Emitter { run: Arc::from(run_id.as_str()), sink: Arc::new(FanOut(sinks)) };
 
-    let tasks = plan
-        .order()
-        .iter()
-        .map(|&n| {
-            let t = plan.task(n);
-            PlannedTask {
-                task: t.key.clone(),
-                deps: plan.dependencies(n).map(|d| plan.task(d).key.clone()).collect(),
-                gate: t.health.as_ref().map(|h| h.name.clone()),
-                desc: t.desc.clone(),
-                // Rendered from templates, so they can hold a secret: masked like every line.
-                label: t.label.as_deref().map(|l| masker.mask(l)),
-                prefix: masker.mask(&t.prefix),
-                output: match &t.output {
-                    opsrun_spec::ResolvedOutput::Interleaved => OutputStyle::Interleaved,
-                    opsrun_spec::ResolvedOutput::Prefixed => OutputStyle::Prefixed,
-                    opsrun_spec::ResolvedOutput::Group { begin, end, error_only } => OutputStyle::Group {
-                        begin: begin.as_deref().map(|b| masker.mask(b)),
-                        end: end.as_deref().map(|e| masker.mask(e)),
-                        error_only: *error_only,
-                    },
-                },
-                on_demand: plan.node(n).on_demand,
-            }
-        })
-        .collect();
+    let tasks = planned_tasks(&plan, &masker);
     emitter.emit(Event::RunStarted {
         mode: options.mode,
         name: options.name.clone(),
         tasks,
         state_dir: options.state_dir.clone(),
     });
-    for w in warnings {
+    for w in std::mem::take(&mut records.warnings) {
         emitter.emit(Event::Warning { task: None, message: w });
     }
-    // Tasks left `running` by a run that died (the lock proves it is gone).
-    let mut state_dirty = false;
-    for (key, record) in &mut state.tasks {
-        if record.status == RecordStatus::Running {
-            emitter.emit(Event::TaskWasInterrupted { task: key.clone(), previous_run: record.run.clone() });
-            for pgid in std::mem::take(&mut record.pgids) {
-                if let Some(message) = crate::orphans::end_orphan_group(pgid, record.started, options.grace) {
-                    emitter.emit(Event::Warning { task: Some(key.clone()), message });
-                }
-            }
-            record.status = RecordStatus::Interrupted;
-            record.message = Some("opsrun stopped while this task ran".into());
-            state_dirty = true;
-        }
-    }
-    if state_dirty && let Some(s) = &store {
-        s.save(&state)?;
-    }
-    let mut wal = match &store {
-        Some(s) => Some(s.wal()?),
-        None => None,
-    };
+    records.end_orphans(options.grace, &emitter)?;
 
     let n = plan.len();
-    let position: Vec<usize> = {
-        let mut p = vec![0; n];
-        for (i, node) in plan.order().iter().enumerate() {
-            p[node.index()] = i;
-        }
-        p
-    };
-    let mut remaining: Vec<usize> = (0..n).map(|i| plan.dependencies(TaskId::new(i)).count()).collect();
-    let mut node_state = vec![NodeState::Pending; n];
+    let mut scheduler = Scheduler::new(&plan, options.keep_going);
     let mut digests: Vec<String> = vec![String::new(); n];
-    let mut ready: BTreeSet<(usize, TaskId)> = BTreeSet::new();
-    // Only activated tasks are scheduled: the targets' DAG (one target at a time when they run in
-    // order), and what a running task calls, when it calls it.
-    let mut activation = Activation::new(&plan);
-    let targets: Vec<TaskId> = plan.targets().to_vec();
-    let mut next_target = 0;
-    if plan.sequential_targets() {
-        if let Some(&first) = targets.first() {
-            activation.activate(&plan, first, &remaining, &node_state, &position, &mut ready);
-            next_target = 1;
-        }
-    } else {
-        for &t in &targets {
-            activation.activate(&plan, t, &remaining, &node_state, &position, &mut ready);
-        }
-        next_target = targets.len();
-    }
-    let mut call_options: Vec<Option<CallOptions>> = vec![None; n];
     let mut waiters: Vec<Vec<tokio::sync::oneshot::Sender<TaskOutcome>>> = (0..n).map(|_| Vec::new()).collect();
-    let mut waiting = 0usize;
     let mut static_digests = std::collections::HashMap::new();
     let mut units: JoinSet<UnitResult> = JoinSet::new();
     let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<UnitMsg>();
-    let mut stopping = false;
-    let mut failed = false;
     let mut interrupted: Option<StopSignal> = None;
     let mut kill_at: Option<tokio::time::Instant> = None;
-    let jobs = options.jobs.max(1);
+    let jobs = options.jobs;
     let dynamic_env = crate::unit::DynamicEnvCache::default();
 
     loop {
-        // A unit waiting for a task it called holds no job slot: the callee may need it.
-        while !stopping && units.len() - waiting < jobs {
-            let Some((_, node)) = ready.pop_first() else { break };
+        while let Some((node, call)) = scheduler.next(jobs) {
             let deps: Vec<TaskId> = plan.dependencies(node).collect();
             let call_digests = plan
                 .callees(node)
@@ -334,31 +221,29 @@ pub(crate) async fn run(
                 masker: masker.clone(),
                 shutdown: shutdown_rx.clone(),
                 to_dispatcher: msg_tx.clone(),
-                prior: state.tasks.get(&plan.task(node).key).cloned(),
+                prior: records.state.tasks.get(&plan.task(node).key).cloned(),
                 dep_digests: deps.iter().map(|d| digests[d.index()].clone()).collect(),
                 any_dep_executed: deps
                     .iter()
-                    .any(|d| matches!(node_state[d.index()], NodeState::Done { executed: true, .. })),
+                    .any(|&d| matches!(scheduler.state(d), NodeState::Done { executed: true, .. })),
                 dynamic_env: Arc::clone(&dynamic_env),
                 call_digests,
-                call: call_options[node.index()],
+                call,
                 run_env: Arc::clone(&run_env),
             };
-            node_state[node.index()] = NodeState::Running;
             tracing::debug!(task = %plan.task(node).key, running = units.len() + 1, "scheduling");
             units.spawn(unit.run());
         }
         // Units that wait for callees that can never start (a dependency failed, or the run is
         // stopping) are told so, instead of waiting forever.
-        if waiting > 0 && units.len() == waiting && (stopping || ready.is_empty()) {
+        if scheduler.release_deadlock() {
             for list in &mut waiters {
                 for reply in list.drain(..) {
                     let _ = reply.send(TaskOutcome::NotRun);
                 }
             }
-            waiting = 0;
         }
-        if units.is_empty() {
+        if scheduler.idle() {
             break;
         }
         tokio::select! {
@@ -369,45 +254,16 @@ pub(crate) async fn run(
                     Err(e) => {
                         // A unit panicked: a bug, but the run must still end cleanly.
                         emitter.emit(Event::Warning { task: None, message: format!("internal error in a task unit: {e}") });
-                        failed = true;
-                        stopping = true;
+                        scheduler.lost();
                         continue;
                     }
                 };
                 let key = plan.task(r.node).key.clone();
                 tracing::debug!(task = %key, outcome = ?r.outcome, executed = r.executed, fingerprint = %r.fingerprint.digest, "finished");
-                let record_status = match r.outcome {
-                    TaskOutcome::Ok | TaskOutcome::UpToDate => Some(RecordStatus::Succeeded),
-                    TaskOutcome::Failed | TaskOutcome::FailedIgnored => Some(RecordStatus::Failed),
-                    TaskOutcome::Interrupted if r.executed => Some(RecordStatus::Interrupted),
-                    TaskOutcome::Resumed | TaskOutcome::Interrupted | TaskOutcome::NotRun | _ => None,
-                };
-                if let (Some(status), Some(_)) = (record_status, &store) {
-                    let prior_same = state.tasks.get(&key).is_some_and(|p| p.status == status && p.fingerprint == r.fingerprint.digest);
-                    if r.executed || !prior_same {
-                        let now = jiff::Timestamp::now();
-                        let started_at = now.checked_sub(jiff::SignedDuration::try_from(r.duration).unwrap_or_default()).unwrap_or(now);
-                        state.tasks.insert(key.clone(), TaskRecord {
-                            status,
-                            fingerprint: r.fingerprint.digest.clone(),
-                            parts: r.fingerprint.parts.clone(),
-                            run: run_id.clone(),
-                            started: started_at,
-                            finished: Some(now),
-                            duration_ms: Some(millis(r.duration)),
-                            message: r.message.clone(),
-                            pgids: Vec::new(),
-                        });
-                        // Not fsynced: an outcome lost in a machine crash only means the task
-                        // runs again.
-                        if let Some(w) = &mut wal && let Err(e) = w.append(&key, &state.tasks[&key], false) {
-                            emitter.emit(Event::Warning { task: Some(key.clone()), message: e.to_string() });
-                        }
-                    }
-                }
+                records.finished(&key, &r, &run_id, &emitter);
                 digests[r.node.index()].clone_from(&r.fingerprint.digest);
-                node_state[r.node.index()] = NodeState::Done { outcome: r.outcome, executed: r.executed };
-                let log = options.state_dir.as_ref().filter(|_| r.executed).map(|d| TaskLogs::path_for(d, &run_id, &key)).filter(|_| logs_kept.as_ref().is_some_and(|l| l.has_log(&key)));
+                scheduler.finished(&plan, r.node, r.outcome, r.executed);
+                let log = options.state_dir.as_ref().filter(|_| r.executed).map(|d| TaskLogs::path_for(d, &run_id, &key)).filter(|_| records.logs_kept.as_ref().is_some_and(|l| l.has_log(&key)));
                 emitter.emit(Event::TaskFinished {
                     task: key,
                     outcome: r.outcome,
@@ -418,79 +274,29 @@ pub(crate) async fn run(
                 });
                 for reply in waiters[r.node.index()].drain(..) {
                     let _ = reply.send(r.outcome);
-                    waiting -= 1;
-                }
-                if r.outcome.is_success() {
-                    for d in plan.dependents(r.node) {
-                        remaining[d.index()] -= 1;
-                        if remaining[d.index()] == 0 && node_state[d.index()] == NodeState::Pending && activation.is_active(d) {
-                            ready.insert((position[d.index()], d));
-                        }
-                    }
-                    // `opsrun run a b`: b (with its deps) starts when a has finished.
-                    while !stopping && next_target < targets.len() && targets[..next_target].iter().all(|t| matches!(node_state[t.index()], NodeState::Done { .. })) {
-                        let t = targets[next_target];
-                        next_target += 1;
-                        activation.activate(&plan, t, &remaining, &node_state, &position, &mut ready);
-                    }
-                } else {
-                    failed |= r.outcome == TaskOutcome::Failed;
-                    if !options.keep_going {
-                        stopping = true;
-                    }
                 }
             }
             Some(msg) = msg_rx.recv() => match msg {
                 UnitMsg::Executing { node, fingerprint, ack } => {
-                    if store.is_some() {
-                        let key = plan.task(node).key.clone();
-                        state.tasks.insert(key.clone(), TaskRecord {
-                            status: RecordStatus::Running,
-                            fingerprint: fingerprint.digest,
-                            parts: fingerprint.parts,
-                            run: run_id.clone(),
-                            started: jiff::Timestamp::now(),
-                            finished: None,
-                            duration_ms: None,
-                            message: None,
-                            pgids: Vec::new(),
-                        });
-                        // A resumable run must find this task `running` after any crash from
-                        // here on, so the mark is fsynced before the command starts; `run` never
-                        // resumes, and its marks still survive `kill -9` of opsrun.
-                        let durable = options.mode != RunMode::Run;
-                        if let Some(w) = &mut wal && let Err(e) = w.append(&key, &state.tasks[&key], durable) {
-                            emitter.emit(Event::Warning { task: Some(key), message: e.to_string() });
-                        }
-                    }
+                    // A resumable run must find this task `running` after any crash from here
+                    // on, so the mark is fsynced before the command starts; `run` never
+                    // resumes, and its marks still survive `kill -9` of opsrun.
+                    let durable = options.mode != RunMode::Run;
+                    records.executing(&plan.task(node).key, fingerprint, &run_id, durable, &emitter);
                     if let Some(ack) = ack {
                         let _ = ack.send(());
                     }
                 }
-                UnitMsg::Call { callee, options: call, reply } => {
-                    if let NodeState::Done { outcome, .. } = node_state[callee.index()] {
+                UnitMsg::Call { callee, options: call, reply } => match scheduler.call(&plan, callee, call) {
+                    CallStep::Answer(outcome) => {
                         let _ = reply.send(outcome);
-                    } else {
-                        waiters[callee.index()].push(reply);
-                        waiting += 1;
-                        if !activation.is_active(callee) {
-                            call_options[callee.index()] = Some(call);
-                            activation.activate(&plan, callee, &remaining, &node_state, &position, &mut ready);
-                        }
                     }
-                }
-                UnitMsg::Spawned { node, pgid } => {
-                    let key = plan.task(node).key.clone();
-                    if let Some(record) = state.tasks.get_mut(&key).filter(|r| r.status == RecordStatus::Running) {
-                        record.pgids.push(pgid);
-                        if let Some(w) = &mut wal && let Err(e) = w.append(&key, record, false) {
-                            emitter.emit(Event::Warning { task: Some(key), message: e.to_string() });
-                        }
-                    }
-                }
+                    CallStep::Wait => waiters[callee.index()].push(reply),
+                },
+                UnitMsg::Spawned { node, pgid } => records.spawned(&plan.task(node).key, pgid, &emitter),
             },
-            sig = signals.recv() => on_signal(sig, &mut interrupted, &mut stopping, &mut kill_at, &shutdown_tx, &emitter, options.grace),
-            Some(sig) = recv_control(&mut control) => on_signal(sig, &mut interrupted, &mut stopping, &mut kill_at, &shutdown_tx, &emitter, options.grace),
+            sig = signals.recv() => on_signal(sig, &mut interrupted, &mut scheduler, &mut kill_at, &shutdown_tx, &emitter, options.grace),
+            Some(sig) = recv_control(&mut control) => on_signal(sig, &mut interrupted, &mut scheduler, &mut kill_at, &shutdown_tx, &emitter, options.grace),
             () = sleep_until_opt(kill_at) => {
                 kill_at = None;
                 emitter.emit(Event::Interrupt { signal: "grace period over".into(), kill: true });
@@ -500,22 +306,16 @@ pub(crate) async fn run(
     }
 
     tracing::debug!(elapsed = ?started.elapsed(), "run loop done");
-    // Fold the run's log into a new snapshot (nothing to do when every task was resumed).
-    if let Some(s) = &store
-        && wal.as_ref().is_some_and(crate::state::StateWal::is_dirty)
-        && let Err(e) = s.save(&state)
-    {
-        emitter.emit(Event::Warning { task: None, message: e.to_string() });
-    }
+    records.close(&emitter);
 
     // Everything that never started.
     let mut report_tasks = Vec::with_capacity(n);
     for &node in plan.order() {
         let key = plan.task(node).key.clone();
-        let outcome = match node_state[node.index()] {
+        let outcome = match scheduler.state(node) {
             NodeState::Done { outcome, .. } => outcome,
             // A task only reached through calls that nobody called was not needed.
-            NodeState::Pending if plan.node(node).on_demand && !activation.is_active(node) => continue,
+            NodeState::Pending if plan.node(node).on_demand && !scheduler.is_active(node) => continue,
             NodeState::Pending | NodeState::Running => {
                 emitter.emit(Event::TaskFinished {
                     task: key.clone(),
@@ -532,7 +332,9 @@ pub(crate) async fn run(
     }
     let outcome = if interrupted.is_some() {
         RunOutcome::Interrupted
-    } else if failed || report_tasks.iter().any(|(_, o)| matches!(o, TaskOutcome::NotRun | TaskOutcome::Interrupted)) {
+    } else if scheduler.any_failed()
+        || report_tasks.iter().any(|(_, o)| matches!(o, TaskOutcome::NotRun | TaskOutcome::Interrupted))
+    {
         RunOutcome::Failed
     } else {
         RunOutcome::Succeeded
@@ -541,6 +343,208 @@ pub(crate) async fn run(
     let duration = started.elapsed();
     emitter.emit(Event::RunFinished { outcome, duration_ms: millis(duration), resume_hint });
     Ok(RunReport { run_id, outcome, interrupted_by: interrupted, tasks: report_tasks, duration })
+}
+
+/// What a run records, and the lock that lets it.
+struct Records {
+    /// The state file's log of changes since the snapshot (once orphans are handled).
+    wal: Option<crate::state::StateWal>,
+    /// The journal and the task logs (when a state directory is kept).
+    sinks: Vec<Arc<dyn EventSink>>,
+    /// `None` for a run without a state directory, and for a joined (nested) run.
+    store: Option<StateStore>,
+    logs_kept: Option<Arc<TaskLogs>>,
+    state: State,
+    lock: Option<RunLock>,
+    /// Problems found loading the state, reported once the run has started.
+    warnings: Vec<String>,
+    /// What every command of this run gets in its environment: the token that lets an opsrun
+    /// it starts join the run.
+    run_env: Vec<(String, String)>,
+}
+
+impl Records {
+    /// Takes the lock and loads the state (unless joining a parent run), and opens the journal
+    /// and the log directory.
+    fn open(options: &RunOptions, run_id: &str) -> Result<Self, EngineError> {
+        let mut records = Records {
+            sinks: Vec::new(),
+            store: None,
+            logs_kept: None,
+            state: State { version: crate::state::STATE_VERSION, ..State::default() },
+            lock: None,
+            warnings: Vec::new(),
+            run_env: Vec::new(),
+            wal: None,
+        };
+        let Some(dir) = &options.state_dir else { return Ok(records) };
+        let journal_name = if let Some(parent) = &options.join {
+            format!("{parent}.nested-{}", std::process::id())
+        } else {
+            let lock = RunLock::acquire(dir, &lock_operation(options), run_id)?;
+            records.run_env.push((crate::lock::NESTED_TOKEN_ENV.to_string(), lock.token().to_string()));
+            records.lock = Some(lock);
+            let store = StateStore::new(dir);
+            let (loaded, warning) = store.load()?;
+            records.state = loaded;
+            records.warnings.extend(warning);
+            records.store = Some(store);
+            run_id.to_string()
+        };
+        let journal = RunJournal::create(dir, &journal_name)
+            .map_err(|e| EngineError::Io { what: "cannot create the run journal".into(), source: e })?;
+        let logs = TaskLogs::create(dir, run_id)
+            .map_err(|e| EngineError::Io { what: "cannot create the log directory".into(), source: e })?;
+        let logs = Arc::new(logs);
+        records.sinks.push(Arc::new(journal));
+        records.sinks.push(Arc::clone(&logs) as Arc<dyn EventSink>);
+        records.logs_kept = Some(logs);
+        Ok(records)
+    }
+}
+
+impl Records {
+    /// Tasks left `running` by a run that died (the lock proves it is gone): their leftover
+    /// process groups are ended and they are marked interrupted. Then the change log opens.
+    fn end_orphans(&mut self, grace: Duration, emitter: &Emitter) -> Result<(), EngineError> {
+        let Some(store) = &self.store else { return Ok(()) };
+        let mut dirty = false;
+        for (key, record) in &mut self.state.tasks {
+            if record.status == RecordStatus::Running {
+                emitter.emit(Event::TaskWasInterrupted { task: key.clone(), previous_run: record.run.clone() });
+                for pgid in std::mem::take(&mut record.pgids) {
+                    if let Some(message) = crate::orphans::end_orphan_group(pgid, record.started, grace) {
+                        emitter.emit(Event::Warning { task: Some(key.clone()), message });
+                    }
+                }
+                record.status = RecordStatus::Interrupted;
+                record.message = Some("opsrun stopped while this task ran".into());
+                dirty = true;
+            }
+        }
+        if dirty {
+            store.save(&self.state)?;
+        }
+        self.wal = Some(store.wal()?);
+        Ok(())
+    }
+
+    /// Appends `key`'s record to the change log.
+    fn append(&mut self, key: &str, durable: bool, emitter: &Emitter) {
+        if let (Some(wal), Some(record)) = (&mut self.wal, self.state.tasks.get(key))
+            && let Err(e) = wal.append(key, record, durable)
+        {
+            emitter.emit(Event::Warning { task: Some(key.to_string()), message: e.to_string() });
+        }
+    }
+
+    /// A task is about to execute its commands: it is `running` from now on.
+    fn executing(&mut self, key: &str, fingerprint: Fingerprint, run_id: &str, durable: bool, emitter: &Emitter) {
+        if self.store.is_none() {
+            return;
+        }
+        self.state.tasks.insert(
+            key.to_string(),
+            TaskRecord {
+                status: RecordStatus::Running,
+                fingerprint: fingerprint.digest,
+                parts: fingerprint.parts,
+                run: run_id.to_string(),
+                started: jiff::Timestamp::now(),
+                finished: None,
+                duration_ms: None,
+                message: None,
+                pgids: Vec::new(),
+            },
+        );
+        self.append(key, durable, emitter);
+    }
+
+    /// A running task started a process group (ended by the next run if this one dies).
+    fn spawned(&mut self, key: &str, pgid: i32, emitter: &Emitter) {
+        let Some(record) = self.state.tasks.get_mut(key).filter(|r| r.status == RecordStatus::Running) else {
+            return;
+        };
+        record.pgids.push(pgid);
+        self.append(key, false, emitter);
+    }
+
+    /// A task finished: its outcome is recorded when it executed or its record changes (a
+    /// resumed task keeps the record of the run it succeeded in).
+    fn finished(&mut self, key: &str, r: &UnitResult, run_id: &str, emitter: &Emitter) {
+        let status = match r.outcome {
+            TaskOutcome::Ok | TaskOutcome::UpToDate => RecordStatus::Succeeded,
+            TaskOutcome::Failed | TaskOutcome::FailedIgnored => RecordStatus::Failed,
+            TaskOutcome::Interrupted if r.executed => RecordStatus::Interrupted,
+            _ => return,
+        };
+        if self.store.is_none() {
+            return;
+        }
+        let prior_same =
+            self.state.tasks.get(key).is_some_and(|p| p.status == status && p.fingerprint == r.fingerprint.digest);
+        if !r.executed && prior_same {
+            return;
+        }
+        let now = jiff::Timestamp::now();
+        let started = now.checked_sub(jiff::SignedDuration::try_from(r.duration).unwrap_or_default()).unwrap_or(now);
+        self.state.tasks.insert(
+            key.to_string(),
+            TaskRecord {
+                status,
+                fingerprint: r.fingerprint.digest.clone(),
+                parts: r.fingerprint.parts.clone(),
+                run: run_id.to_string(),
+                started,
+                finished: Some(now),
+                duration_ms: Some(millis(r.duration)),
+                message: r.message.clone(),
+                pgids: Vec::new(),
+            },
+        );
+        // Not fsynced: an outcome lost in a machine crash only means the task runs again.
+        self.append(key, false, emitter);
+    }
+
+    /// Folds the run's change log into a new snapshot (nothing to do when every task was
+    /// resumed).
+    fn close(&self, emitter: &Emitter) {
+        if let Some(store) = &self.store
+            && self.wal.as_ref().is_some_and(crate::state::StateWal::is_dirty)
+            && let Err(e) = store.save(&self.state)
+        {
+            emitter.emit(Event::Warning { task: None, message: e.to_string() });
+        }
+    }
+}
+
+/// The tasks of `plan` as `run_started` announces them. Labels, prefixes and group frames are
+/// rendered from templates, so they can hold a secret: masked like every line.
+fn planned_tasks(plan: &Plan, masker: &opsrun_spec::Masker) -> Vec<PlannedTask> {
+    plan.order()
+        .iter()
+        .map(|&n| {
+            let t = plan.task(n);
+            PlannedTask {
+                task: t.key.clone(),
+                deps: plan.dependencies(n).map(|d| plan.task(d).key.clone()).collect(),
+                gate: t.health.as_ref().map(|h| h.name.clone()),
+                desc: t.desc.clone(),
+                label: t.label.as_deref().map(|l| masker.mask(l)),
+                prefix: masker.mask(&t.prefix),
+                output: match &t.output {
+                    opsrun_spec::ResolvedOutput::Interleaved => OutputStyle::Interleaved,
+                    opsrun_spec::ResolvedOutput::Prefixed => OutputStyle::Prefixed,
+                    opsrun_spec::ResolvedOutput::Group { begin, end, error_only } => OutputStyle::Group {
+                        begin: begin.as_deref().map(|b| masker.mask(b)),
+                        end: end.as_deref().map(|e| masker.mask(e)),
+                        error_only: *error_only,
+                    },
+                },
+                on_demand: plan.node(n).on_demand,
+            }
+        })
+        .collect()
 }
 
 /// Every custom probe the plan's gates name must be registered: found before anything runs,
@@ -573,13 +577,13 @@ fn lock_operation(options: &RunOptions) -> String {
 fn on_signal(
     sig: StopSignal,
     interrupted: &mut Option<StopSignal>,
-    stopping: &mut bool,
+    scheduler: &mut Scheduler,
     kill_at: &mut Option<tokio::time::Instant>,
     shutdown: &watch::Sender<Shutdown>,
     emitter: &Emitter,
     grace: Duration,
 ) {
-    *stopping = true;
+    scheduler.stop();
     if interrupted.is_none() && sig != StopSignal::Kill {
         *interrupted = Some(sig);
         emitter.emit(Event::Interrupt { signal: sig.name().to_string(), kill: false });
@@ -597,43 +601,5 @@ async fn recv_control(control: &mut Option<CancelReceiver>) -> Option<StopSignal
     match control {
         Some(c) => c.rx.recv().await,
         None => std::future::pending().await,
-    }
-}
-
-/// Which tasks the run has been asked to run so far.
-struct Activation {
-    active: Vec<bool>,
-}
-
-impl Activation {
-    fn new(plan: &Plan) -> Self {
-        Self { active: vec![false; plan.len()] }
-    }
-
-    fn is_active(&self, node: TaskId) -> bool {
-        self.active[node.index()]
-    }
-
-    /// Activates `node` and everything it depends on; those whose dependencies are all done
-    /// become ready.
-    fn activate(
-        &mut self,
-        plan: &Plan,
-        node: TaskId,
-        remaining: &[usize],
-        node_state: &[NodeState],
-        position: &[usize],
-        ready: &mut BTreeSet<(usize, TaskId)>,
-    ) {
-        let mut stack = vec![node];
-        while let Some(n) = stack.pop() {
-            if std::mem::replace(&mut self.active[n.index()], true) {
-                continue;
-            }
-            if remaining[n.index()] == 0 && node_state[n.index()] == NodeState::Pending {
-                ready.insert((position[n.index()], n));
-            }
-            stack.extend(plan.dependencies(n));
-        }
     }
 }
