@@ -253,13 +253,18 @@ fn run_gitops_command(ctx: &Context, template: &str, name: &str) -> Result<(bool
     let command = resolver.render_root(template, &extra)?;
     // The same environment the tasks get (KUBECONFIG and friends from the tasks file).
     let env = resolver.root_env()?;
-    eprintln!("$ {command}");
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&command)
-        .envs(&env)
-        .current_dir(&ctx.spec.root_dir)
-        .status()
-        .map_err(|e| CliError::Other { code: exit::INTERNAL, message: format!("cannot run `sh`: {e}") })?;
-    Ok((status.success(), status.code(), command))
+    // What is shown and audited is masked: the command may carry a token from the tasks file.
+    let shown = resolver.masker().mask(&command);
+    eprintln!("$ {shown}");
+    let mut cmd = opsrun_process::ShellCommand::new(command, &ctx.spec.root_dir);
+    cmd.env = env.into_iter().collect();
+    cmd.errexit = false;
+    // The operator sees the command's own output and may answer it (a `flux` prompt).
+    cmd.interactive = true;
+    let out = opsrun_process::capture(&cmd);
+    let code = out.exit.code();
+    if let opsrun_process::Exit::SpawnFailed(why) = &out.exit {
+        return Err(CliError::Other { code: exit::INTERNAL, message: format!("cannot run `{shown}`: {why}") });
+    }
+    Ok((code == Some(0), code, shown))
 }

@@ -16,9 +16,9 @@ use opsrun_spec::{ResolvedHealth, ResolvedProbe, format_duration};
 use tokio::sync::watch;
 
 use crate::probe::{ProbeRegistry, ProbeResult};
-use crate::process::{Exit, ShellCommand, run_shell};
 use crate::run::Emitter;
 use crate::signal::Shutdown;
+use opsrun_process::{Exit, ShellCommand, run_shell};
 use opsrun_spec::Masker;
 
 /// The shortest pause between probes.

@@ -48,7 +48,6 @@ mod journal;
 mod lock;
 mod orphans;
 mod probe;
-mod process;
 mod run;
 mod runner;
 mod schedule;

@@ -166,7 +166,13 @@ mod tests {
             other => panic!("expected Locked, got {other:?}"),
         }
         drop(first);
-        RunLock::acquire(dir.path(), "run x", "r3").unwrap();
+        // Another test thread forking a child at this instant shares the lock's open file
+        // until the child execs (the descriptor is close-on-exec): wait that moment out.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while let Err(e) = RunLock::acquire(dir.path(), "run x", "r3") {
+            assert!(std::time::Instant::now() < deadline, "the lock was never released: {e}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     #[test]

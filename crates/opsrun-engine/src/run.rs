@@ -21,11 +21,11 @@ use crate::gate::millis;
 use crate::journal::{RunJournal, TaskLogs};
 use crate::lock::RunLock;
 use crate::probe::ProbeRegistry;
-use crate::process::sleep_until_opt;
 use crate::schedule::{CallStep, NodeState, Scheduler};
 use crate::signal::{Shutdown, SignalPolicy, Signals, StopSignal};
 use crate::state::{RecordStatus, State, StateStore, TaskRecord};
 use crate::unit::{Unit, UnitMsg, UnitResult};
+use opsrun_process::sleep_until_opt;
 
 /// How to run a plan (built by [`crate::Runner`]).
 #[derive(Debug, Clone)]
@@ -587,7 +587,7 @@ fn on_signal(
     if interrupted.is_none() && sig != StopSignal::Kill {
         *interrupted = Some(sig);
         emitter.emit(Event::Interrupt { signal: sig.name().to_string(), kill: false });
-        let _ = shutdown.send(Shutdown::Graceful(sig.to_nix()));
+        let _ = shutdown.send(Shutdown::Graceful(sig));
         *kill_at = Some(tokio::time::Instant::now() + grace);
     } else {
         interrupted.get_or_insert(sig);

@@ -5,64 +5,10 @@
 //! once. The policy is the caller's choice ([`SignalPolicy`]); embedders and tests stop runs with a
 //! [`crate::CancelToken`].
 
-use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 
-/// What running commands are asked to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Shutdown {
-    /// Carry on.
-    Running,
-    /// Forward this signal to your process group once, then wait.
-    Graceful(Signal),
-    /// SIGKILL your process group now.
-    Kill,
-}
-
-/// A request to stop a run, named after the signal an operator would send.
-///
-/// The first request stops scheduling and forwards the signal to every running command's
-/// process group, escalating to SIGKILL after the run's grace period; a second request (or
-/// [`StopSignal::Kill`]) kills at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum StopSignal {
-    /// SIGINT (Ctrl-C).
-    Interrupt,
-    /// SIGTERM (a supervisor, or [`CancelToken::cancel`](crate::CancelToken::cancel)).
-    Terminate,
-    /// SIGHUP (the terminal went away).
-    Hangup,
-    /// SIGKILL: no grace period.
-    Kill,
-}
-
-impl StopSignal {
-    /// The signal's conventional name, e.g. `SIGINT`.
-    pub fn name(self) -> &'static str {
-        self.to_nix().as_str()
-    }
-
-    /// The exit code a shell reports for a process ended by this signal: 128 + its number.
-    pub fn exit_code(self) -> i32 {
-        128 + self.to_nix() as i32
-    }
-
-    pub(crate) fn to_nix(self) -> Signal {
-        match self {
-            StopSignal::Interrupt => Signal::SIGINT,
-            StopSignal::Terminate => Signal::SIGTERM,
-            StopSignal::Hangup => Signal::SIGHUP,
-            StopSignal::Kill => Signal::SIGKILL,
-        }
-    }
-}
-
-impl std::fmt::Display for StopSignal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub(crate) use opsrun_process::Shutdown;
+pub use opsrun_process::StopSignal;
 
 /// What a run does about the process's signals. There is no default: an embedding program
 /// decides whether opsrun may take SIGINT away from it.

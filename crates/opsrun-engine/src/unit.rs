@@ -16,10 +16,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::decide::{self, Before, Situation, SourcesCheck, Upstream};
 use crate::fingerprint::Fingerprint;
 use crate::gate::{self, ProbeContext, millis, sleep_or_shutdown};
-use crate::process::{Exit, ShellCommand, run_shell, run_shell_reporting};
 use crate::run::{Emitter, RunOptions};
 use crate::signal::Shutdown;
 use crate::state::TaskRecord;
+use opsrun_process::{Exit, ShellCommand, run_shell, run_shell_reporting};
 use opsrun_spec::Masker;
 
 /// Messages from units to the dispatcher.

@@ -51,6 +51,6 @@ pub use model::{
     Tmpl, VarDef, VarValue, host_arch, host_os, wildcard_captures,
 };
 pub use resolve::{
-    DynamicEnv, EXIT_CODE_PLACEHOLDER, Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep, ResolvedHealth,
-    ResolvedOutput, ResolvedProbe, ResolvedTask, Resolver, invocation_key, looks_secret,
+    DYNAMIC_VAR_TIMEOUT, DynamicEnv, EXIT_CODE_PLACEHOLDER, Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep,
+    ResolvedHealth, ResolvedOutput, ResolvedProbe, ResolvedTask, Resolver, invocation_key, looks_secret,
 };

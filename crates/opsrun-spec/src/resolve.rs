@@ -38,6 +38,10 @@ pub struct Invocation {
     pub output: Option<OutputSetting>,
 }
 
+/// How long a dynamic variable's command (`{ sh = "..." }`) may run before it is killed (with
+/// its process group): a `op read` waiting for a sign-in that never comes must not hang a run.
+pub const DYNAMIC_VAR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// True for a variable name that holds a credential by convention (`*TOKEN*`, `*PASSWORD*`,
 /// `*SECRET*`, `*API_KEY*`, ...): its command-line value is masked like a `secret` var.
 pub fn looks_secret(name: &str) -> bool {
@@ -873,36 +877,36 @@ impl<'s> Resolver<'s> {
         if let Some(hit) = self.dynamic.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return hit;
         }
-        let result = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .current_dir(dir)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .output()
-            .map_err(|e| {
-                if dir.is_dir() {
-                    format!("cannot run `sh`: {e}")
-                } else {
-                    format!("its directory `{}` does not exist", dir.display())
+        let mut command = opsrun_process::ShellCommand::new(cmd, dir);
+        command.errexit = false;
+        command.deadline = Some(std::time::Instant::now() + DYNAMIC_VAR_TIMEOUT);
+        let out = opsrun_process::capture(&command);
+        let result = match out.exit {
+            opsrun_process::Exit::Code(0) => {
+                let mut s = out.stdout;
+                while s.ends_with('\n') || s.ends_with('\r') {
+                    s.pop();
                 }
-            })
-            .and_then(|o| {
-                if o.status.success() {
-                    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
-                    while s.ends_with('\n') || s.ends_with('\r') {
-                        s.pop();
-                    }
-                    Ok(s)
-                } else {
-                    let err = String::from_utf8_lossy(&o.stderr);
-                    let code = o.status.code().map_or_else(|| "a signal".to_string(), |c| format!("exit code {c}"));
-                    match err.trim() {
-                        "" => Err(format!("`{cmd}` failed with {code} and printed nothing on stderr")),
-                        e => Err(format!("`{cmd}` failed with {code}: {e}")),
-                    }
+                Ok(s)
+            }
+            opsrun_process::Exit::SpawnFailed(why) => Err(format!("cannot run `{cmd}`: {why}")),
+            opsrun_process::Exit::TimedOut => Err(format!(
+                "`{cmd}` did not finish within {} and was killed",
+                crate::format_duration(DYNAMIC_VAR_TIMEOUT)
+            )),
+            exit => {
+                let code = match exit {
+                    opsrun_process::Exit::Code(c) => format!("exit code {c}"),
+                    other => other.describe(),
+                };
+                match out.stderr.trim() {
+                    "" => Err(format!("`{cmd}` failed with {code} and printed nothing on stderr")),
+                    e => Err(format!("`{cmd}` failed with {code}: {e}")),
                 }
-            });
+            }
+        };
+        // What it printed can hold a secret read earlier (a token, a key): masked.
+        let result = result.map_err(|e| self.masker().mask(&e));
         if let Ok(mut m) = self.dynamic.lock() {
             m.insert(key, result.clone());
         }

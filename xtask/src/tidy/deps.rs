@@ -24,12 +24,24 @@ const THIS_FILE: &str = "xtask/src/tidy/deps.rs";
 const LAYERS: &[(&str, &[&str])] = &[
     ("opsrun-event", &[]),
     ("opsrun-template", &[]),
-    ("opsrun-spec", &["opsrun-template"]),
+    ("opsrun-process", &["opsrun-event"]),
+    ("opsrun-spec", &["opsrun-template", "opsrun-process"]),
     ("opsrun-plan", &["opsrun-spec"]),
-    ("opsrun-engine", &["opsrun-spec", "opsrun-plan", "opsrun-event"]),
+    ("opsrun-engine", &["opsrun-spec", "opsrun-plan", "opsrun-event", "opsrun-process"]),
     ("opsrun-report", &["opsrun-event"]),
     ("opsrun-change", &[]),
-    ("opsrun-cli", &["opsrun-spec", "opsrun-plan", "opsrun-engine", "opsrun-event", "opsrun-report", "opsrun-change"]),
+    (
+        "opsrun-cli",
+        &[
+            "opsrun-spec",
+            "opsrun-plan",
+            "opsrun-engine",
+            "opsrun-event",
+            "opsrun-process",
+            "opsrun-report",
+            "opsrun-change",
+        ],
+    ),
     (
         "opsrun",
         &[

@@ -1,4 +1,4 @@
-//! Running one shell command in its own process group, streaming its output line by line.
+//! `run_shell`: one shell command in its own process group, its output streamed line by line.
 //!
 //! Every command runs as `sh -c SCRIPT` in a new process group, so a timeout, a cancel or an
 //! interrupt can end the whole tree (`sleep 100 & wait` included), not just the shell. After
@@ -8,38 +8,42 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader, Split};
 use tokio::process::Command;
 use tokio::sync::watch;
 
-use crate::signal::Shutdown;
 use opsrun_event::Stream;
+
+use crate::Shutdown;
 
 /// What to run.
 #[derive(Debug, Clone)]
-pub(crate) struct ShellCommand {
-    pub(crate) script: String,
-    pub(crate) dir: PathBuf,
-    pub(crate) env: Vec<(String, String)>,
+pub struct ShellCommand {
+    /// The script, run as `SHELL -c SCRIPT`.
+    pub script: String,
+    /// Its working directory.
+    pub dir: PathBuf,
+    /// Variables added to (or replacing) opsrun's environment.
+    pub env: Vec<(String, String)>,
     /// End the command (TERM, grace, KILL) at this instant.
-    pub(crate) deadline: Option<Instant>,
+    pub deadline: Option<Instant>,
     /// How long to wait between TERM and KILL on timeout.
-    pub(crate) grace: Duration,
+    pub grace: Duration,
     /// The program run as `SHELL -c SCRIPT`; `None` for `/bin/sh`.
-    pub(crate) shell: Option<String>,
+    pub shell: Option<String>,
     /// Hand the command opsrun's stdin, stdout and stderr (a terminal) instead of pipes; its
     /// output is then not captured.
-    pub(crate) interactive: bool,
+    pub interactive: bool,
     /// Run with `-e` (errexit): a failing line ends the script, as every command of a go-task
     /// Taskfile does.
-    pub(crate) errexit: bool,
+    pub errexit: bool,
 }
 
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Exit {
+pub enum Exit {
     /// Exited with a code.
     Code(i32),
     /// Killed by a signal it did not handle (not by us).
@@ -53,14 +57,16 @@ pub(crate) enum Exit {
 }
 
 impl Exit {
-    pub(crate) fn code(&self) -> Option<i32> {
+    /// The exit code, when it exited with one.
+    pub fn code(&self) -> Option<i32> {
         match self {
             Exit::Code(c) => Some(*c),
             _ => None,
         }
     }
 
-    pub(crate) fn describe(&self) -> String {
+    /// `exit code 3`, `timed out`, ...
+    pub fn describe(&self) -> String {
         match self {
             Exit::Code(c) => format!("exit code {c}"),
             Exit::Signal(s) => format!("killed by signal {s}"),
@@ -73,14 +79,16 @@ impl Exit {
 
 /// The result of a command: how it ended and whether stragglers had to be killed.
 #[derive(Debug)]
-pub(crate) struct Finished {
-    pub(crate) exit: Exit,
-    pub(crate) stragglers_killed: bool,
+pub struct Finished {
+    /// How the shell ended.
+    pub exit: Exit,
+    /// Processes it left behind in its group were killed.
+    pub stragglers_killed: bool,
 }
 
 /// Runs `cmd`, calling `on_line` for each output line, until it exits, times out, or
 /// `shutdown` asks it to stop.
-pub(crate) async fn run_shell(
+pub async fn run_shell(
     cmd: &ShellCommand,
     shutdown: watch::Receiver<Shutdown>,
     on_line: impl FnMut(Stream, String),
@@ -94,7 +102,7 @@ pub(crate) async fn run_shell(
     clippy::too_many_lines,
     reason = "one select loop over exit, both pipes, shutdown, deadline and kill timer; splitting it would share all its state"
 )]
-pub(crate) async fn run_shell_reporting(
+pub async fn run_shell_reporting(
     cmd: &ShellCommand,
     mut shutdown: watch::Receiver<Shutdown>,
     on_spawn: impl FnOnce(i32),
@@ -116,8 +124,13 @@ pub(crate) async fn run_shell_reporting(
         .arg(&cmd.script)
         .current_dir(&cmd.dir)
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-        .process_group(0)
         .kill_on_drop(false);
+    // An interactive command stays in opsrun's process group, which owns the terminal: it can
+    // read it (a new group would be stopped by SIGTTIN) and gets the operator's Ctrl-C itself.
+    // Everything else gets a group of its own, so that its whole tree can be ended.
+    if !cmd.interactive {
+        command.process_group(0);
+    }
     if cmd.interactive {
         command.stdin(Stdio::inherit()).stdout(Stdio::inherit()).stderr(Stdio::inherit());
     } else {
@@ -136,9 +149,12 @@ pub(crate) async fn run_shell_reporting(
             return Finished { exit: Exit::SpawnFailed(why), stragglers_killed: false };
         }
     };
-    let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
-    if let Some(p) = pgid {
-        on_spawn(p.as_raw());
+    let pgid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(|pid| Target { pid: Pid::from_raw(pid), group: !cmd.interactive });
+    if let Some(t) = pgid.filter(|t| t.group) {
+        on_spawn(t.pid.as_raw());
     }
     // If this future is dropped (a cancelled or abandoned run), the group dies with it.
     let mut guard = GroupGuard(pgid);
@@ -166,7 +182,10 @@ pub(crate) async fn run_shell_reporting(
                 exited = Some(status);
                 // The shell is gone; anything left in its group is a straggler (or the tree we
                 // are ending).
-                stragglers_killed = signal_group(pgid, Signal::SIGKILL) && ending.is_none();
+                // (An interactive command has no group of its own, and its reaped pid may be
+                // reused: nothing to end.)
+                stragglers_killed =
+                    pgid.is_some_and(|t| t.group) && signal_group(pgid, Signal::SIGKILL) && ending.is_none();
                 guard.0 = None;
                 drain_until = Some(tokio::time::Instant::now() + Duration::from_secs(2));
             }
@@ -192,7 +211,7 @@ pub(crate) async fn run_shell_reporting(
                         // Forward the operator's signal once to the whole group; the run
                         // escalates to Kill after its grace period.
                         if ending != Some(Exit::Interrupted) {
-                            signal_group(pgid, sig);
+                            signal_group(pgid, sig.to_nix());
                         }
                         ending = Some(Exit::Interrupted);
                     }
@@ -233,8 +252,15 @@ pub(crate) async fn run_shell_reporting(
     Finished { exit, stragglers_killed }
 }
 
+/// What to signal: a command's process group, or (interactive commands) its shell.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    pid: Pid,
+    group: bool,
+}
+
 /// Kills a command's process group when dropped while the command still runs.
-struct GroupGuard(Option<Pid>);
+struct GroupGuard(Option<Target>);
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
@@ -242,13 +268,14 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Sends `sig` to a process group. Returns true if the group still had members.
-pub(crate) fn signal_group(pgid: Option<Pid>, sig: Signal) -> bool {
-    pgid.is_some_and(|p| killpg(p, sig).is_ok())
+/// Sends `sig` to a command's process group (or its shell). Returns true if it still had
+/// members.
+fn signal_group(target: Option<Target>, sig: Signal) -> bool {
+    target.is_some_and(|t| if t.group { killpg(t.pid, sig).is_ok() } else { kill(t.pid, sig).is_ok() })
 }
 
 /// Sleeps until `at`, or forever when there is no deadline (a `select!` branch that never fires).
-pub(crate) async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+pub async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
@@ -341,6 +368,18 @@ mod tests {
     fn is_zombie(pid: i32) -> bool {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .is_ok_and(|s| s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
+    }
+
+    #[tokio::test]
+    async fn an_interactive_command_stays_in_our_group_and_still_times_out() {
+        let (_tx, rx) = watch::channel(Shutdown::Running);
+        // Field 5 of /proc/PID/stat is the process group (no `ps` needed).
+        let mut c =
+            cmd("test \"$(cut -d' ' -f5 /proc/$$/stat)\" = \"$(cut -d' ' -f5 /proc/$PPID/stat)\" || exit 7; sleep 30");
+        c.interactive = true;
+        c.deadline = Some(Instant::now() + Duration::from_millis(500));
+        let f = run_shell(&c, rx, |_, _| {}).await;
+        assert_eq!(f.exit, Exit::TimedOut, "same group as opsrun (else exit 7), ended at its deadline");
     }
 
     #[tokio::test]
