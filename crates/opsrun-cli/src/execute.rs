@@ -173,7 +173,7 @@ fn print_dry_run(plan: &Plan, explanations: &[opsrun_engine::Explanation], maske
         for s in &t.status {
             let _ = writeln!(out, "   status: {}", masker.mask(s));
         }
-        let cmds = if e.mode == RunMode::Recovery && !t.recover.is_empty() { &t.recover } else { &t.cmds };
+        let cmds = if e.mode == RunMode::Recovery { opsrun_engine::repair_commands(t).0 } else { &t.cmds };
         for c in cmds {
             match &c.kind {
                 ResolvedCmdKind::Shell(s) => {

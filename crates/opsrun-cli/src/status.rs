@@ -5,7 +5,10 @@ use std::io::Write;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use opsrun_engine::{Masker, ProbeRegistry, RecordStatus, StageHealth, State, StateStore, assess};
+use opsrun_engine::{
+    Masker, ProbeRegistry, RecordStatus, RecoveryStep, StageHealth, State, StateStore, assess, plan_recovery,
+    repair_commands,
+};
 use opsrun_event::{ProbeVerdict, RunMode};
 use opsrun_plan::{Plan, PlanOptions};
 use opsrun_spec::{ResolvedCmdKind, Resolver};
@@ -280,27 +283,26 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
             first.task, gitops.stage
         );
     }
-    let nodes = plan.downstream(&[first_node]);
-    let forced: Vec<_> = if args.rerun_downstream { nodes.clone() } else { vec![first_node] };
-    let sub = plan.selecting(&nodes, &forced);
+    let recovery = plan_recovery(plan, &before.stages, args.rerun_downstream)
+        .expect("an unhealthy layer was found above, so there is a recovery");
+    let (nodes, sub) = (&recovery.stages, &recovery.plan);
     let _ = writeln!(out, "\nrecovery plan ({} stages, in order):", nodes.len());
-    for &n in &nodes {
+    for &n in nodes {
         let t = sub.task(n);
-        let why = if t.key == first.task {
+        let why = if recovery.step(n) == RecoveryStep::Broken {
             "first broken layer, repaired".to_string()
         } else {
             let deps: Vec<&str> =
                 sub.dependencies(n).filter(|d| nodes.contains(d)).map(|d| sub.task(d).key.as_str()).collect();
-            let check = if args.rerun_downstream {
-                "re-run (--rerun-downstream)"
-            } else if t.health.is_some() {
-                "repaired only if its gate still fails after that"
-            } else {
-                "no gate: always re-run"
+            let check = match recovery.step(n) {
+                RecoveryStep::Rerun => "re-run (--rerun-downstream)",
+                RecoveryStep::RepairIfUnhealthy => "repaired only if its gate still fails after that",
+                _ => "no gate: always re-run",
             };
             format!("depends on {}; {check}", deps.join(", "))
         };
-        let (cmds, which) = if t.recover.is_empty() { (&t.cmds, "cmds") } else { (&t.recover, "recover") };
+        let (cmds, recover) = repair_commands(t);
+        let which = if recover { "recover" } else { "cmds" };
         let _ = writeln!(out, "  {} ({why}; runs its {which})", t.key);
         for c in cmds {
             match &c.kind {

@@ -48,6 +48,7 @@ mod journal;
 mod lock;
 mod orphans;
 mod probe;
+mod recovery;
 mod run;
 mod runner;
 mod schedule;
@@ -63,6 +64,7 @@ pub use journal::{RunInfo, RunJournal, TaskLogs, file_name, list_runs, read_jour
 pub use lock::{LockInfo, NESTED_TOKEN_ENV, RunLock, host_name, user_name};
 pub use opsrun_spec::{MASK, Masker};
 pub use probe::{Probe, ProbeContext, ProbeFuture, ProbeRegistry, ProbeResult};
+pub use recovery::{Recovery, RecoveryStep, plan_recovery, repair_commands};
 pub use run::{CancelToken, RunReport, new_run_id};
 pub use runner::{EventStream, Runner};
 pub use signal::{SignalPolicy, StopSignal};

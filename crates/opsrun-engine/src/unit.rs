@@ -203,8 +203,11 @@ impl Unit {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let recover = self.options.mode == RunMode::Recovery && !task.recover.is_empty();
-        let cmds = if recover { &task.recover } else { &task.cmds };
+        let (cmds, recover) = if self.options.mode == RunMode::Recovery {
+            crate::recovery::repair_commands(&task)
+        } else {
+            (task.cmds.as_slice(), false)
+        };
         let attempts = task.retries.attempts + 1;
         let mut attempt = 1;
         let mut ignored_failure = None;

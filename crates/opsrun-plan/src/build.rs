@@ -464,3 +464,105 @@ impl Plan {
         (0..self.graph.node_count()).map(TaskId::new)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use opsrun_spec::{Invocation, Resolver};
+
+    use super::*;
+
+    fn plan(toml: &str, targets: &[&str], options: &PlanOptions) -> Result<Plan, PlanError> {
+        let spec = opsrun_spec::load_str(Path::new("/tmp/opsrun-plan/tasks.toml"), toml).unwrap();
+        let resolver = Resolver::new(&spec, Invocation::default());
+        let targets: Vec<String> = targets.iter().map(|t| (*t).to_string()).collect();
+        Plan::build(&resolver, &targets, options)
+    }
+
+    fn keys(plan: &Plan, nodes: &[TaskId]) -> Vec<String> {
+        nodes.iter().map(|&n| plan.task(n).key.clone()).collect()
+    }
+
+    const CHAIN: &str = "
+        [tasks.talos]
+        cmds = ['true']
+        [tasks.api]
+        deps = ['talos']
+        [tasks.cni]
+        deps = ['api']
+        [tasks.backup]
+        deps = ['api']
+        [tasks.flux]
+        deps = ['cni', 'backup']
+    ";
+
+    #[test]
+    fn a_task_reached_twice_is_one_node_in_a_stable_order() {
+        let p = plan(CHAIN, &["flux"], &PlanOptions::default()).unwrap();
+        assert_eq!(keys(&p, p.order()), ["talos", "api", "cni", "backup", "flux"]);
+        let flux = p.find("flux").unwrap();
+        assert_eq!(keys(&p, &p.dependencies(flux).collect::<Vec<_>>()), ["cni", "backup"]);
+    }
+
+    #[test]
+    fn run_always_makes_one_node_per_reference() {
+        let toml = "
+            [tasks.gen]
+            run = 'always'
+            cmds = ['true']
+            [tasks.a]
+            deps = ['gen']
+            [tasks.b]
+            deps = ['gen']
+            [tasks.all]
+            deps = ['a', 'b']
+        ";
+        let p = plan(toml, &["all"], &PlanOptions::default()).unwrap();
+        assert_eq!(p.order().iter().filter(|&&n| p.task(n).name == "gen").count(), 2);
+    }
+
+    #[test]
+    fn only_selects_one_task_and_assumes_the_rest_done() {
+        let options = PlanOptions { only: Some("cni".into()), ..PlanOptions::default() };
+        let p = plan(CHAIN, &["flux"], &options).unwrap();
+        assert_eq!(keys(&p, &p.selected()), ["cni"]);
+        let cni = p.find("cni").unwrap();
+        assert!(p.node(cni).forced);
+        assert!(p.node(p.find("talos").unwrap()).assumed_done, "still in the graph, for fingerprints");
+        assert_eq!(p.len(), 5);
+    }
+
+    #[test]
+    fn from_forces_a_task_and_everything_downstream_of_it() {
+        let options = PlanOptions { from: Some("cni".into()), ..PlanOptions::default() };
+        let p = plan(CHAIN, &["flux"], &options).unwrap();
+        let forced: Vec<_> = p.order().iter().copied().filter(|&n| p.node(n).forced).collect();
+        assert_eq!(keys(&p, &forced), ["cni", "flux"]);
+    }
+
+    #[test]
+    fn a_called_task_is_an_on_demand_node_ordered_before_its_caller() {
+        let toml = "
+            [tasks.helper]
+            cmds = ['true']
+            [tasks.main]
+            cmds = [{ task = 'helper' }]
+        ";
+        let p = plan(toml, &["main"], &PlanOptions::default()).unwrap();
+        let (main, helper) = (p.find("main").unwrap(), p.find("helper").unwrap());
+        assert!(p.node(helper).on_demand && !p.node(main).on_demand);
+        assert_eq!(p.callee(main, false, 0), Some(helper));
+        assert_eq!(p.callers(helper), [main]);
+        assert_eq!(keys(&p, p.order()), ["helper", "main"]);
+    }
+
+    #[test]
+    fn unknown_targets_get_a_suggestion() {
+        let err = plan(CHAIN, &["flxu"], &PlanOptions::default()).unwrap_err();
+        assert!(matches!(&err, PlanError::UnknownTask { suggestion: Some(s), .. } if s == "flux"), "{err}");
+        let options = PlanOptions { from: Some("backup".into()), ..PlanOptions::default() };
+        let err = plan(CHAIN, &["cni"], &options).unwrap_err();
+        assert!(matches!(err, PlanError::NotInPlan { flag: "--from", .. }), "{err}");
+    }
+}

@@ -476,9 +476,7 @@ impl<'s> Resolver<'s> {
             Some(l) => Some(r(l, &mut scope)?),
             None => None,
         };
-        let call_vars: IndexMap<String, String> =
-            call_vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect();
-        let key = invocation_key(&task_name, &call_vars);
+        let (key, call_vars) = keyed(&task_name, call_vars);
         let run = task.run.or(settings.run).unwrap_or_default();
         // As in go-task, the prefix is the task's name unless `prefix` says otherwise (a `label`
         // changes the echo lines, not the prefix).
@@ -545,9 +543,7 @@ impl<'s> Resolver<'s> {
     pub fn identity(&self, name: &str, call_vars: &IndexMap<String, Value>) -> Option<(String, String, RunPolicy)> {
         let (task, matches) = self.spec.lookup(name)?;
         let task_name = if matches.is_empty() { task.name.clone() } else { name.to_string() };
-        let vars: IndexMap<String, String> =
-            call_vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect();
-        let key = invocation_key(&task_name, &vars);
+        let (key, _) = keyed(&task_name, call_vars);
         let policy = task.run.or(self.spec.scopes[task.scope].settings.run).unwrap_or_default();
         Some((task_name, key, policy))
     }
@@ -970,6 +966,13 @@ struct CmdContext<'a> {
     task: &'a Task,
     task_name: &'a str,
     dir: &'a Path,
+}
+
+/// The key of `task_name` called with `call_vars`, and those vars as text (one conversion for
+/// the plan's identity check and the rendering, so the two cannot disagree).
+fn keyed(task_name: &str, call_vars: &IndexMap<String, Value>) -> (String, IndexMap<String, String>) {
+    let vars: IndexMap<String, String> = call_vars.iter().map(|(k, v)| (k.clone(), v.to_display_string())).collect();
+    (invocation_key(task_name, &vars), vars)
 }
 
 /// `name`, or `name[K=V,...]` for an invocation with call vars.
