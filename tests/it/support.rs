@@ -190,11 +190,24 @@ pub(crate) struct TerminalOutput {
 }
 
 /// What a finished opsrun did. The project directory lives as long as this does.
+///
+/// Strict by default, as just's `Test` is: a test that never asserts the exit code
+/// ([`Output::status`], or reads it with [`Output::status_code`]) has it checked to be 0 when
+/// the output is dropped, so a failing command cannot pass a test that only looked at output.
 pub(crate) struct Output {
     project: Project,
     status: ExitStatus,
     stdout: String,
     stderr: String,
+    status_checked: std::cell::Cell<bool>,
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if !self.status_checked.get() && !thread::panicking() {
+            assert_eq!(self.status.code(), Some(0), "opsrun failed and the test did not expect it\n{}", self.dump());
+        }
+    }
 }
 
 impl Output {
@@ -204,6 +217,7 @@ impl Output {
             status,
             stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
             stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
+            status_checked: std::cell::Cell::new(false),
         };
         // Whatever the input, opsrun must never panic.
         assert!(!output.stderr.contains("panicked"), "opsrun panicked\n{}", output.dump());
@@ -217,12 +231,14 @@ impl Output {
 
     /// Asserts the exit code.
     pub(crate) fn status(&self, code: i32) -> &Self {
+        self.status_checked.set(true);
         assert_eq!(self.status.code(), Some(code), "unexpected exit code\n{}", self.dump());
         self
     }
 
     /// The exit code, `None` when killed by a signal.
     pub(crate) fn status_code(&self) -> Option<i32> {
+        self.status_checked.set(true);
         self.status.code()
     }
 
@@ -295,8 +311,10 @@ impl Output {
     }
 
     /// A new command line in the same project directory (state, journal and files kept).
-    pub(crate) fn then(self) -> Test {
-        Test::in_project(self.project)
+    pub(crate) fn then(mut self) -> Test {
+        // (The exit code is still checked when `self` drops, after the project moved on.)
+        let project = std::mem::replace(&mut self.project, Project::Shared(PathBuf::new()));
+        Test::in_project(project)
     }
 }
 
