@@ -21,7 +21,7 @@
 //! assert_eq!(renderer, Renderer::Plain); // CI gets plain lines even on a terminal
 //!
 //! let report = reporter(renderer, ReportOptions::default());
-//! // engine::run(plan, report.clone(), cancel) ...
+//! // Runner::new(SignalPolicy::Standard).sink(report.clone()).run(plan).await ...
 //! report.finish();
 //! # Ok::<(), opsrun_report::ParseOutputModeError>(())
 //! ```
