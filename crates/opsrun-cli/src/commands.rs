@@ -215,7 +215,7 @@ pub(crate) fn graph(ctx: &Context, args: &GraphArgs) -> Result<u8> {
     let resolver = Resolver::new(&ctx.spec, ctx.invocation(vars, &[]));
     let plan = Plan::build(&resolver, &targets, &PlanOptions { allow_internal: true, ..PlanOptions::default() })?;
     let format: GraphFormat = args.format.parse().map_err(CliError::Usage)?;
-    let _ = std::io::stdout().lock().write_all(plan.render_graph(format).as_bytes());
+    let _ = crate::masked::stdout(plan.masker()).write_all(plan.render_graph(format).as_bytes());
     Ok(exit::OK)
 }
 
@@ -254,7 +254,7 @@ pub(crate) fn explain_cmd(ctx: &Context, args: &ExplainArgs) -> Result<u8> {
     };
     let (state, _) = StateStore::new(ctx.state_dir()).load()?;
     let explanations = explain(&plan, &state, resume, false);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::masked::stdout(plan.masker());
     let context = if resume {
         format!("in pipeline `{}`", pipeline_name.unwrap_or_default())
     } else {

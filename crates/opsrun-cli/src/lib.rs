@@ -11,6 +11,7 @@ pub mod context;
 pub mod error;
 mod execute;
 pub mod exit;
+mod masked;
 mod overrides;
 mod status;
 

@@ -167,7 +167,7 @@ pub(crate) fn status(cli: &Cli, ctx: &Context, args: &StatusArgs) -> Result<u8> 
     }
     let a = assess_pipeline(ctx, &pipeline, vars)?;
     let (state, _) = StateStore::new(ctx.state_dir()).load()?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::masked::stdout(&a.masker);
     if cli.output == "json" {
         let json = StatusJson {
             pipeline: &pipeline,
@@ -249,7 +249,7 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
     }
     let before = assess_pipeline(ctx, &args.pipeline, vars.clone())?;
     let (state, _) = StateStore::new(ctx.state_dir()).load()?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::masked::stdout(&before.masker);
     let _ = writeln!(out, "assessment of `{}`, layer by layer:\n", args.pipeline);
     let _ = write!(out, "{}", table(&before.stages, &state, None));
     let _ = writeln!(out);
@@ -344,7 +344,7 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
     let code = exit_code(&report);
 
     let after = assess_pipeline(ctx, &args.pipeline, vars)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::masked::stdout(&after.masker);
     let _ = writeln!(out, "\nbefore / after recovery:\n");
     let _ = write!(out, "{}", table(&before.stages, &state, Some(("now", &after.stages))));
     let healthy_now = after.operational();

@@ -128,11 +128,14 @@ impl CancelToken {
     }
 }
 
-/// Stamps events with the run id and time and hands them to the sinks.
+/// Stamps events with the run id and time, masks every text field of them, and hands them to
+/// the sinks: no sink (terminal, JSON, journal, logs, an embedder's) can see a secret, whatever
+/// field a new piece of code puts it in.
 #[derive(Clone)]
 pub(crate) struct Emitter {
     run: Arc<str>,
     sink: Arc<dyn EventSink>,
+    masker: opsrun_spec::Masker,
 }
 
 impl Emitter {
@@ -141,7 +144,7 @@ impl Emitter {
             v: opsrun_event::EVENT_SCHEMA_VERSION,
             ts: jiff::Timestamp::now(),
             run: self.run.to_string(),
-            event,
+            event: event.map_strings(|s| self.masker.mask_owned(s)),
         });
     }
 }
@@ -178,7 +181,7 @@ pub(crate) async fn run(
     let mut sinks = std::mem::take(&mut records.sinks);
     let run_env = Arc::new(std::mem::take(&mut records.run_env));
     sinks.push(sink);
-    let emitter = Emitter { run: Arc::from(run_id.as_str()), sink: Arc::new(FanOut(sinks)) };
+    let emitter = Emitter { run: Arc::from(run_id.as_str()), sink: Arc::new(FanOut(sinks)), masker: masker.clone() };
 
     let tasks = planned_tasks(&plan, &masker);
     emitter.emit(Event::RunStarted {
@@ -498,7 +501,8 @@ impl Records {
                 started,
                 finished: Some(now),
                 duration_ms: Some(millis(r.duration)),
-                message: r.message.clone(),
+                // State outlives the run: what it keeps is masked like every event.
+                message: r.message.as_deref().map(|m| emitter.masker.mask(m)),
                 pgids: Vec::new(),
             },
         );

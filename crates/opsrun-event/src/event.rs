@@ -366,6 +366,92 @@ pub enum TaskOutcome {
 }
 
 impl Event {
+    /// The same event with every text field passed through `f` (task keys, commands, output
+    /// lines, details, messages, labels, prefixes; not paths, numbers or enums). The engine masks
+    /// secrets with it before any sink sees an event. Exhaustive here, so a new variant or text
+    /// field does not compile until it is mapped.
+    #[must_use]
+    pub fn map_strings(self, mut f: impl FnMut(String) -> String) -> Event {
+        let opt = |o: Option<String>, f: &mut dyn FnMut(String) -> String| o.map(f);
+        match self {
+            Event::RunStarted { mode, name, tasks, state_dir } => Event::RunStarted {
+                mode,
+                name: f(name),
+                tasks: tasks
+                    .into_iter()
+                    .map(|t| PlannedTask {
+                        task: f(t.task),
+                        deps: t.deps.into_iter().map(&mut f).collect(),
+                        gate: opt(t.gate, &mut f),
+                        desc: opt(t.desc, &mut f),
+                        label: opt(t.label, &mut f),
+                        prefix: f(t.prefix),
+                        output: match t.output {
+                            OutputStyle::Group { begin, end, error_only } => {
+                                OutputStyle::Group { begin: opt(begin, &mut f), end: opt(end, &mut f), error_only }
+                            }
+                            other => other,
+                        },
+                        on_demand: t.on_demand,
+                    })
+                    .collect(),
+                state_dir,
+            },
+            Event::TaskWasInterrupted { task, previous_run } => {
+                Event::TaskWasInterrupted { task: f(task), previous_run: f(previous_run) }
+            }
+            Event::TaskStarted { task } => Event::TaskStarted { task: f(task) },
+            Event::TaskSkipped { task, reason, detail } => {
+                Event::TaskSkipped { task: f(task), reason, detail: f(detail) }
+            }
+            Event::CommandStarted { task, index, command, silent } => {
+                Event::CommandStarted { task: f(task), index, command: f(command), silent }
+            }
+            Event::Output { task, stream, line } => Event::Output { task: f(task), stream, line: f(line) },
+            Event::CommandFinished { task, index, exit_code, status, duration_ms } => {
+                Event::CommandFinished { task: f(task), index, exit_code, status, duration_ms }
+            }
+            Event::TaskRetrying { task, attempt, of, delay_ms } => {
+                Event::TaskRetrying { task: f(task), attempt, of, delay_ms }
+            }
+            Event::GateStarted { task, gate, timeout_ms, success_threshold } => {
+                Event::GateStarted { task: f(task), gate: f(gate), timeout_ms, success_threshold }
+            }
+            Event::GateProbe { task, gate, attempt, verdict, detail, elapsed_ms, consecutive_passes } => {
+                Event::GateProbe {
+                    task: f(task),
+                    gate: f(gate),
+                    attempt,
+                    verdict,
+                    detail: f(detail),
+                    elapsed_ms,
+                    consecutive_passes,
+                }
+            }
+            Event::GateFinished { task, gate, passed, attempts, elapsed_ms, message } => Event::GateFinished {
+                task: f(task),
+                gate: f(gate),
+                passed,
+                attempts,
+                elapsed_ms,
+                message: opt(message, &mut f),
+            },
+            Event::TaskFinished { task, outcome, duration_ms, message, gate_attempts, log } => Event::TaskFinished {
+                task: f(task),
+                outcome,
+                duration_ms,
+                message: opt(message, &mut f),
+                gate_attempts,
+                log,
+            },
+            Event::Interrupt { signal, kill } => Event::Interrupt { signal: f(signal), kill },
+            Event::Warning { task, message } => Event::Warning { task: opt(task, &mut f), message: f(message) },
+            Event::RunFinished { outcome, duration_ms, resume_hint } => {
+                Event::RunFinished { outcome, duration_ms, resume_hint: opt(resume_hint, &mut f) }
+            }
+        }
+    }
+
     /// The event's `type` in JSON (`run_started`, `gate_probe`, ...). Exhaustive here, so a new
     /// variant does not compile until it has a name (and the schema test then asks for docs).
     pub fn type_name(&self) -> &'static str {

@@ -44,7 +44,7 @@ pub use diagnostic::{Diagnostic, FileId, Location, SourceMap, SpecError, did_you
 pub use duration::{format_duration, parse_duration};
 pub use files::matching_files;
 pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_str};
-pub use mask::{MASK, Masker};
+pub use mask::{MASK, MIN_SECRET, MIN_SECRET_LINE, Masker};
 pub use model::{
     Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec, Method,
     OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task, TaskRef,

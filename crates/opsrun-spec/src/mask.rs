@@ -1,58 +1,92 @@
-//! Masking secrets before anything leaves the engine.
+//! The one masker: every string opsrun prints, writes or reports passes through it.
 //!
-//! Secret values (vars marked `secret`, such as credentials read with `op read`) are replaced
-//! by `****` in every command echo and output line, so they never reach the terminal, logs,
-//! the journal, state or JSON events.
+//! Secret values (vars marked `secret` such as credentials read with `op read`, command-line
+//! values of credential-looking names, dynamic env values marked secret) are replaced by
+//! `****` in command echoes, output lines, gate labels and details, messages, events, the
+//! journal, logs, state, `graph` and `status`. A multi-line secret (an SSH key, a kubeconfig)
+//! is also masked line by line, because output arrives one line at a time: each of its lines of
+//! at least [`MIN_SECRET_LINE`] characters is a secret of its own. Values shorter than
+//! [`MIN_SECRET`] are not plausible secrets and would garble ordinary text; they are ignored.
+//!
+//! What cannot be masked: a secret transformed by a command (base64, a hash, one character per
+//! line) is a different string. `SECURITY.md` says so.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The mask put in place of a secret.
 pub const MASK: &str = "****";
 
-/// Replaces known secret values in text. Cheap to clone; sees secrets added later.
+/// The shortest value treated as a secret.
+pub const MIN_SECRET: usize = 4;
+
+/// The shortest line of a multi-line secret that is masked on its own (shorter lines, such as
+/// `-----` or `}`, occur in ordinary output).
+pub const MIN_SECRET_LINE: usize = 6;
+
+/// Replaces known secret values in text. Cheap to clone: clones share one growing list, so a
+/// secret found later (while a plan runs) is masked everywhere from then on.
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
+    /// Longest first, so that a secret containing another is masked whole.
     secrets: Arc<Mutex<Vec<String>>>,
 }
 
 impl Masker {
-    /// A masker over a shared, growing list of secret values.
-    pub fn new(secrets: Arc<Mutex<Vec<String>>>) -> Self {
-        Self { secrets }
+    /// A masker with no secrets yet.
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// Adds a secret value found while running (e.g. a dynamic env value marked secret).
-    /// Values shorter than 4 characters are ignored: masking them would garble ordinary text.
+    /// Adds a secret value (trimmed), and each line of a multi-line value.
     pub fn add(&self, value: &str) {
         let value = value.trim();
-        if value.len() < 4 {
-            return;
-        }
         let mut secrets = self.secrets.lock().unwrap_or_else(PoisonError::into_inner);
-        if !secrets.iter().any(|s| s == value) {
-            secrets.push(value.to_string());
+        let mut insert = |s: &str| {
+            if !secrets.iter().any(|known| known == s) {
+                let at = secrets.partition_point(|known| known.len() >= s.len());
+                secrets.insert(at, s.to_string());
+            }
+        };
+        if value.len() >= MIN_SECRET {
+            insert(value);
+        }
+        if value.contains('\n') {
+            for line in value.lines().map(str::trim).filter(|l| l.len() >= MIN_SECRET_LINE) {
+                insert(line);
+            }
         }
     }
 
     /// `text` with every secret replaced by [`MASK`].
     pub fn mask(&self, text: &str) -> String {
+        self.mask_owned(text.to_string())
+    }
+
+    /// [`Masker::mask`] for an owned string (no copy when it holds no secret).
+    pub fn mask_owned(&self, mut text: String) -> String {
         let secrets = self.secrets.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut out = text.to_string();
-        // Longest first, so a secret that contains another is masked whole.
-        let mut sorted: Vec<&String> = secrets.iter().collect();
-        sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        for s in sorted {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), MASK);
+        for s in secrets.iter() {
+            if text.contains(s.as_str()) {
+                text = text.replace(s.as_str(), MASK);
             }
         }
-        out
+        text
     }
 
     /// True when `text` contains no secret.
     pub fn is_clean(&self, text: &str) -> bool {
         let secrets = self.secrets.lock().unwrap_or_else(PoisonError::into_inner);
         !secrets.iter().any(|s| text.contains(s.as_str()))
+    }
+
+    /// How many secret strings are known (lines of multi-line secrets counted separately).
+    pub fn len(&self) -> usize {
+        self.secrets.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// True when no secret is known.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -62,9 +96,34 @@ mod tests {
 
     #[test]
     fn masks_every_occurrence_longest_first() {
-        let m = Masker::new(Arc::new(Mutex::new(vec!["abcd".into(), "abcdefgh".into()])));
+        let m = Masker::new();
+        m.add("abcd");
+        m.add("abcdefgh");
         assert_eq!(m.mask("x abcdefgh y abcd"), "x **** y ****");
         assert!(!m.is_clean("abcd"));
         assert!(m.is_clean("abc"));
+    }
+
+    #[test]
+    fn short_values_are_not_secrets() {
+        let m = Masker::new();
+        m.add("abc");
+        m.add("  ");
+        assert!(m.is_empty());
+        assert_eq!(m.mask("abc"), "abc");
+    }
+
+    #[test]
+    fn a_multi_line_secret_is_masked_line_by_line() {
+        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+        let m = Masker::new();
+        m.add(key);
+        // Each line as it would be printed on its own.
+        assert_eq!(m.mask("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"), MASK);
+        assert_eq!(m.mask("-----BEGIN OPENSSH PRIVATE KEY-----"), MASK);
+        // A line shorter than MIN_SECRET_LINE is ordinary text.
+        assert_eq!(m.mask("AAAA"), "AAAA");
+        // And the whole value where it appears whole.
+        assert_eq!(m.mask(key.trim()), MASK);
     }
 }

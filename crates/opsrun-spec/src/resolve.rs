@@ -58,7 +58,7 @@ pub struct Resolver<'s> {
     invocation: Invocation,
     env: HashMap<String, String>,
     dynamic: Mutex<HashMap<(String, PathBuf), Result<String, String>>>,
-    secrets: Arc<Mutex<Vec<String>>>,
+    masker: crate::Masker,
 }
 
 /// The real machine, for every host fact but the environment.
@@ -351,15 +351,13 @@ impl<'s> Resolver<'s> {
     /// A resolver with an explicit environment (for tests and embedders).
     pub fn with_env(spec: &'s Spec, invocation: Invocation, env: HashMap<String, String>) -> Self {
         // A credential given on the command line (`API_TOKEN=...`) is a secret from the start.
-        let secrets = Arc::new(Mutex::new(Vec::new()));
-        let resolver = Self { spec, invocation, env, dynamic: Mutex::default(), secrets };
-        let masker = resolver.masker();
-        for (name, value) in &resolver.invocation.vars {
+        let masker = crate::Masker::new();
+        for (name, value) in &invocation.vars {
             if looks_secret(name) {
                 masker.add(value);
             }
         }
-        resolver
+        Self { spec, invocation, env, dynamic: Mutex::default(), masker }
     }
 
     /// The spec being resolved.
@@ -374,16 +372,10 @@ impl<'s> Resolver<'s> {
         ResolverHost { env: &self.env }
     }
 
-    /// The secret values seen so far, to be masked in every output. Shared: values found later
-    /// are visible through the same handle.
-    pub fn secrets(&self) -> Arc<Mutex<Vec<String>>> {
-        Arc::clone(&self.secrets)
-    }
-
-    /// A [`Masker`](crate::Masker) over this resolver's secrets, including those it finds later
-    /// (a plan keeps one, so whatever runs the plan masks with it).
+    /// The [`Masker`](crate::Masker) of this resolver's secrets, including those it finds
+    /// later (a plan keeps it, so whatever runs the plan masks with it).
     pub fn masker(&self) -> crate::Masker {
-        crate::Masker::new(self.secrets())
+        self.masker.clone()
     }
 
     /// Renders task `name` (a name, an alias, or a name a wildcard task matches) for an
@@ -853,18 +845,11 @@ impl<'s> Resolver<'s> {
 
     /// `value` with the secrets seen so far masked, for error messages.
     fn mask(&self, value: &str) -> String {
-        let secrets = self.secrets.lock().map(|s| s.clone()).unwrap_or_default();
-        secrets.iter().fold(value.to_string(), |text, secret| text.replace(secret.as_str(), "****"))
+        self.masker.mask(value)
     }
 
     fn add_secret(&self, value: &str) {
-        // Very short values would mask ordinary words; they are not plausible secrets.
-        if value.len() >= 4
-            && let Ok(mut s) = self.secrets.lock()
-            && !s.iter().any(|v| v == value)
-        {
-            s.push(value.to_string());
-        }
+        self.masker.add(value);
     }
 
     /// Runs a dynamic variable's command once per run (per command text and directory).
@@ -1278,7 +1263,8 @@ mod tests {
         let r = Resolver::with_env(&spec, Invocation::default(), HashMap::new());
         let t = r.resolve("t", &IndexMap::new()).unwrap();
         assert_eq!(shell(&t), ["echo s3cr3t-value", "echo s3cr3t-value"]);
-        assert_eq!(r.secrets().lock().unwrap().as_slice(), ["s3cr3t-value"]);
+        assert_eq!(r.masker().mask("s3cr3t-value"), "****");
+        assert_eq!(r.masker().len(), 1);
         assert_eq!(r.dynamic.lock().unwrap().len(), 1);
     }
 

@@ -64,7 +64,7 @@ fn main() {
         assert_eq!(lines, ["cni up", "using ****"], "the secret is masked by default");
         assert_eq!(calls.load(Ordering::SeqCst), 3);
 
-        let mut runner = Runner::new(SignalPolicy::None).grace(Duration::from_millis(200));
+        let mut runner = Runner::new(SignalPolicy::None).grace(Duration::from_secs(5));
         let mut events = runner.events();
         let stop = runner.cancel_token();
         let run = tokio::spawn(runner.run(project.pipeline("hang").expect("a plan")));
@@ -80,7 +80,9 @@ fn main() {
         assert_eq!(report.outcome, RunOutcome::Interrupted);
         assert_eq!(report.interrupted_by, Some(StopSignal::Interrupt));
         assert_eq!(report.tasks, [("hang".to_string(), TaskOutcome::Interrupted)]);
-        assert_eq!(interrupts, ["SIGINT"]);
+        // SIGINT is forwarded first; on a loaded machine the grace period may end before the
+        // command does, and the run then kills it ("grace period over").
+        assert_eq!(interrupts.first().map(String::as_str), Some("SIGINT"), "{interrupts:?}");
         assert!(report.duration < Duration::from_secs(10), "the sleeping command was ended");
     });
     let _ = std::fs::remove_dir_all(&dir);
