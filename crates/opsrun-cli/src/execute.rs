@@ -234,9 +234,9 @@ fn remember_var_names(state_dir: &std::path::Path, pipeline: &str, vars: &IndexM
     let names: Vec<&String> = vars.keys().collect();
     let path = state_dir.join("vars").join(format!("{}.json", opsrun_engine::file_name(pipeline)));
     if let Some(dir) = path.parent()
-        && std::fs::create_dir_all(dir).is_ok()
+        && opsrun_engine::fs::create_dir(dir).is_ok()
     {
-        let _ = std::fs::write(&path, serde_json::to_vec(&names).unwrap_or_default());
+        let _ = opsrun_engine::fs::write_atomic(&path, &serde_json::to_vec(&names).unwrap_or_default(), None);
     }
 }
 

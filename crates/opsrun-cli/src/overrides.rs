@@ -4,7 +4,7 @@
 //! resume, successful or not, is appended to `.opsrun/audit.jsonl` (who, when, host, reason,
 //! name, command outcome). While an override is active every opsrun command warns about it.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::path::Path;
 
@@ -65,13 +65,9 @@ fn save_active(path: &Path, active: &[ActiveOverride]) -> Result<()> {
         message: format!("cannot write `{}`: {e}", path.display()),
     };
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(io)?;
+        opsrun_engine::fs::create_dir(dir).map_err(io)?;
     }
-    let tmp = path.with_extension("json.tmp");
-    let mut f = File::create(&tmp).map_err(io)?;
-    f.write_all(&serde_json::to_vec_pretty(active).unwrap_or_default()).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    fs::rename(&tmp, path).map_err(io)
+    opsrun_engine::fs::write_atomic(path, &serde_json::to_vec_pretty(active).unwrap_or_default(), None).map_err(io)
 }
 
 /// Appends one JSON line and syncs it to disk.
@@ -81,11 +77,11 @@ pub(crate) fn append_jsonl<T: Serialize>(path: &Path, value: &T) -> Result<()> {
         message: format!("cannot append to `{}`: {e}", path.display()),
     };
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(io)?;
+        opsrun_engine::fs::create_dir(dir).map_err(io)?;
     }
     let mut line = serde_json::to_vec(value).unwrap_or_default();
     line.push(b'\n');
-    let mut f = OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
+    let mut f = opsrun_engine::fs::open_append(path).map_err(io)?;
     f.write_all(&line).map_err(io)?;
     f.sync_all().map_err(io)
 }

@@ -5,8 +5,8 @@
 //! Each task's commands and output go to `.opsrun/logs/<run>/<task>.log`.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -15,45 +15,32 @@ use serde::Serialize;
 
 /// Appends events to a run's journal file.
 pub struct RunJournal {
-    file: Mutex<Option<BufWriter<File>>>,
+    file: Mutex<Option<File>>,
 }
 
 impl RunJournal {
     /// Creates `.opsrun/runs/<run>.jsonl`.
     pub fn create(state_dir: &Path, run: &str) -> std::io::Result<Self> {
         let dir = state_dir.join("runs");
-        fs::create_dir_all(&dir)?;
-        let f = OpenOptions::new().create_new(true).append(true).open(dir.join(format!("{run}.jsonl")))?;
-        Ok(Self { file: Mutex::new(Some(BufWriter::new(f))) })
+        crate::private_fs::create_dir(&dir)?;
+        let f = crate::private_fs::create_new(&dir.join(format!("{run}.jsonl")))?;
+        Ok(Self { file: Mutex::new(Some(f)) })
     }
 }
 
 impl EventSink for RunJournal {
     fn emit(&self, event: &EventEnvelope) {
         let mut guard = self.file.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(w) = guard.as_mut() else { return };
-        // Flushed at the events that matter after a crash (a failure, the run ending, signals,
-        // warnings); the lines in between reach the disk with the next of those. The state's
-        // write-ahead log, not the journal, is what resume relies on.
-        let important = matches!(
-            event.event,
-            Event::TaskFinished {
-                outcome: opsrun_event::TaskOutcome::Failed
-                    | opsrun_event::TaskOutcome::FailedIgnored
-                    | opsrun_event::TaskOutcome::Interrupted,
-                ..
-            } | Event::RunFinished { .. }
-                | Event::Interrupt { .. }
-                | Event::Warning { .. }
-                | Event::TaskWasInterrupted { .. }
-                | Event::GateFinished { .. }
-        );
-        let ok = serde_json::to_writer(&mut *w, event).is_ok()
-            && w.write_all(b"\n").is_ok()
-            && (!important || w.flush().is_ok());
+        let Some(f) = guard.as_mut() else { return };
+        // One write per line, unbuffered: a `kill -9` loses at most the line in flight (and a
+        // torn last line is skipped by readers). The state's write-ahead log, not the journal,
+        // is what resume relies on, so only the end of the run is fsynced.
+        let mut line = serde_json::to_vec(event).unwrap_or_default();
+        line.push(b'\n');
+        let ok = line.len() > 1 && f.write_all(&line).is_ok();
         if matches!(event.event, Event::RunFinished { .. }) {
-            if let Some(w) = guard.take() {
-                let _ = w.into_inner().map(|f| f.sync_all());
+            if let Some(f) = guard.take() {
+                let _ = f.sync_all();
             }
         } else if !ok {
             // A full disk must not take the run down; stop journaling instead.
@@ -75,14 +62,15 @@ pub struct TaskLogs {
 enum TaskLog {
     /// Lines held until the log is worth creating.
     Pending(Vec<String>),
-    Open(BufWriter<File>),
+    /// Written line by line, unbuffered (a `kill -9` loses at most the line in flight).
+    Open(File),
 }
 
 impl TaskLogs {
     /// Logs under `.opsrun/logs/<run>/`.
     pub fn create(state_dir: &Path, run: &str) -> std::io::Result<Self> {
         let dir = state_dir.join("logs").join(run);
-        fs::create_dir_all(&dir)?;
+        crate::private_fs::create_dir(&dir)?;
         Ok(Self { dir, logs: Mutex::default() })
     }
 
@@ -106,14 +94,16 @@ impl TaskLogs {
                 return;
             }
             let path = self.dir.join(format!("{}.log", file_name(task)));
-            let Ok(file) = OpenOptions::new().create(true).append(true).open(path) else { return };
-            let mut w = BufWriter::new(file);
+            let Ok(mut file) = crate::private_fs::open_append(&path) else { return };
+            let mut text = String::new();
             for l in lines.drain(..) {
-                let _ = writeln!(w, "{l}");
+                text.push_str(&l);
+                text.push('\n');
             }
-            *log = TaskLog::Open(w);
-        } else if let TaskLog::Open(w) = log {
-            let _ = writeln!(w, "{line}");
+            let _ = file.write_all(text.as_bytes());
+            *log = TaskLog::Open(file);
+        } else if let TaskLog::Open(f) = log {
+            let _ = f.write_all(format!("{line}\n").as_bytes());
         }
     }
 }
@@ -144,9 +134,8 @@ impl EventSink for TaskLogs {
                     None => format!("# task {}", outcome.label()),
                 };
                 let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-                if let Some(TaskLog::Open(mut w)) = logs.remove(task) {
-                    let _ = writeln!(w, "{end}");
-                    let _ = w.flush();
+                if let Some(TaskLog::Open(mut f)) = logs.remove(task) {
+                    let _ = f.write_all(format!("{end}\n").as_bytes());
                 }
             }
             _ => {}

@@ -47,6 +47,7 @@ mod gate;
 mod journal;
 mod lock;
 mod orphans;
+mod private_fs;
 mod probe;
 mod recovery;
 mod run;
@@ -63,6 +64,10 @@ pub use fingerprint::{Fingerprint, matching_files};
 pub use journal::{RunInfo, RunJournal, TaskLogs, file_name, list_runs, read_journal};
 pub use lock::{LockInfo, NESTED_TOKEN_ENV, RunLock, host_name, user_name};
 pub use opsrun_spec::{MASK, Masker};
+/// Private files under `.opsrun/` (for the CLI's own state files: overrides, audit log).
+pub mod fs {
+    pub use crate::private_fs::{create_dir, create_new, open_append, open_write, truncate, write_atomic};
+}
 pub use probe::{Probe, ProbeContext, ProbeFuture, ProbeRegistry, ProbeResult};
 pub use recovery::{Recovery, RecoveryStep, plan_recovery, repair_commands};
 pub use run::{CancelToken, RunReport, new_run_id};

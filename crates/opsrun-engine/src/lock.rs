@@ -69,7 +69,12 @@ impl RunLock {
     /// opsrun started by one of that run's commands joins it. `None` when nobody holds the lock
     /// or the token does not match (an unrelated process cannot guess it).
     pub fn joinable(dir: &Path, token: &str) -> Option<String> {
-        let file = OpenOptions::new().write(true).open(dir.join("lock")).ok()?;
+        let file = std::os::unix::fs::OpenOptionsExt::custom_flags(
+            OpenOptions::new().write(true),
+            nix::fcntl::OFlag::O_NOFOLLOW.bits(),
+        )
+        .open(dir.join("lock"))
+        .ok()?;
         if file.try_lock().is_ok() {
             // Nobody holds it: there is no run to join (the lock is released on drop).
             return None;
@@ -81,8 +86,8 @@ impl RunLock {
     /// Takes the lock of `dir` for run `run` doing `operation`, or says who holds it.
     pub fn acquire(dir: &Path, operation: &str, run: &str) -> Result<RunLock, EngineError> {
         let io = |e: std::io::Error| EngineError::Io { what: format!("cannot lock `{}`", dir.display()), source: e };
-        fs::create_dir_all(dir).map_err(io)?;
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("lock")).map_err(io)?;
+        crate::private_fs::create_dir(dir).map_err(io)?;
+        let file = crate::private_fs::open_write(&dir.join("lock")).map_err(io)?;
         let info_path = dir.join("lock.json");
         match file.try_lock() {
             Ok(()) => {}
@@ -105,7 +110,8 @@ impl RunLock {
         };
         // Informational only: the OS lock is the truth, so a failure to write this is ignored
         // (nested runs then cannot join and are refused, which is safe).
-        let _ = fs::write(&info_path, serde_json::to_vec_pretty(&info).unwrap_or_default());
+        let _ =
+            crate::private_fs::write_atomic(&info_path, &serde_json::to_vec_pretty(&info).unwrap_or_default(), None);
         Ok(RunLock { _file: file, info_path, token })
     }
 }

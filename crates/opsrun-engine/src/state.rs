@@ -120,12 +120,9 @@ impl StateStore {
     /// Opens the write-ahead log for appending.
     pub(crate) fn wal(&self) -> Result<StateWal, EngineError> {
         let path = self.wal_path();
-        fs::create_dir_all(&self.dir)
+        crate::private_fs::create_dir(&self.dir)
             .map_err(|e| EngineError::State { path: path.clone(), message: format!("cannot create: {e}") })?;
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
+        let file = crate::private_fs::open_append(&path)
             .map_err(|e| EngineError::State { path: path.clone(), message: format!("cannot open: {e}") })?;
         let dirty = file.metadata().is_ok_and(|m| m.len() > 0);
         Ok(StateWal { file, path, dirty })
@@ -161,31 +158,16 @@ impl StateStore {
     /// write-ahead log it supersedes.
     pub fn save(&self, state: &State) -> Result<(), EngineError> {
         self.save_snapshot(state)?;
-        match fs::OpenOptions::new().write(true).truncate(true).open(self.wal_path()) {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(EngineError::State { path: self.wal_path(), message: format!("cannot truncate: {e}") }),
-        }
+        crate::private_fs::truncate(&self.wal_path())
+            .map_err(|e| EngineError::State { path: self.wal_path(), message: format!("cannot truncate: {e}") })
     }
 
     fn save_snapshot(&self, state: &State) -> Result<(), EngineError> {
         let err = |e: std::io::Error| EngineError::State { path: self.path(), message: format!("cannot write: {e}") };
-        fs::create_dir_all(&self.dir).map_err(err)?;
-        let tmp = self.dir.join("state.json.tmp");
+        crate::private_fs::create_dir(&self.dir).map_err(err)?;
         let bytes = serde_json::to_vec_pretty(state)
             .map_err(|e| EngineError::State { path: self.path(), message: e.to_string() })?;
-        {
-            let mut f = File::create(&tmp).map_err(err)?;
-            f.write_all(&bytes).map_err(err)?;
-            f.sync_all().map_err(err)?;
-        }
-        let path = self.path();
-        if path.exists() {
-            fs::rename(&path, self.prev_path()).map_err(err)?;
-        }
-        fs::rename(&tmp, &path).map_err(err)?;
-        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(err)?;
-        Ok(())
+        crate::private_fs::write_atomic(&self.path(), &bytes, Some(&self.prev_path())).map_err(err)
     }
 }
 
