@@ -115,3 +115,32 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_damaged_state_stops_a_resume_and_fresh_starts_over_keeping_it() {
+    let tasks =
+        "[tasks.a]\ncmds = ['echo a']\n[tasks.b]\ndeps = ['a']\ncmds = ['echo b']\n[pipelines.p]\ntargets = ['b']\n";
+    let first = Test::new().tasks(tasks).args(&["--output", "plain", "pipeline", "p"]).run();
+    let second = first.then().args(&["--output", "plain", "pipeline", "p", "--fresh"]).run();
+    // Two saves: a previous copy exists. Then the current one is torn.
+    std::fs::write(second.path().join(".opsrun/state.json"), "{\"version\": 1, \"tas").unwrap();
+    let refused = second.then().args(&["--output", "plain", "pipeline", "p"]).run();
+    refused
+        .status(2)
+        .stderr_contains("damaged")
+        .stderr_contains("--fresh")
+        .stderr_contains("state.json.prev")
+        .output_lacks("resumed");
+    assert_eq!(refused.stdout(), "", "nothing ran");
+    let fresh = refused.then().args(&["--output", "plain", "pipeline", "p", "--fresh"]).run();
+    fresh.stderr_contains("the state file was damaged; it is kept as").stdout_contains("a\nb\n");
+    let kept: Vec<_> = std::fs::read_dir(fresh.path().join(".opsrun"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("state.json.damaged-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the damaged file is kept");
+    // And the next plain run resumes from the fresh state.
+    let resumed = fresh.then().args(&["--output", "plain", "pipeline", "p"]).run();
+    resumed.stderr_contains("resumed");
+}

@@ -275,6 +275,7 @@ fn kill_9_then_rerun(secs: u32, before_rerun: impl FnOnce()) -> (Output, Vec<ops
         .args(&["run", "victim"])
         .spawn();
     running.wait_for_file("started");
+    wait_for_recorded_group(&mut running);
     // SIGKILL cannot be handled: opsrun leaves its task behind, and the kernel drops its lock.
     running.signal(Signal::SIGKILL);
     let out = running.wait();
@@ -313,4 +314,37 @@ fn the_next_run_ends_what_a_killed_run_left_running() {
         "no warning about the ended orphans: {events:?}"
     );
     assert_no_process("sleep 1261");
+}
+
+#[test]
+fn the_next_run_ends_a_gate_probe_a_killed_run_left_running() {
+    let mut running = Test::new()
+        .tasks("[tasks.gated]\ncmds = ['true']\nhealth = { cmd = 'touch probing; sleep 1262', timeout = '1m', probe_timeout = '1m' }\n")
+        .args(&["run", "gated"])
+        .spawn();
+    running.wait_for_file("probing");
+    wait_for_recorded_group(&mut running);
+    running.signal(Signal::SIGKILL);
+    let out = running.wait();
+    assert_eq!(out.status_code(), None, "opsrun survived SIGKILL");
+    assert!(!live_processes("sleep 1262").is_empty(), "the probe did not outlive opsrun");
+    let out = out
+        .then()
+        .file("tasks.toml", "[tasks.gated]\ncmds = ['true']\n")
+        .args(&["--output", "json", "run", "gated"])
+        .run();
+    let events = out.json_events();
+    assert!(
+        events.iter().any(|e| matches!(&e.event, Event::Warning { task: Some(t), message } if t == "gated" && message.contains("ended processes left running"))),
+        "no warning about the ended probe: {events:?}"
+    );
+    assert_no_process("sleep 1262");
+}
+
+/// Waits until the state's write-ahead log records a process group: the command may run before
+/// the dispatcher has written its group down, and only a recorded group can be ended later.
+fn wait_for_recorded_group(running: &mut crate::support::Running) {
+    running.wait_until("the process group to be recorded", |r| {
+        std::fs::read_to_string(r.path().join(".opsrun/state.wal")).is_ok_and(|t| t.contains("\"pgids\""))
+    });
 }

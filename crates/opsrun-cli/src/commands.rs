@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use opsrun_engine::{StateStore, TaskLogs, explain, list_runs};
+use opsrun_engine::{TaskLogs, explain, list_runs};
 use opsrun_event::RunMode;
 use opsrun_plan::{GraphFormat, Plan, PlanOptions};
 use opsrun_spec::Resolver;
@@ -252,7 +252,7 @@ pub(crate) fn explain_cmd(ctx: &Context, args: &ExplainArgs) -> Result<u8> {
             &PlanOptions { allow_internal: true, ..PlanOptions::default() },
         )?,
     };
-    let (state, _) = StateStore::new(ctx.state_dir()).load()?;
+    let state = crate::context::load_state(ctx);
     let explanations = explain(&plan, &state, resume, false);
     let mut out = crate::masked::stdout(plan.masker());
     let context = if resume {

@@ -75,6 +75,16 @@ impl Context {
 /// its value from the command line is masked in every output.
 pub use opsrun_spec::looks_secret;
 
+/// The saved state for showing it; a damaged file reads as empty, with the warning on stderr
+/// (only a run refuses it, since only a run would act on it).
+pub(crate) fn load_state(ctx: &Context) -> opsrun_engine::State {
+    let (state, warning) = opsrun_engine::StateStore::new(ctx.state_dir()).load_lenient();
+    if let Some(w) = warning {
+        eprintln!("{w}");
+    }
+    state
+}
+
 /// `.opsrun/` in `root`.
 pub fn state_dir_for(root: &Path) -> PathBuf {
     root.join(".opsrun")

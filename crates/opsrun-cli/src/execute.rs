@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use opsrun_engine::{Masker, RunReport, Runner, SignalPolicy, StateStore, explain};
+use opsrun_engine::{Masker, RunReport, Runner, SignalPolicy, explain};
 use opsrun_event::{RunMode, RunOutcome};
 use opsrun_plan::{Plan, PlanOptions};
 use opsrun_report::{OutputMode, ReportOptions};
@@ -48,7 +48,7 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
     // with confirmations to ask about, need it.
     let asks = plan.order().iter().any(|&n| plan.task(n).confirm.is_some());
     if e.exec.dry_run || asks {
-        let (state, _) = StateStore::new(&state_dir).load()?;
+        let state = crate::context::load_state(ctx);
         let explanations = explain(&plan, &state, e.resume, e.exec.force);
         if e.exec.dry_run {
             print_dry_run(&plan, &explanations, &masker, e);

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 use opsrun_engine::{
-    Masker, ProbeRegistry, RecordStatus, RecoveryStep, StageHealth, State, StateStore, assess, plan_recovery,
-    repair_commands,
+    Masker, ProbeRegistry, RecordStatus, RecoveryStep, StageHealth, State, assess, plan_recovery, repair_commands,
 };
 use opsrun_event::{ProbeVerdict, RunMode};
 use opsrun_plan::{Plan, PlanOptions};
@@ -166,7 +165,7 @@ pub(crate) fn status(cli: &Cli, ctx: &Context, args: &StatusArgs) -> Result<u8> 
         eprintln!("checking the health gates of `{pipeline}` once (each within its probe timeout)…");
     }
     let a = assess_pipeline(ctx, &pipeline, vars)?;
-    let (state, _) = StateStore::new(ctx.state_dir()).load()?;
+    let state = crate::context::load_state(ctx);
     let mut out = crate::masked::stdout(&a.masker);
     if cli.output == "json" {
         let json = StatusJson {
@@ -248,7 +247,7 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
         )));
     }
     let before = assess_pipeline(ctx, &args.pipeline, vars.clone())?;
-    let (state, _) = StateStore::new(ctx.state_dir()).load()?;
+    let state = crate::context::load_state(ctx);
     let mut out = crate::masked::stdout(&before.masker);
     let _ = writeln!(out, "assessment of `{}`, layer by layer:\n", args.pipeline);
     let _ = write!(out, "{}", table(&before.stages, &state, None));

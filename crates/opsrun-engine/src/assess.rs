@@ -56,7 +56,14 @@ pub async fn assess(plan: Arc<Plan>, probes: &ProbeRegistry) -> Vec<StageHealth>
             let task = plan.task(node);
             let env = crate::unit::env_pairs(task);
             let health = task.health.as_ref().expect("filtered on gates above");
-            let ctx = ProbeContext { task: &task.key, dir: &task.dir, env: &env, shutdown: rx, probes: &probes };
+            let ctx = ProbeContext {
+                task: &task.key,
+                dir: &task.dir,
+                env: &env,
+                shutdown: rx,
+                probes: &probes,
+                on_spawn: None,
+            };
             (node, probe_once(health, &ctx).await)
         });
     }

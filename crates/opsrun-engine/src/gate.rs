@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use crate::probe::{ProbeRegistry, ProbeResult};
 use crate::run::Emitter;
 use crate::signal::Shutdown;
-use opsrun_process::{Exit, ShellCommand, run_shell};
+use opsrun_process::{Exit, ShellCommand, run_shell_reporting};
 use opsrun_spec::Masker;
 
 /// The shortest pause between probes.
@@ -43,6 +43,9 @@ pub(crate) struct ProbeContext<'a> {
     pub(crate) env: &'a [(String, String)],
     pub(crate) shutdown: watch::Receiver<Shutdown>,
     pub(crate) probes: &'a ProbeRegistry,
+    /// Told the process group of each `cmd` probe, so that the state records it and a run
+    /// after a `kill -9` can end it (as task commands' groups are).
+    pub(crate) on_spawn: Option<&'a (dyn Fn(i32) + Sync)>,
 }
 
 /// Runs one probe of `health`, bounded by its `probe_timeout`.
@@ -64,7 +67,7 @@ pub(crate) async fn probe_once(health: &ResolvedHealth, ctx: &ProbeContext<'_>) 
             };
             probe_custom(probe.probe(pctx), health.probe_timeout, shutdown).await
         }
-        ResolvedProbe::Cmd(script) => probe_cmd(health, script, dir, env, shutdown).await,
+        ResolvedProbe::Cmd(script) => probe_cmd(health, script, dir, env, shutdown, ctx.on_spawn).await,
         ResolvedProbe::Http { url, status, body, body_not, insecure_tls } => {
             let (url, status, body, body_not) = (url.clone(), status.clone(), body.clone(), body_not.clone());
             let (timeout, insecure) = (health.probe_timeout, *insecure_tls);
@@ -116,6 +119,7 @@ async fn probe_cmd(
     dir: &Path,
     env: &[(String, String)],
     shutdown: watch::Receiver<Shutdown>,
+    on_spawn: Option<&(dyn Fn(i32) + Sync)>,
 ) -> ProbeResult {
     let cmd = ShellCommand {
         script: script.to_string(),
@@ -130,7 +134,12 @@ async fn probe_cmd(
     let mut tail: Vec<String> = Vec::new();
     let mut fatal_hit: Option<String> = None;
     let patterns: Vec<regex::Regex> = health.fatal_patterns.iter().filter_map(|p| regex::Regex::new(p).ok()).collect();
-    let finished = run_shell(&cmd, shutdown, |_, line| {
+    let report = |pgid| {
+        if let Some(f) = on_spawn {
+            f(pgid);
+        }
+    };
+    let finished = run_shell_reporting(&cmd, shutdown, report, |_, line| {
         if fatal_hit.is_none()
             && let Some(p) = patterns.iter().find(|p| p.is_match(&line))
         {
@@ -350,7 +359,8 @@ pub(crate) async fn wait_healthy(
             return interrupted(attempts);
         }
         if let Some(b) = health.backoff {
-            interval = interval.mul_f64(b.factor).min(b.max);
+            // Checked arithmetic: whatever the factor, the interval never passes `max`.
+            interval = Duration::try_from_secs_f64(interval.as_secs_f64() * b.factor).unwrap_or(b.max).min(b.max);
         }
     };
     let elapsed = started.elapsed();

@@ -49,6 +49,9 @@ impl EventSink for RunJournal {
     }
 }
 
+/// The most a task's log keeps of one run; past it, one line says how much was left out.
+pub const MAX_LOG_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Writes each task's commands and output to its log file.
 ///
 /// A log file is only created once there is something worth keeping: an output line, a failed
@@ -62,8 +65,30 @@ pub struct TaskLogs {
 enum TaskLog {
     /// Lines held until the log is worth creating.
     Pending(Vec<String>),
-    /// Written line by line, unbuffered (a `kill -9` loses at most the line in flight).
-    Open(File),
+    /// Written line by line, unbuffered (a `kill -9` loses at most the line in flight), up to
+    /// [`MAX_LOG_BYTES`].
+    Open { file: File, written: u64, capped: bool },
+}
+
+impl TaskLog {
+    /// Appends one line to an open log, until it holds [`MAX_LOG_BYTES`]; then one note.
+    fn write_line(&mut self, line: &str) {
+        let TaskLog::Open { file, written, capped } = self else { return };
+        if *capped {
+            return;
+        }
+        let bytes = line.len() as u64 + 1;
+        if *written + bytes > MAX_LOG_BYTES {
+            *capped = true;
+            let _ = file.write_all(
+                format!("# log cut at {} MiB: the rest of this run's output is not kept\n", MAX_LOG_BYTES >> 20)
+                    .as_bytes(),
+            );
+            return;
+        }
+        *written += bytes;
+        let _ = file.write_all(format!("{line}\n").as_bytes());
+    }
 }
 
 impl TaskLogs {
@@ -81,7 +106,7 @@ impl TaskLogs {
 
     /// True when `task` has a log file in this run.
     pub fn has_log(&self, task: &str) -> bool {
-        matches!(self.logs.lock().unwrap_or_else(PoisonError::into_inner).get(task), Some(TaskLog::Open(_)))
+        matches!(self.logs.lock().unwrap_or_else(PoisonError::into_inner).get(task), Some(TaskLog::Open { .. }))
     }
 
     /// Adds a line; `keep` creates the file if it does not exist yet.
@@ -94,16 +119,14 @@ impl TaskLogs {
                 return;
             }
             let path = self.dir.join(format!("{}.log", file_name(task)));
-            let Ok(mut file) = crate::private_fs::open_append(&path) else { return };
-            let mut text = String::new();
+            let Ok(file) = crate::private_fs::open_append(&path) else { return };
+            let mut open = TaskLog::Open { file, written: 0, capped: false };
             for l in lines.drain(..) {
-                text.push_str(&l);
-                text.push('\n');
+                open.write_line(&l);
             }
-            let _ = file.write_all(text.as_bytes());
-            *log = TaskLog::Open(file);
-        } else if let TaskLog::Open(f) = log {
-            let _ = f.write_all(format!("{line}\n").as_bytes());
+            *log = open;
+        } else {
+            log.write_line(&line);
         }
     }
 }
@@ -122,7 +145,8 @@ impl EventSink for TaskLogs {
                 self.line(task, format!("# gate probe {attempt}: {} {detail}", verdict.label()), true);
             }
             Event::GateStarted { task, gate, timeout_ms, .. } => {
-                self.line(task, format!("# waiting for health: {gate} (timeout {} s)", timeout_ms / 1000), true);
+                let timeout = opsrun_spec::format_duration(std::time::Duration::from_millis(*timeout_ms));
+                self.line(task, format!("# waiting for health: {gate} (timeout {timeout})"), true);
             }
             Event::GateFinished { task, passed, attempts, message, .. } => {
                 let how = if *passed { "passed" } else { message.as_deref().unwrap_or("failed") };
@@ -134,8 +158,8 @@ impl EventSink for TaskLogs {
                     None => format!("# task {}", outcome.label()),
                 };
                 let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-                if let Some(TaskLog::Open(mut f)) = logs.remove(task) {
-                    let _ = f.write_all(format!("{end}\n").as_bytes());
+                if let Some(mut log @ TaskLog::Open { .. }) = logs.remove(task) {
+                    log.write_line(&end);
                 }
             }
             _ => {}
@@ -143,9 +167,23 @@ impl EventSink for TaskLogs {
     }
 }
 
-/// A task name as a file name: `talos:apply-config` → `talos_apply-config`.
+/// A task name as a file name, unique per name and short enough for any file system:
+/// `cilium` → `cilium`, `talos:apply-config` → `talos_apply-config-<hash>`. A name that had to be
+/// changed (or shortened to 80 characters) gets a digest of the original, so `talos:apply` and
+/// `talos_apply` never share a log.
 pub fn file_name(task: &str) -> String {
-    task.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect()
+    let safe: String =
+        task.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    if safe == task && safe.len() <= 80 && !safe.starts_with('.') {
+        return safe;
+    }
+    let mut short: String = safe.chars().take(80).collect();
+    if short.starts_with('.') {
+        // Never `..` or a hidden file.
+        short.replace_range(..1, "_");
+    }
+    let digest = blake3::hash(task.as_bytes()).to_hex();
+    format!("{short}-{}", &digest[..10])
 }
 
 /// A past run, read back from its journal.
@@ -206,4 +244,20 @@ fn read_run(path: &Path) -> RunInfo {
 pub fn read_journal(state_dir: &Path, run: &str) -> std::io::Result<Vec<EventEnvelope>> {
     let f = File::open(state_dir.join("runs").join(format!("{run}.jsonl")))?;
     Ok(BufReader::new(f).lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn log_names_are_unique_and_short() {
+        assert_eq!(file_name("cilium"), "cilium");
+        assert_ne!(file_name("talos:apply"), file_name("talos_apply"));
+        assert!(file_name("talos:apply").starts_with("talos_apply-"));
+        let long = "x".repeat(300);
+        assert!(file_name(&long).len() < 100);
+        assert_ne!(file_name(&long), file_name(&"x".repeat(301)));
+        assert!(!file_name("..").starts_with('.'));
+    }
 }

@@ -233,6 +233,12 @@ pub(crate) async fn run(
                 call_digests,
                 call,
                 run_env: Arc::clone(&run_env),
+                report_spawn: {
+                    let to_dispatcher = msg_tx.clone();
+                    Box::new(move |pgid| {
+                        let _ = to_dispatcher.send(UnitMsg::Spawned { node, pgid });
+                    })
+                },
             };
             tracing::debug!(task = %plan.task(node).key, running = units.len() + 1, "scheduling");
             units.spawn(unit.run());
@@ -388,9 +394,22 @@ impl Records {
             records.run_env.push((crate::lock::NESTED_TOKEN_ENV.to_string(), lock.token().to_string()));
             records.lock = Some(lock);
             let store = StateStore::new(dir);
-            let (loaded, warning) = store.load()?;
-            records.state = loaded;
-            records.warnings.extend(warning);
+            match store.load() {
+                Ok((loaded, warning)) => {
+                    records.state = loaded;
+                    records.warnings.extend(warning);
+                }
+                // A run that does not use saved state (`--fresh`, `--force`, `opsrun run`)
+                // starts over, keeping the damaged file; a resuming run refuses.
+                Err(EngineError::State { .. }) if !options.resume || options.force => {
+                    let moved = store.set_aside(run_id)?;
+                    records.warnings.push(format!(
+                        "the state file was damaged; it is kept as {} and this run starts without saved state",
+                        moved.display()
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
             records.store = Some(store);
             run_id.to_string()
         };

@@ -128,8 +128,10 @@ impl StateStore {
         Ok(StateWal { file, path, dirty })
     }
 
-    /// Loads the state; a missing file is an empty state. Returns a warning when the current
-    /// file was unreadable and the previous copy was used.
+    /// Loads the state; a missing file is an empty state. A damaged file is an error that says
+    /// what to do: opsrun never guesses which stages are done from an older copy. (The returned
+    /// warning is for a crash between a save's two renames, when the previous copy is the
+    /// newest state there is.)
     pub fn load(&self) -> Result<(State, Option<String>), EngineError> {
         let (mut state, warning) = self.load_snapshot()?;
         self.replay(&mut state);
@@ -144,14 +146,47 @@ impl StateStore {
                 Ok(Some(s)) => Ok((s, None)),
                 _ => Ok((State { version: STATE_VERSION, ..State::default() }, None)),
             },
-            Err(current) => match read_state(&self.prev_path()) {
-                Ok(Some(s)) => Ok((s, Some(format!("{current}; using the previous copy `state.json.prev`")))),
-                _ => Err(EngineError::State {
+            Err(current) => {
+                let previous = if matches!(read_state(&self.prev_path()), Ok(Some(_))) {
+                    format!(
+                        "\n  help: or go back to the copy from before the last save (what finished since then runs again): mv {} {}",
+                        self.prev_path().display(),
+                        self.path().display()
+                    )
+                } else {
+                    String::new()
+                };
+                Err(EngineError::State {
                     path: self.path(),
-                    message: format!("{current} (and no usable previous copy); move it away or run with --fresh"),
-                }),
-            },
+                    message: format!(
+                        "{current}: the file is damaged, and opsrun does not guess which stages are done; nothing was run\n  help: start over with --fresh (the damaged file is kept beside it){previous}"
+                    ),
+                })
+            }
         }
+    }
+
+    /// Loads the state for showing it (`status`, `explain`): a damaged file reads as empty, with
+    /// a warning saying so.
+    pub fn load_lenient(&self) -> (State, Option<String>) {
+        match self.load() {
+            Ok(loaded) => loaded,
+            Err(e) => (State { version: STATE_VERSION, ..State::default() }, Some(format!("warning: {e}"))),
+        }
+    }
+
+    /// Moves a damaged state file (and its write-ahead log) aside, as `<name>.damaged-<suffix>`,
+    /// so a run that does not resume can start over; returns the new name.
+    pub fn set_aside(&self, suffix: &str) -> Result<PathBuf, EngineError> {
+        let moved = self.dir.join(format!("state.json.damaged-{suffix}"));
+        let err =
+            |e: std::io::Error| EngineError::State { path: self.path(), message: format!("cannot move aside: {e}") };
+        fs::rename(self.path(), &moved).map_err(err)?;
+        let wal = self.wal_path();
+        if wal.exists() {
+            fs::rename(&wal, self.dir.join(format!("state.wal.damaged-{suffix}"))).map_err(err)?;
+        }
+        Ok(moved)
     }
 
     /// Saves a snapshot atomically (the old one is kept as `state.json.prev`), then empties the
@@ -257,16 +292,19 @@ mod tests {
     }
 
     #[test]
-    fn falls_back_to_previous_copy_when_current_is_torn() {
+    fn a_damaged_state_is_refused_never_replaced_by_the_previous_copy() {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::new(dir.path());
         let s = State { version: STATE_VERSION, ..State::default() };
         store.save(&s).unwrap();
         store.save(&s).unwrap();
         fs::write(dir.path().join("state.json"), b"{\"version\": 1, \"tas").unwrap();
-        let (loaded, warning) = store.load().unwrap();
-        assert_eq!(loaded, s);
-        assert!(warning.unwrap().contains("previous copy"));
+        let err = store.load().unwrap_err().to_string();
+        assert!(err.contains("damaged") && err.contains("--fresh") && err.contains("state.json.prev"), "{err}");
+        let moved = store.set_aside("r1").unwrap();
+        assert!(moved.ends_with("state.json.damaged-r1"));
+        assert_eq!(store.load().unwrap().0.tasks.len(), 0, "nothing left: a fresh start");
+        assert!(dir.path().join("state.json.prev").exists(), "the previous copy is kept");
     }
 
     #[test]

@@ -78,6 +78,8 @@ pub(crate) struct Unit {
     pub(crate) call: Option<CallOptions>,
     /// Environment every command of the run gets (the nested-run token).
     pub(crate) run_env: Arc<Vec<(String, String)>>,
+    /// Tells the dispatcher a process group this task started (commands and gate probes).
+    pub(crate) report_spawn: Box<dyn Fn(i32) + Send + Sync>,
 }
 
 /// Results of dynamic env commands, shared by a run's units.
@@ -315,6 +317,7 @@ impl Unit {
             env,
             shutdown: self.shutdown.clone(),
             probes: &self.options.probes,
+            on_spawn: Some(&self.report_spawn),
         }
     }
 
@@ -574,14 +577,10 @@ impl Unit {
         };
         let emitter = &self.emitter;
         let masker = &self.masker;
-        let node = self.node;
-        let to_dispatcher = &self.to_dispatcher;
         let finished = run_shell_reporting(
             &shell_cmd,
             self.shutdown.clone(),
-            |pgid| {
-                let _ = to_dispatcher.send(UnitMsg::Spawned { node, pgid });
-            },
+            |pgid| (self.report_spawn)(pgid),
             |stream, line| {
                 emitter.emit(Event::Output { task: key.clone(), stream, line: masker.mask(&line) });
             },

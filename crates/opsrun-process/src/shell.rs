@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader, Split};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
 
@@ -160,8 +160,8 @@ pub async fn run_shell_reporting(
     let mut guard = GroupGuard(pgid);
     // Both pipes are read in this loop rather than by helper tasks: one command costs no extra
     // task spawns or channels (`next_segment` is cancellation-safe).
-    let mut stdout = child.stdout.take().map(|s| BufReader::new(s).split(b'\n'));
-    let mut stderr = child.stderr.take().map(|s| BufReader::new(s).split(b'\n'));
+    let mut stdout = child.stdout.take().map(|s| Lines::new(BufReader::new(s)));
+    let mut stderr = child.stderr.take().map(|s| Lines::new(BufReader::new(s)));
 
     let deadline = cmd.deadline.map(tokio::time::Instant::from_std);
     let mut ending: Option<Exit> = None;
@@ -282,19 +282,67 @@ pub async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     }
 }
 
-/// The next line of a pipe (without its line ending), or `None` at end of file; pending forever
-/// once the pipe is gone so the `select!` branch goes quiet.
-async fn next_line<R: AsyncBufRead + Unpin>(split: &mut Option<Split<R>>) -> Option<String> {
-    let Some(s) = split.as_mut() else { return std::future::pending().await };
-    match s.next_segment().await {
-        Ok(Some(mut bytes)) => {
-            if bytes.last() == Some(&b'\r') {
-                bytes.pop();
-            }
-            Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
-        }
-        Ok(None) | Err(_) => None,
+/// The longest line kept whole: the rest of a longer line is dropped (and counted), so a
+/// command printing 50 MB without a newline costs 64 KiB of memory, not 50 MB in every event,
+/// log and state record it reaches.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// A pipe read line by line, each line bounded by [`MAX_LINE`].
+struct Lines<R> {
+    reader: R,
+    /// The line read so far (kept across cancelled reads: `next` is cancellation-safe, as bytes
+    /// are consumed from the reader only once they are copied here).
+    line: Vec<u8>,
+    /// Bytes of the current line beyond [`MAX_LINE`], dropped.
+    dropped: usize,
+}
+
+impl<R: AsyncBufRead + Unpin> Lines<R> {
+    fn new(reader: R) -> Self {
+        Self { reader, line: Vec::new(), dropped: 0 }
     }
+
+    /// The next line without its line ending, or `None` at the end of the pipe.
+    async fn next(&mut self) -> Option<String> {
+        loop {
+            let Self { reader, line, dropped } = self;
+            let available = reader.fill_buf().await.ok()?;
+            if available.is_empty() {
+                return (!line.is_empty() || *dropped > 0).then(|| self.take());
+            }
+            let (chunk, used, complete) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (&available[..i], i + 1, true),
+                None => (available, available.len(), false),
+            };
+            let room = MAX_LINE.saturating_sub(line.len()).min(chunk.len());
+            line.extend_from_slice(&chunk[..room]);
+            *dropped += chunk.len() - room;
+            reader.consume(used);
+            if complete {
+                return Some(self.take());
+            }
+        }
+    }
+
+    fn take(&mut self) -> String {
+        let mut bytes = std::mem::take(&mut self.line);
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        let mut text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let dropped = std::mem::take(&mut self.dropped);
+        if dropped > 0 {
+            text.push_str(&format!(" … [{dropped} more bytes of this line not kept: lines are cut at 64 KiB]"));
+        }
+        text
+    }
+}
+
+/// The next line of a pipe, or `None` at its end; pending forever once the pipe is gone so the
+/// `select!` branch goes quiet.
+async fn next_line<R: AsyncBufRead + Unpin>(lines: &mut Option<Lines<R>>) -> Option<String> {
+    let Some(l) = lines.as_mut() else { return std::future::pending().await };
+    l.next().await
 }
 
 /// `/bin/sh` when it exists (no `PATH` search per command), else `sh` from `PATH`.
@@ -380,6 +428,21 @@ mod tests {
         c.deadline = Some(Instant::now() + Duration::from_millis(500));
         let f = run_shell(&c, rx, |_, _| {}).await;
         assert_eq!(f.exit, Exit::TimedOut, "same group as opsrun (else exit 7), ended at its deadline");
+    }
+
+    #[tokio::test]
+    async fn a_line_without_end_is_cut_not_kept_whole() {
+        let (_tx, rx) = watch::channel(Shutdown::Running);
+        // 5 MB without a newline, then a normal line.
+        let script = "head -c 5000000 /dev/zero | tr '\\0' x; echo; echo after";
+        let mut lines = Vec::new();
+        let f = run_shell(&cmd(script), rx, |_, l| lines.push(l)).await;
+        assert_eq!(f.exit, Exit::Code(0));
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].len() < MAX_LINE + 200, "{}", lines[0].len());
+        assert!(lines[0].ends_with("lines are cut at 64 KiB]"), "{}", &lines[0][MAX_LINE..]);
+        assert!(lines[0].contains(&format!("[{} more bytes", 5_000_000 - MAX_LINE)));
+        assert_eq!(lines[1], "after");
     }
 
     #[tokio::test]

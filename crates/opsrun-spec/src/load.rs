@@ -437,6 +437,15 @@ impl Loader {
                 delay: t.delay.as_ref().and_then(|d| self.duration(d, &l)).unwrap_or(Duration::ZERO),
             },
         };
+        if retries.attempts > MAX_RETRIES
+            && let Some(r) = &raw.retries
+        {
+            self.diags.push(
+                Diagnostic::new(format!("`retries = {}` is more than {MAX_RETRIES}", retries.attempts))
+                    .at(loc(file, r.span()), "here")
+                    .help("a stage that fails that often needs a fix or a health gate, not more retries"),
+            );
+        }
         let dir = raw.dir.as_ref().and_then(|d| self.tmpl(d.get_ref(), &loc(file, d.span()), true));
         let confirm = raw.confirm.as_ref().and_then(|c| self.tmpl(c.get_ref(), &loc(file, c.span()), true));
         let health = raw.health.as_ref().and_then(|h| self.health(h.get_ref(), &loc(file, h.span())));
@@ -958,6 +967,15 @@ impl Loader {
             Some(RawBackoff::Enabled(true)) => Some(Backoff::default()),
             Some(RawBackoff::Table(t)) => {
                 let d = Backoff::default();
+                if let Some(f) = t.factor
+                    && !(1.0..=100.0).contains(&f)
+                {
+                    self.diags.push(
+                        Diagnostic::new(format!("backoff `factor = {f}` must be a number from 1 to 100"))
+                            .at(location.clone(), "this gate")
+                            .help("each pause is the previous one times `factor`, up to `max`; 2 doubles it"),
+                    );
+                }
                 Some(Backoff {
                     factor: t.factor.unwrap_or(d.factor).max(1.0),
                     max: t.max.as_ref().and_then(|m| self.duration(m, location)).unwrap_or(d.max),
@@ -977,7 +995,10 @@ impl Loader {
         }
         let mut fatal_patterns = Vec::new();
         for p in &raw.fatal_patterns {
-            if let Err(e) = regex::Regex::new(p) {
+            // A templated pattern is checked when the task is rendered.
+            if !p.contains("{{")
+                && let Err(e) = regex::Regex::new(p)
+            {
                 self.diags.push(
                     Diagnostic::new(format!("invalid fatal pattern `{p}`: {e}")).at(location.clone(), "this gate"),
                 );
@@ -1157,6 +1178,9 @@ pub(crate) fn template_error_location(
         None => location.clone(),
     }
 }
+
+/// The most retries a task may ask for.
+const MAX_RETRIES: u32 = 1000;
 
 fn qualify(namespace: &str, name: &str) -> String {
     if namespace.is_empty() { name.to_string() } else { format!("{namespace}:{name}") }

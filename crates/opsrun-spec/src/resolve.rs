@@ -778,7 +778,17 @@ impl<'s> Resolver<'s> {
                     .collect::<Result<_, SpecError>>()?,
             },
         };
-        let fatal_patterns = h.fatal_patterns.iter().map(|p| self.render(p, scope, task)).collect::<Result<_, _>>()?;
+        let fatal_patterns: Vec<String> =
+            h.fatal_patterns.iter().map(|p| self.render(p, scope, task)).collect::<Result<_, _>>()?;
+        // A templated pattern is checked once rendered (a literal one was checked at load).
+        for p in &fatal_patterns {
+            if let Err(e) = regex::Regex::new(p) {
+                return Err(SpecError::plain(format!(
+                    "task `{task}`: its gate's fatal pattern `{}` is not a valid regular expression: {e}",
+                    self.mask(p)
+                )));
+            }
+        }
         Ok(ResolvedHealth {
             name: h.name.clone().unwrap_or_else(|| probe.describe()),
             probe,

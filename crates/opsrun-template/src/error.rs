@@ -62,6 +62,11 @@ pub enum TemplateErrorKind {
         /// Why it failed.
         message: String,
     },
+    /// Rendering went past a bound ([`MAX_OUTPUT`](crate::MAX_OUTPUT) bytes of output or
+    /// [`MAX_STEPS`](crate::MAX_STEPS) steps): a runaway template is an error, not a hang or an
+    /// exhausted machine.
+    #[error("{0}")]
+    Limit(String),
     /// The template called `fail`; the message is the user's own.
     #[error("{0}")]
     Fail(String),

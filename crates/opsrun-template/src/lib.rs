@@ -51,5 +51,6 @@ mod tests;
 pub use compiled::Template;
 pub use error::{TemplateError, TemplateErrorKind};
 pub use host::{Host, SystemHost, go_arch, go_os};
+pub use render::{MAX_OUTPUT, MAX_STEPS};
 pub use scope::{EmptyScope, Scope};
 pub use value::Value;

@@ -19,10 +19,18 @@ pub(crate) fn render(
     scope: &mut dyn Scope,
     host: &dyn Host,
 ) -> Result<String, TemplateError> {
-    let mut renderer = Renderer { src, scope, host, vars: Vec::new(), out: String::with_capacity(src.len()) };
+    let mut renderer = Renderer { src, scope, host, vars: Vec::new(), out: String::with_capacity(src.len()), steps: 0 };
     renderer.walk(nodes, &Datum::Root)?;
     Ok(renderer.out)
 }
+
+/// The most one rendering may produce: a command, a variable or a message longer than this is
+/// a runaway template (variables doubling each other, say).
+pub const MAX_OUTPUT: usize = 4 << 20;
+
+/// The most steps (nodes, loop iterations, calls) one rendering may take: a nested `range` over
+/// huge lists is an error, not a hang.
+pub const MAX_STEPS: u64 = 2_000_000;
 
 /// What dot (or a variable) holds: the root variable map, or a value.
 #[derive(Debug, Clone)]
@@ -53,14 +61,42 @@ struct Renderer<'a, 's> {
     host: &'s dyn Host,
     vars: Vec<(&'a str, Datum)>,
     out: String,
+    steps: u64,
 }
 
 impl<'a> Renderer<'a, '_> {
+    /// Counts one step of work; past [`MAX_STEPS`], an error at `span`.
+    fn step(&mut self, span: Span) -> Result<(), TemplateError> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(TemplateError::new(
+                TemplateErrorKind::Limit(format!(
+                    "the template takes more than {MAX_STEPS} steps to render (a range over a huge list?)"
+                )),
+                span,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Errors once the output is past [`MAX_OUTPUT`].
+    fn check_size(&self, span: Span) -> Result<(), TemplateError> {
+        if self.out.len() > MAX_OUTPUT {
+            return Err(TemplateError::new(
+                TemplateErrorKind::Limit(format!("the template renders more than {} MiB", MAX_OUTPUT >> 20)),
+                span,
+            ));
+        }
+        Ok(())
+    }
+
     fn walk(&mut self, nodes: &'a [Node], dot: &Datum) -> Result<Flow, TemplateError> {
         for node in nodes {
             let flow = match node {
                 Node::Text { start, end } => {
+                    self.step(Span::new(*start, *end))?;
                     self.out.push_str(self.src.get(*start..*end).unwrap_or_default());
+                    self.check_size(Span::new(*start, *end))?;
                     Flow::Next
                 }
                 Node::Action(action) => {
@@ -89,7 +125,7 @@ impl<'a> Renderer<'a, '_> {
             return Err(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.to_owned()), span));
         }
         value.write_display(&mut self.out);
-        Ok(())
+        self.check_size(span)
     }
 
     fn conditional(&mut self, cond: &'a Conditional, dot: &Datum, with: bool) -> Result<Flow, TemplateError> {
@@ -130,6 +166,12 @@ impl<'a> Renderer<'a, '_> {
                 if range.pipe.decl.len() > 1 {
                     return eval_error("cannot declare two variables when ranging over an integer".to_owned());
                 }
+                if u64::try_from(n).is_ok_and(|n| n > MAX_STEPS) {
+                    return Err(TemplateError::new(
+                        TemplateErrorKind::Limit(format!("cannot range over {n}: more than {MAX_STEPS} steps")),
+                        range.span,
+                    ));
+                }
                 (0..n.max(0)).map(|i| (Value::Int(i), Value::Int(i))).collect()
             }
             // Go skips to `{{else}}` for nil; an undefined var is treated alike.
@@ -139,6 +181,7 @@ impl<'a> Renderer<'a, '_> {
         let mark = self.vars.len();
         let empty = pairs.is_empty();
         for (key, elem) in pairs {
+            self.step(range.span)?;
             self.vars.truncate(mark);
             match range.pipe.decl.as_slice() {
                 [element] => self.vars.push((element, Datum::Val(elem.clone()))),
@@ -193,6 +236,7 @@ impl<'a> Renderer<'a, '_> {
         dot: &Datum,
         piped: Option<Datum>,
     ) -> Result<Value, TemplateError> {
+        self.step(span)?;
         let imp = match func.kind {
             Kind::Plain(imp) => imp,
             Kind::And | Kind::Or => return self.and_or(func, operands, span, dot, piped),

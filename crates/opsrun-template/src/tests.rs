@@ -648,3 +648,20 @@ fn deep_nesting_is_rejected_not_overflowed() {
     let ok = format!("{{{{{}.NAME{}}}}}", "(".repeat(50), ")".repeat(50));
     assert_eq!(render(&ok).expect("moderate nesting"), "web");
 }
+
+#[test]
+fn runaway_templates_are_bounded_errors() {
+    let err = |src: &str| {
+        let t = Template::parse(src).unwrap();
+        t.render(&mut EmptyScope, &crate::SystemHost).unwrap_err().to_string()
+    };
+    let ok = |src: &str| Template::parse(src).unwrap().render(&mut EmptyScope, &crate::SystemHost).unwrap();
+    assert_eq!(ok(r#"{{printf "%.999999999f" 1.0}}"#), "%!(BADPREC)1.000000");
+    assert_eq!(ok(r#"{{printf "%999999999d" 1}}"#), "%!(BADWIDTH)1");
+    assert!(err("{{range 100000000000}}x{{end}}").contains("more than"));
+    assert!(err("{{range 3000}}{{range 3000}}{{end}}{{end}}").contains("steps"));
+    assert!(err(r#"{{range 2000}}{{repeat 4096 "x"}}{{end}}"#).contains("MiB"));
+    // Ordinary templates are nowhere near the bounds.
+    let t = Template::parse(r#"{{range 1000}}{{printf "%05d " .}}{{end}}"#).unwrap();
+    assert_eq!(t.render(&mut EmptyScope, &crate::SystemHost).unwrap().len(), 6000);
+}

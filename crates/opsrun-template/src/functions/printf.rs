@@ -57,6 +57,15 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             chars.next();
             spec.precision = Some(number_or_star(&mut chars, args, &mut next_arg).unwrap_or(0));
         }
+        // Go's own answers to a width or precision it cannot honour.
+        if spec.width.is_some_and(|n| n > MAX_WIDTH) {
+            out.push_str("%!(BADWIDTH)");
+            spec.width = None;
+        }
+        if spec.precision.is_some_and(|n| n > MAX_WIDTH) {
+            out.push_str("%!(BADPREC)");
+            spec.precision = None;
+        }
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");
             break;
@@ -86,6 +95,10 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
     out
 }
 
+/// The largest width or precision `printf` accepts (Rust's formatter panics past 65535; no real
+/// template needs more than a few dozen).
+const MAX_WIDTH: usize = 4096;
+
 fn number_or_star(
     chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
     args: &[Value],
@@ -96,7 +109,7 @@ fn number_or_star(
         let value = args.get(*next_arg);
         *next_arg += 1;
         return match value {
-            Some(Value::Int(n)) => usize::try_from(*n).ok().map(|n| n.min(1 << 16)),
+            Some(Value::Int(n)) => usize::try_from(*n).ok().map(|n| n.min(MAX_WIDTH + 1)),
             _ => None,
         };
     }
@@ -104,7 +117,7 @@ fn number_or_star(
     while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
         chars.next();
         // Capped so a silly width cannot exhaust memory.
-        n = Some((n.unwrap_or(0) * 10 + d as usize).min(1 << 16));
+        n = Some((n.unwrap_or(0) * 10 + d as usize).min(MAX_WIDTH + 1));
     }
     n
 }

@@ -180,8 +180,8 @@ pub(super) fn repeat(args: Vec<Value>) -> Result<Value, CallError> {
     let count = usize::try_from(to_int(&count)?).map_err(|_| CallError::Message("negative repeat count".to_owned()))?;
     let s = text(&s);
     // Refuse absurd sizes rather than aborting on allocation failure.
-    if s.len().saturating_mul(count) > 64 << 20 {
-        return Err(CallError::Message("repeat result would exceed 64 MiB".to_owned()));
+    if s.len().saturating_mul(count) > crate::MAX_OUTPUT {
+        return Err(CallError::Message(format!("repeat result would exceed {} MiB", crate::MAX_OUTPUT >> 20)));
     }
     Ok(Value::Str(s.repeat(count)))
 }
