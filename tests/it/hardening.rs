@@ -144,3 +144,49 @@ fn a_damaged_state_stops_a_resume_and_fresh_starts_over_keeping_it() {
     let resumed = fresh.then().args(&["--output", "plain", "pipeline", "p"]).run();
     resumed.stderr_contains("resumed");
 }
+
+#[test]
+fn a_body_that_stalls_is_an_error_not_a_pass_for_body_not() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Headers and 10 bytes of a 1000-byte body, then silence (the connection stays open).
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            let mut s = stream;
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
+            held.push(s);
+        }
+    });
+    let tasks = format!(
+        "[tasks.api]\ncmds = ['true']\nhealth = {{ http = 'http://{addr}/ready', body_not = 'NotReady', probe_timeout = '300ms', timeout = '2s', interval = '50ms', consecutive_error_limit = 2 }}\n"
+    );
+    let out = Test::new().tasks(&tasks).args(&["--output", "plain", "run", "api"]).run();
+    out.status(1).stderr_contains("the body could not be read");
+}
+
+#[test]
+fn a_missing_directory_is_named_as_such() {
+    let tasks = "[tasks.t]\ndir = 'nowhere'\nenv = { X = { sh = 'echo x' } }\ncmds = ['true']\n";
+    let out = Test::new().tasks(tasks).args(&["--output", "plain", "run", "t"]).run();
+    out.status(1)
+        .stderr_contains("its directory")
+        .stderr_contains("nowhere` does not exist")
+        .output_lacks("environment variable");
+}
+
+#[test]
+fn runs_shows_a_run_in_progress_as_running() {
+    let mut running = Test::new()
+        .tasks("[tasks.slow]\ncmds = ['touch started; sleep 1271']\n")
+        .args(&["--output", "plain", "run", "slow"])
+        .spawn();
+    running.wait_for_file("started");
+    let runs = running.alongside().args(&["runs"]).run();
+    runs.stdout_contains("running now (pid").output_lacks("opsrun stopped");
+    running.signal(Signal::SIGTERM);
+    let _ = running.wait().status_code();
+}

@@ -311,6 +311,7 @@ pub(crate) fn runs(ctx: &Context, args: &RunsArgs) -> Result<u8> {
         let _ = writeln!(out, "no runs recorded in {}", ctx.state_dir().display());
         return Ok(exit::OK);
     }
+    let live = opsrun_engine::RunLock::holder(&ctx.state_dir()).and_then(|h| h.run.map(|run| (run, h.pid)));
     let _ = writeln!(out, "{:<28} {:<10} {:<20} {:<20} {:>9}  outcome", "run", "mode", "name", "started", "duration");
     for r in runs {
         let mode = r.mode.map_or_else(String::new, |m| format!("{m:?}").to_lowercase());
@@ -318,8 +319,11 @@ pub(crate) fn runs(ctx: &Context, args: &RunsArgs) -> Result<u8> {
         let duration = r
             .duration_ms
             .map_or_else(|| "-".into(), |d| opsrun_spec::format_duration(std::time::Duration::from_millis(d)));
-        let outcome =
-            r.outcome.map_or_else(|| "unfinished (opsrun stopped)".to_string(), |o| format!("{o:?}").to_lowercase());
+        let outcome = match (&r.outcome, &live) {
+            (Some(o), _) => format!("{o:?}").to_lowercase(),
+            (None, Some((run, pid))) if *run == r.id => format!("running now (pid {pid})"),
+            (None, _) => "unfinished (opsrun stopped)".to_string(),
+        };
         let _ = writeln!(
             out,
             "{:<28} {:<10} {:<20} {:<20} {:>9}  {outcome}",

@@ -198,7 +198,15 @@ fn probe_http(
         }
     };
     let status = response.status().as_u16();
-    let text = response.body_mut().with_config().limit(1 << 20).read_to_string().unwrap_or_default();
+    let text = match response.body_mut().with_config().limit(1 << 20).read_to_string() {
+        Ok(text) => text,
+        // A body that stalls, breaks off or is too large cannot be checked: with `body` or
+        // `body_not` to check that is an Error, never a pass by default.
+        Err(e) if body.is_some() || body_not.is_some() => {
+            return err(ProbeVerdict::Error, format!("HTTP {status}, the body could not be read: {e}"));
+        }
+        Err(_) => String::new(),
+    };
     let tail: Vec<String> =
         text.lines().rev().take(TAIL_LINES).map(str::to_string).collect::<Vec<_>>().into_iter().rev().collect();
     let status_ok = if accepted.is_empty() { (200..300).contains(&status) } else { accepted.contains(&status) };

@@ -65,6 +65,21 @@ impl RunLock {
         &self.token
     }
 
+    /// Who holds the lock of `dir` now, if anyone (a live run; a dead one's lock is released by
+    /// the kernel).
+    pub fn holder(dir: &Path) -> Option<LockInfo> {
+        let file = std::os::unix::fs::OpenOptionsExt::custom_flags(
+            OpenOptions::new().write(true),
+            nix::fcntl::OFlag::O_NOFOLLOW.bits(),
+        )
+        .open(dir.join("lock"))
+        .ok()?;
+        if file.try_lock().is_ok() {
+            return None;
+        }
+        serde_json::from_slice(&fs::read(dir.join("lock.json")).ok()?).ok()
+    }
+
     /// The run that holds the lock of `dir`, when `token` is the one it handed its commands: an
     /// opsrun started by one of that run's commands joins it. `None` when nobody holds the lock
     /// or the token does not match (an unrelated process cannot guess it).

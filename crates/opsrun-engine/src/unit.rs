@@ -195,6 +195,11 @@ impl Unit {
             return result(TaskOutcome::Interrupted, false, Some("the run stopped".into()), 0, fingerprint);
         }
 
+        // Said as what it is, before a dynamic env value's command fails on it.
+        if !task.dir.is_dir() {
+            let why = format!("its directory `{}` does not exist", task.dir.display());
+            return result(self.failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint);
+        }
         let env = match self.full_env(&task, env).await {
             Ok(env) => env,
             Err(why) => return result(self.failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint),
