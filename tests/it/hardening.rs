@@ -190,3 +190,88 @@ fn runs_shows_a_run_in_progress_as_running() {
     running.signal(Signal::SIGTERM);
     let _ = running.wait().status_code();
 }
+
+/// Every byte opsrun printed (`outputs`) or wrote (under the project's `.opsrun/`), searched
+/// for `needles`.
+fn assert_nowhere(project: &std::path::Path, outputs: &[&str], needles: &[&str]) {
+    let written = walk(&project.join(".opsrun"));
+    assert!(written.len() > 3, "opsrun wrote its state, journal and logs");
+    for needle in needles {
+        for (i, text) in outputs.iter().enumerate() {
+            assert!(!text.contains(needle), "output {i} holds `{needle}`:\n{text}");
+        }
+        for file in &written {
+            if file.is_file() {
+                let bytes = std::fs::read(file).unwrap();
+                assert!(!String::from_utf8_lossy(&bytes).contains(needle), "{} holds `{needle}`", file.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn single_and_multi_line_secrets_are_masked_in_every_byte_written_or_printed() {
+    // A multi-line credential as `op read` returns a kubeconfig or a key, printed line by line
+    // and in a failing command; a single-line one in a gate command, a gate URL and a label; a
+    // credential given on the command line.
+    let tasks = r#"
+        [vars]
+        TOKEN = { value = "tok-single-line-7f3a9c", secret = true }
+        [env]
+        KEY = { sh = "printf 'first-key-line-81be\nsecond-key-line-4c2d\nend\n'", secret = true }
+        [tasks.show]
+        label = "show {{.API_TOKEN}}"
+        cmds = ['echo "$KEY"', 'echo "token: {{.TOKEN}}"', 'echo "cli: {{.API_TOKEN}}"']
+        health = { cmd = "test -n '{{.TOKEN}}'", interval = "10ms", success_threshold = 1 }
+        [tasks.url]
+        deps = ["show"]
+        cmds = ["true"]
+        health = { http = "http://127.0.0.1:9/?t={{.TOKEN}}", timeout = "300ms", interval = "50ms", probe_timeout = "100ms", consecutive_error_limit = 1 }
+        [tasks.fails]
+        cmds = ['echo "$KEY" >&2; printf "%s\\n" "$KEY" | sed -n 2p; exit 3']
+        [pipelines.p]
+        targets = ["url", "fails"]
+    "#;
+    let secrets = ["tok-single-line-7f3a9c", "first-key-line-81be", "second-key-line-4c2d", "cli-credential-55e1"];
+    let mut outputs = Vec::new();
+    let plain = Test::new()
+        .tasks(tasks)
+        .args(&["--output", "plain", "pipeline", "p", "--keep-going", "API_TOKEN=cli-credential-55e1"])
+        .run();
+    plain.status(1);
+    outputs.push(plain.stdout().to_string());
+    outputs.push(plain.stderr().to_string());
+    let json = plain
+        .then()
+        .args(&["--output", "json", "pipeline", "p", "--keep-going", "--fresh", "API_TOKEN=cli-credential-55e1"])
+        .run();
+    json.status(1);
+    assert!(json.stdout().contains("****"), "masks are visible where the secrets were");
+    outputs.push(json.stdout().to_string());
+    outputs.push(json.stderr().to_string());
+    for args in [
+        vec!["status", "p", "API_TOKEN=cli-credential-55e1"],
+        vec!["graph", "url", "API_TOKEN=cli-credential-55e1"],
+        vec!["explain", "url", "API_TOKEN=cli-credential-55e1"],
+        vec!["runs"],
+        vec!["logs", "fails"],
+        vec!["pipeline", "p", "--dry-run", "API_TOKEN=cli-credential-55e1"],
+    ] {
+        let out = json.alongside().args(&args).run();
+        let _ = out.status_code();
+        outputs.push(out.stdout().to_string());
+        outputs.push(out.stderr().to_string());
+    }
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    assert_nowhere(json.path(), &outputs, &secrets);
+}
+
+#[test]
+fn a_simulated_bootstrap_never_shows_a_1password_value() {
+    let sim = crate::sim::Sim::new();
+    let out = sim.opsrun(sim.project(), &["--output", "json", "bootstrap"], &[]).run();
+    out.status(0);
+    let status = sim.opsrun(out.alongside(), &["status"], &[]).run();
+    // The fake `op read` answers `sim-secret-<checksum>` for every reference.
+    assert_nowhere(status.path(), &[out.stdout(), out.stderr(), status.stdout(), status.stderr()], &["sim-secret-"]);
+}

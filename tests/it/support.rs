@@ -311,6 +311,11 @@ impl Output {
     }
 
     /// A new command line in the same project directory (state, journal and files kept).
+    /// Another opsrun in the same project, keeping this output (and the project) alive.
+    pub(crate) fn alongside(&self) -> Test {
+        Test::in_project(Project::Shared(self.project.path().to_path_buf()))
+    }
+
     pub(crate) fn then(mut self) -> Test {
         // (The exit code is still checked when `self` drops, after the project moved on.)
         let project = std::mem::replace(&mut self.project, Project::Shared(PathBuf::new()));
