@@ -15,6 +15,7 @@ mod api;
 mod bench;
 mod ci;
 mod consumer;
+mod fuzz;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ commands:
                           stops at the first failure
   api                     regenerate the public-API snapshots api/<crate>.txt (rustdoc JSON, RUSTC_BOOTSTRAP=1)
     --check               compare instead of writing; print what was added and removed
+  fuzz [--time SECONDS]   soak the property tests of the parsers (default 60 s) and report cases and failures
   consumer                build and run tests/consumer (opsrun embedded without the CLI) and check its dependency tree
   tidy                    check //! module docs, no dbg!/todo!/unimplemented!, no ignored tests, crates in
                           ARCHITECTURE.md, crate layering, unused dependencies
@@ -49,6 +51,16 @@ fn main() -> ExitCode {
         "api" if rest == ["--check"] => api::run(&root, api::Mode::Check),
         "tidy" if rest.is_empty() => tidy::run(&root),
         "consumer" if rest.is_empty() => consumer::run(&root),
+        "fuzz" => match rest {
+            [] => fuzz::run(&root, 60),
+            [flag, secs] if flag == "--time" && secs.parse::<u64>().is_ok() => {
+                fuzz::run(&root, secs.parse().unwrap_or(60))
+            }
+            _ => {
+                eprintln!("error: usage: cargo xtask fuzz [--time SECONDS]\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
         "bench" => match bench::BenchOptions::parse(rest) {
             Ok(options) => bench::run(&root, &options),
             Err(message) => {
