@@ -13,6 +13,7 @@ mod docs;
 mod dry_run;
 mod errors;
 mod examples;
+mod faults;
 mod features;
 mod gotask;
 mod hardening;

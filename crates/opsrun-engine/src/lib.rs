@@ -42,6 +42,7 @@ mod assess;
 mod decide;
 mod error;
 mod explain;
+mod fault;
 mod fingerprint;
 mod gate;
 mod journal;

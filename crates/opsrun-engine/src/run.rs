@@ -270,6 +270,9 @@ pub(crate) async fn run(
                 let key = plan.task(r.node).key.clone();
                 tracing::debug!(task = %key, outcome = ?r.outcome, executed = r.executed, fingerprint = %r.fingerprint.digest, "finished");
                 records.finished(&key, &r, &run_id, &emitter);
+                if records.broken.is_some() {
+                    scheduler.stop();
+                }
                 digests[r.node.index()].clone_from(&r.fingerprint.digest);
                 scheduler.finished(&plan, r.node, r.outcome, r.executed);
                 let log = options.state_dir.as_ref().filter(|_| r.executed).map(|d| TaskLogs::path_for(d, &run_id, &key)).filter(|_| records.logs_kept.as_ref().is_some_and(|l| l.has_log(&key)));
@@ -292,7 +295,10 @@ pub(crate) async fn run(
                     // resumes, and its marks still survive `kill -9` of opsrun.
                     let durable = options.mode != RunMode::Run;
                     records.executing(&plan.task(node).key, fingerprint, &run_id, durable, &emitter);
-                    if let Some(ack) = ack {
+                    if records.broken.is_some() {
+                        // Not acknowledged: the unit does not start its commands.
+                        scheduler.stop();
+                    } else if let Some(ack) = ack {
                         let _ = ack.send(());
                     }
                 }
@@ -302,7 +308,12 @@ pub(crate) async fn run(
                     }
                     CallStep::Wait => waiters[callee.index()].push(reply),
                 },
-                UnitMsg::Spawned { node, pgid } => records.spawned(&plan.task(node).key, pgid, &emitter),
+                UnitMsg::Spawned { node, pgid } => {
+                    records.spawned(&plan.task(node).key, pgid, &emitter);
+                    if records.broken.is_some() {
+                        scheduler.stop();
+                    }
+                }
             },
             sig = signals.recv() => on_signal(sig, &mut interrupted, &mut scheduler, &mut kill_at, &shutdown_tx, &emitter, options.grace),
             Some(sig) = recv_control(&mut control) => on_signal(sig, &mut interrupted, &mut scheduler, &mut kill_at, &shutdown_tx, &emitter, options.grace),
@@ -342,6 +353,7 @@ pub(crate) async fn run(
     let outcome = if interrupted.is_some() {
         RunOutcome::Interrupted
     } else if scheduler.any_failed()
+        || records.broken.is_some()
         || report_tasks.iter().any(|(_, o)| matches!(o, TaskOutcome::NotRun | TaskOutcome::Interrupted))
     {
         RunOutcome::Failed
@@ -358,6 +370,8 @@ pub(crate) async fn run(
 struct Records {
     /// The state file's log of changes since the snapshot (once orphans are handled).
     wal: Option<crate::state::StateWal>,
+    /// Why the state can no longer be recorded (a write failed): the run stops.
+    broken: Option<String>,
     /// The journal and the task logs (when a state directory is kept).
     sinks: Vec<Arc<dyn EventSink>>,
     /// `None` for a run without a state directory, and for a joined (nested) run.
@@ -385,6 +399,7 @@ impl Records {
             warnings: Vec::new(),
             run_env: Vec::new(),
             wal: None,
+            broken: None,
         };
         let Some(dir) = &options.state_dir else { return Ok(records) };
         let journal_name = if let Some(parent) = &options.join {
@@ -451,12 +466,16 @@ impl Records {
         Ok(())
     }
 
-    /// Appends `key`'s record to the change log.
+    /// Appends `key`'s record to the change log. A failure (a full disk) stops the run: what
+    /// runs from then on could not be resumed after a crash.
     fn append(&mut self, key: &str, durable: bool, emitter: &Emitter) {
         if let (Some(wal), Some(record)) = (&mut self.wal, self.state.tasks.get(key))
             && let Err(e) = wal.append(key, record, durable)
+            && self.broken.is_none()
         {
-            emitter.emit(Event::Warning { task: Some(key.to_string()), message: e.to_string() });
+            let message = format!("{e}; the run stops: nothing new starts, since it could not be resumed");
+            emitter.emit(Event::Warning { task: Some(key.to_string()), message: message.clone() });
+            self.broken = Some(message);
         }
     }
 

@@ -202,6 +202,8 @@ impl StateStore {
         crate::private_fs::create_dir(&self.dir).map_err(err)?;
         let bytes = serde_json::to_vec_pretty(state)
             .map_err(|e| EngineError::State { path: self.path(), message: e.to_string() })?;
+        crate::fault::transition();
+        crate::fault::write().map_err(err)?;
         crate::private_fs::write_atomic(&self.path(), &bytes, Some(&self.prev_path())).map_err(err)
     }
 }
@@ -237,6 +239,8 @@ impl StateWal {
             .map_err(|e| EngineError::State { path: self.path.clone(), message: e.to_string() })?;
         line.push(b'\n');
         self.dirty = true;
+        crate::fault::transition();
+        crate::fault::write().map_err(err)?;
         self.file.write_all(&line).map_err(err)?;
         if durable {
             self.file.sync_data().map_err(err)?;
