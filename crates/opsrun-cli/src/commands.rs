@@ -112,10 +112,7 @@ pub(crate) fn summary(ctx: &Context, names: &[String]) -> Result<u8> {
         let cmds = t
             .cmds
             .iter()
-            .map(|c| match &c.kind {
-                opsrun_spec::CmdKind::Shell(s) => s.source.trim().to_string(),
-                opsrun_spec::CmdKind::Task { target, .. } => format!("Task: {}", target.name),
-            })
+            .map(|c| c.kind.describe())
             .collect();
         section(&mut text, "commands", cmds);
     }

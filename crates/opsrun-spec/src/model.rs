@@ -132,6 +132,7 @@ pub struct FileSettings {
 
 /// go-task's `output`: how the lines a task prints reach opsrun's stdout and stderr.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub enum OutputSetting {
     /// As printed, as soon as printed (go-task's default).
     #[default]
@@ -151,6 +152,7 @@ pub enum OutputSetting {
 
 /// go-task's `method`: how `sources` decide that a task is up to date.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Method {
     /// The content of the sources is unchanged since the last success.
     #[default]
@@ -163,6 +165,7 @@ pub enum Method {
 
 /// go-task's `run`: how many times one run runs a task.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RunPolicy {
     /// Once per distinct set of variables (opsrun's default; go-task's `when_changed`).
     #[default]
@@ -211,6 +214,7 @@ pub fn host_arch() -> &'static str {
 
 /// A loop over items (`for`): each item runs the command (or calls the task) once.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum ForSpec {
     /// A literal list; items may be templates.
     List(Vec<Tmpl>),
@@ -254,6 +258,7 @@ pub struct VarDef {
 
 /// How a variable's value is produced.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum VarValue {
     /// A literal that is not a string (number, boolean, list).
     Literal(Value),
@@ -361,6 +366,7 @@ pub struct Cmd {
 
 /// A shell script or a call of another task.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum CmdKind {
     /// Run with the task's shell (`sh -c` by default).
     Shell(Tmpl),
@@ -371,6 +377,16 @@ pub enum CmdKind {
         /// Vars given to the call.
         vars: IndexMap<String, VarDef>,
     },
+}
+
+impl CmdKind {
+    /// One line for listings: the script's source, or `Task: NAME` for a call.
+    pub fn describe(&self) -> String {
+        match self {
+            CmdKind::Shell(s) => s.source.trim().to_string(),
+            CmdKind::Task { target, .. } => format!("Task: {}", target.name),
+        }
+    }
 }
 
 /// A dependency edge.
@@ -475,6 +491,7 @@ pub struct HealthSpec {
 
 /// The probe kinds.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum ProbeSpec {
     /// Exit 0 passes.
     Cmd(Tmpl),
@@ -523,6 +540,7 @@ impl Default for Backoff {
 /// A duration written literally (checked at load time) or as a template (checked when
 /// rendered), so operators can tune gates per environment: `interval = "{{.GATE_INTERVAL}}"`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum DurationSpec {
     /// A literal duration.
     Fixed(Duration),
