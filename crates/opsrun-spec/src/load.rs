@@ -878,6 +878,12 @@ impl Loader {
         if let Some(checkout) = raw.checkout {
             self.gitops.checkout = file_dir.join(checkout.get_ref());
         }
+        // `[gitops.paths]` comes after the keys in the file: report in file order.
+        if let Some(timeout) = raw.timeout
+            && let Some(d) = self.duration(timeout.get_ref(), &loc(file, timeout.span()))
+        {
+            self.gitops.timeout = d;
+        }
         for (name, path) in raw.paths {
             let text = path.get_ref().trim();
             if text.is_empty() || Path::new(text).is_absolute() {
@@ -889,11 +895,6 @@ impl Loader {
                 continue;
             }
             self.gitops.paths.insert(name, text.to_string());
-        }
-        if let Some(timeout) = raw.timeout
-            && let Some(d) = self.duration(timeout.get_ref(), &loc(file, timeout.span()))
-        {
-            self.gitops.timeout = d;
         }
         if let Some(s) = raw.stage {
             self.gitops.stage = s;
