@@ -14,6 +14,7 @@ mod dry_run;
 mod errors;
 mod examples;
 mod features;
+mod gitops;
 mod gotask;
 mod output;
 mod process;

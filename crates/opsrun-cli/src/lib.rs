@@ -11,6 +11,7 @@ pub mod context;
 pub mod error;
 mod execute;
 pub mod exit;
+mod gitops;
 mod overrides;
 mod status;
 
@@ -91,7 +92,7 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         return Ok(exit::OK);
     }
     let ctx = Context::load(cli)?;
-    for warning in overrides::active_warnings(&ctx) {
+    for warning in overrides::warnings(&ctx) {
         eprintln!("{warning}");
     }
     match command {
@@ -129,7 +130,7 @@ fn dispatch(cli: &Cli) -> Result<u8> {
 /// `opsrun` alone: the `default` task if the file has one, else the task list.
 fn default_command(cli: &Cli) -> Result<u8> {
     let ctx = Context::load(cli)?;
-    for warning in overrides::active_warnings(&ctx) {
+    for warning in overrides::warnings(&ctx) {
         eprintln!("{warning}");
     }
     if ctx.spec.task("default").is_some() {

@@ -385,7 +385,7 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
             .map(|s| (s.task.as_str(), health_label(s.verdict)))
             .collect(),
     };
-    crate::overrides::append_jsonl(&ctx.state_dir().join("recoveries.jsonl"), &record)?;
+    crate::gitops::record::append_jsonl(&ctx.state_dir().join("recoveries.jsonl"), &record)?;
     if code != exit::OK {
         return Ok(code);
     }
