@@ -1,7 +1,7 @@
 //! The emergency loop against the simulated cluster and a real Git checkout: a resume that
 //! would revert the emergency fix is refused, a checkout that does not hold what Flux will
 //! apply blocks it, alignment is a state that every command keeps warning about until
-//! `override align` confirms it.
+//! `override align` confirms it, and the incident record tells the story.
 //!
 //! The project directory is the GitOps repository (the real chain's `tasks.toml` at its root,
 //! manifests under `kubernetes/apps`), pushed to a bare `origin` that the sim's Flux fetches;
@@ -274,4 +274,161 @@ fn a_drift_check_that_cannot_be_evaluated_blocks_the_resume() {
     assert_eq!(checks[1]["what"], "diff", "{checks:#}");
     assert!(checks[1]["duration_ms"].as_u64().is_some_and(|ms| (1000..10_000).contains(&ms)), "{checks:#}");
     assert!(sim.path().join("state/flux/suspended/apps").exists());
+}
+
+/// Asserts that `doc` is a well-formed Markdown document of the shape `incident report` writes:
+/// one title, headings that nest one level at a time, code spans closed on their line.
+fn assert_markdown(doc: &str) {
+    let mut lines = doc.lines();
+    assert_eq!(lines.next(), Some("# Incident record"), "{doc}");
+    let mut level = 1;
+    let mut fence: Option<String> = None;
+    for line in doc.lines().skip(1) {
+        // Fenced code blocks (multi-line commands) are literal: no headings, no spans.
+        let trimmed = line.trim_start();
+        if let Some(open) = &fence {
+            if trimmed == open.as_str() {
+                fence = None;
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") {
+            fence = Some(trimmed.chars().take_while(|c| *c == '`').collect());
+            assert!(trimmed.ends_with("sh"), "a fence without its language: {line:?}");
+            continue;
+        }
+        if line.starts_with('#') {
+            let hashes = line.chars().take_while(|c| *c == '#').count();
+            assert!((2..=level + 1).contains(&hashes), "heading out of order: {line:?}\n{doc}");
+            assert!(line[hashes..].starts_with(' ') && line.len() > hashes + 1, "bad heading {line:?}");
+            level = hashes;
+        }
+        let bytes = line.as_bytes();
+        let ticks = (0..bytes.len()).filter(|&i| bytes[i] == b'`' && (i == 0 || bytes[i - 1] != b'\\')).count();
+        assert!(ticks % 2 == 0, "a code span is not closed: {line:?}");
+    }
+    assert!(fence.is_none(), "a fenced block is not closed:\n{doc}");
+    assert!(!doc.contains("\n\n\n"), "blank lines pile up:\n{doc}");
+}
+
+/// Checks the JSON form of the story's record; returns the recovery's run id.
+fn assert_json_record(record: &serde_json::Value, reason: &str) -> String {
+    let timeline = record["timeline"].as_array().expect("a timeline");
+    let kinds: Vec<&str> = timeline.iter().filter_map(|e| e["kind"].as_str()).collect();
+    for kind in ["assessment", "recovery", "run", "override"] {
+        assert!(kinds.contains(&kind), "no {kind} in {kinds:?}");
+    }
+    let suspend = timeline.iter().find(|e| e["kind"] == "override" && e["action"] == "suspend").expect("the suspend");
+    assert_eq!(suspend["reason"], reason);
+    let resumes: Vec<&serde_json::Value> =
+        timeline.iter().filter(|e| e["kind"] == "override" && e["action"] == "resume").collect();
+    assert_eq!(resumes.len(), 2, "{resumes:#?}");
+    assert_eq!(
+        (&resumes[0]["ok"], &resumes[1]["ok"], &resumes[1]["allow_revert"]),
+        (&false.into(), &true.into(), &true.into())
+    );
+    let recovery = timeline.iter().find(|e| e["kind"] == "recovery").expect("the recovery");
+    assert_eq!(recovery["outcome"], "recovered");
+    let cilium =
+        recovery["tasks"].as_array().and_then(|t| t.iter().find(|t| t["task"] == "cilium")).expect("cilium ran");
+    assert!(cilium["commands"].as_array().is_some_and(|c| !c.is_empty()), "{cilium:#}");
+    assert_eq!(record["unaligned"], serde_json::json!([]));
+    let review = record["review"].as_array().expect("review");
+    assert_eq!(review.len(), 3);
+    assert!(review.iter().flat_map(|s| s["questions"].as_array().unwrap()).all(|q| q["answer"] == ""));
+
+    recovery["run"].as_str().expect("the recovery's run").to_owned()
+}
+
+#[test]
+fn the_incident_record_tells_the_whole_story() {
+    let (sim, _origin, out) = gitops_cluster("");
+    let reason = "cilium *down*: apps pinned <by hand>";
+    // Override, detection, repair, a refused resume: the record shows what is still open.
+    let out = suspend(&sim, out, reason);
+    sim.drift("apps", FIXED, FIX);
+    sim.fault("cilium-broken", true);
+    let detected = sim.opsrun(out.then(), &["status"], &[]).run();
+    detected.status(4);
+    let recovery = sim.opsrun(detected.then(), &["emergency-recovery", "--yes"], &[]).run();
+    recovery.status(0);
+    let healthy = sim.opsrun(recovery.then(), &["status"], &[]).run();
+    healthy.status(0);
+    // A routine healthy status is not journaled: only the first one after trouble is.
+    let healthy = sim.opsrun(healthy.then(), &["status"], &[]).run();
+    healthy.status(0);
+    assert_eq!(healthy.lines(".opsrun/assessments.jsonl"), 3, "{}", healthy.read(".opsrun/assessments.jsonl"));
+    let refused = sim.env(healthy.then()).args(&["override", "resume", "apps"]).run();
+    refused.status(7);
+    let open = refused.then().args(&["incident", "report"]).run();
+    open.status(0)
+        .stdout_contains("- **not aligned yet:** `apps`")
+        .stdout_contains("## Not aligned yet\n\n- `apps`: suspended");
+
+    let resumed = sim
+        .env(open.then())
+        .args(&["override", "resume", "apps", "--allow-revert", "--reason", "reverted; fix in Git next"])
+        .run();
+    resumed.status(0).stdout_contains("aligned: `apps`");
+
+    let report = resumed.then().args(&["incident", "report"]).run();
+    report.status(0);
+    let doc = report.stdout();
+    assert_markdown(doc);
+    for needle in [
+        "cilium \\*down\\*: apps pinned \\<by hand\\>",
+        ": assessment of `bootstrap`: NOT operational",
+        "- **Unhealthy:** `cilium` not ready",
+        ": emergency recovery of `bootstrap`: recovered",
+        "`helm upgrade --install cilium",
+        ": override suspend `apps`: done",
+        ": override resume `apps`: refused",
+        &format!("- **Drift:** `{FIXED} drifted`"),
+        "- **Problem:** Flux would revert",
+        ": override resume `apps`: done",
+        "- **`--allow-revert`:** the operator accepted that Flux reverts the drift",
+        "- **Reason:** reverted; fix in Git next",
+        "- **Command:** `flux resume kustomization apps -n flux-system` → exit 0",
+        ": override align `apps`: aligned",
+        "- every override is aligned",
+        "## For the post-incident review",
+        "What was the root cause of the emergency?",
+    ] {
+        assert!(doc.contains(needle), "the record lacks {needle:?}:\n{doc}");
+    }
+    // Oldest first: suspension, detection, recovery, the refused resume, the resume, alignment.
+    let order = [
+        "override suspend `apps`",
+        "assessment of `bootstrap`: NOT operational",
+        "emergency recovery of `bootstrap`",
+        "override resume `apps`: refused",
+        "override resume `apps`: done",
+        "override align `apps`: aligned",
+    ];
+    let positions: Vec<usize> = order.iter().map(|n| doc.find(n).expect("present")).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "out of order {positions:?}:\n{doc}");
+
+    let json = report.then().args(&["--output", "json", "incident", "report"]).run();
+    json.status(0);
+    let record: serde_json::Value = serde_json::from_str(json.stdout()).expect("incident report --output json is JSON");
+    let run = assert_json_record(&record, reason);
+
+    // --run: the incident around the recovery reaches back to the suspension still open then
+    // and to the detection.
+    let by_run = json.then().args(&["--output", "json", "incident", "report", "--run", &run]).run();
+    by_run.status(0);
+    let narrowed: serde_json::Value = serde_json::from_str(by_run.stdout()).expect("JSON");
+    assert!(narrowed["window"]["selected_by"].as_str().is_some_and(|s| s.contains("widened")), "{narrowed:#}");
+    let entries = narrowed["timeline"].as_array().expect("a timeline");
+    assert_eq!((&entries[0]["kind"], &entries[0]["action"]), (&"override".into(), &"suspend".into()), "{entries:#?}");
+    assert!(entries.iter().any(|e| e["kind"] == "assessment" && e["operational"] == false), "{entries:#?}");
+    assert!(
+        !entries.iter().any(|e| e["kind"] == "run" && e["name"] == "bootstrap"),
+        "the bootstrap before is not part of it"
+    );
+
+    let unknown = by_run.then().args(&["incident", "report", "--run", "nope"]).run();
+    unknown.status(2).stderr_contains("no run `nope`");
+    let bad = unknown.then().args(&["incident", "report", "--since", "yesterday"]).run();
+    bad.status(2).stderr_contains("neither a duration");
 }

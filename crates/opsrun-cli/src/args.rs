@@ -85,6 +85,9 @@ pub enum Command {
     /// trail.
     #[command(subcommand)]
     Override(OverrideCommand),
+    /// The incident record: what opsrun journaled, for the post-incident review.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
     /// Classify a change as Bootstrap-phase or GitOps-phase, with its risk and procedure.
     Classify(ClassifyArgs),
     /// Print shell completions.
@@ -289,6 +292,27 @@ pub enum OverrideCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `opsrun incident ...`.
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Write the incident record as Markdown (JSON with --output json): a timeline of
+    /// assessments, recoveries, runs and overrides, what is not aligned yet, and the review's
+    /// questions.
+    Report(IncidentReportArgs),
+}
+
+/// `opsrun incident report`.
+#[derive(Debug, Args)]
+pub struct IncidentReportArgs {
+    /// From this long ago (30m, 12h, 7d) or this instant (RFC 3339) until now (default: 7d).
+    #[arg(long, value_name = "DURATION|TIME", conflicts_with = "run")]
+    pub since: Option<String>,
+    /// The incident around this run (see opsrun runs): from its start, and from earlier
+    /// suspensions still open then and the unhealthy assessments just before it, until now.
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
 }
 
 /// `opsrun classify`.

@@ -12,6 +12,8 @@ pub mod error;
 mod execute;
 pub mod exit;
 mod gitops;
+mod incident;
+mod journals;
 mod overrides;
 mod status;
 
@@ -107,6 +109,7 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         Command::Status(a) => status::status(cli, &ctx, a),
         Command::EmergencyRecovery(a) => status::recovery(cli, &ctx, a),
         Command::Override(c) => overrides::run(&ctx, c),
+        Command::Incident(args::IncidentCommand::Report(a)) => incident::report(cli, &ctx, a),
         Command::Task(words) => {
             // `opsrun lsit` is more likely a mistyped command than a task.
             if let Some(word) = words.first()
