@@ -351,7 +351,11 @@ fn audit_line(a: &AuditEntry) -> String {
 fn print_diff(diff: &str) {
     let lines: Vec<&str> = diff.lines().collect();
     for line in lines.iter().take(SHOWN_DIFF_LINES) {
-        println!("    {line}");
+        if line.trim().is_empty() {
+            println!();
+        } else {
+            println!("    {line}");
+        }
     }
     if lines.len() > SHOWN_DIFF_LINES {
         println!(
