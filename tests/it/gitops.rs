@@ -432,3 +432,48 @@ fn the_incident_record_tells_the_whole_story() {
     let bad = unknown.then().args(&["incident", "report", "--since", "yesterday"]).run();
     bad.status(2).stderr_contains("neither a duration");
 }
+
+#[test]
+fn what_the_checks_show_and_record_is_masked() {
+    // No cluster here: the `[gitops]` commands are stand-ins that print a secret of the tasks
+    // file, as a real tool may when it echoes its configuration.
+    let origin = tempfile::Builder::new().prefix("opsrun-origin-").tempdir().expect("a temp dir");
+    let project = crate::support::Test::new()
+        .tasks(
+            r#"
+[env]
+FLUX_TOKEN = { sh = "echo hunter2-token", secret = true }
+
+[tasks.noop]
+cmds = ["true"]
+
+[gitops]
+suspend = "true"
+resume = "true"
+diff = "echo \"► Secret/apps/token-$FLUX_TOKEN drifted\"; exit 1"
+
+[gitops.paths]
+apps = "./k"
+"#,
+        )
+        .file("k/app.yaml", "a: 1\n")
+        .file(".gitignore", ".opsrun/\n");
+    let dir = project.path().to_path_buf();
+    git(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
+    git(&dir, &["init", "-q", "-b", "main"]);
+    git(&dir, &["add", "-A"]);
+    git(&dir, &["commit", "-q", "-m", "one"]);
+    git(&dir, &["remote", "add", "origin", origin.path().to_str().expect("UTF-8 path")]);
+    git(&dir, &["push", "-q", "-u", "origin", "main"]);
+
+    let suspended = project.args(&["override", "suspend", "apps", "--reason", "token rotation"]).run();
+    suspended.status(0);
+    let refused = suspended.then().args(&["override", "resume", "apps"]).run();
+    refused
+        .status(7)
+        .stdout_contains("Secret/apps/token-**** drifted")
+        .stderr_contains("Flux would revert Secret/apps/token-****");
+    refused.output_lacks("hunter2");
+    let audit = refused.read(".opsrun/audit.jsonl");
+    assert!(audit.contains("Secret/apps/token-****") && !audit.contains("hunter2"), "{audit}");
+}

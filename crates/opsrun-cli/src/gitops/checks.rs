@@ -254,8 +254,30 @@ impl<'a> Gitops<'a> {
     }
 
     /// The checks before a resume: the checkout first (the diff compares it with the cluster,
-    /// so it must hold what Flux will apply), then the diff.
+    /// so it must hold what Flux will apply), then the diff. Everything it returns or records
+    /// is masked.
     pub(crate) fn before_resume(&self, name: &str, checks: &mut Vec<CheckRecord>) -> Result<BeforeResume> {
+        let verdict = self.checks_before_resume(name, checks)?;
+        self.mask_checks(checks);
+        Ok(match verdict {
+            BeforeResume::Blocked(problems) => BeforeResume::Blocked(self.mask_all(&problems)),
+            BeforeResume::Drift { objects, diff } => BeforeResume::Drift { objects: self.mask_all(&objects), diff },
+            proceed @ BeforeResume::Proceed => proceed,
+        })
+    }
+
+    /// A git path, a commit subject or a tool's message may quote a secret value.
+    fn mask_all(&self, texts: &[String]) -> Vec<String> {
+        texts.iter().map(|t| self.mask(t)).collect()
+    }
+
+    fn mask_checks(&self, checks: &mut [CheckRecord]) {
+        for check in checks {
+            check.outcome = self.mask(&check.outcome);
+        }
+    }
+
+    fn checks_before_resume(&self, name: &str, checks: &mut Vec<CheckRecord>) -> Result<BeforeResume> {
         let located = match self.locate(name, checks) {
             Ok(l) => l,
             Err(problem) => return Ok(BeforeResume::Blocked(vec![problem])),
@@ -284,7 +306,14 @@ impl<'a> Gitops<'a> {
 
     /// Is GitOps in charge again: the Kustomization Ready and not suspended, at a revision
     /// that contains the checkout's HEAD, the checkout clean and pushed, and an empty diff.
+    /// Everything it returns or records is masked.
     pub(crate) fn alignment(&self, name: &str, checks: &mut Vec<CheckRecord>) -> Result<Alignment> {
+        let alignment = self.check_alignment(name, checks)?;
+        self.mask_checks(checks);
+        Ok(Alignment { problems: self.mask_all(&alignment.problems), ..alignment })
+    }
+
+    fn check_alignment(&self, name: &str, checks: &mut Vec<CheckRecord>) -> Result<Alignment> {
         let mut problems = Vec::new();
         let mut revision = None;
         let ran = self.capture(&self.config().status, name, None)?;
