@@ -54,9 +54,17 @@ fn cli_reference_embeds_the_current_help_of_every_command() {
         rest = &rest[body_start + len..];
     }
     out.push_str(rest);
-    for cmd in
-        [&["run"][..], &["bootstrap"], &["status"], &["emergency-recovery"], &["classify"], &["override", "suspend"]]
-    {
+    for cmd in [
+        &["run"][..],
+        &["bootstrap"],
+        &["status"],
+        &["emergency-recovery"],
+        &["classify"],
+        &["override", "suspend"],
+        &["override", "resume"],
+        &["override", "align"],
+        &["incident", "report"],
+    ] {
         assert!(
             documented.iter().any(|d| d.iter().map(String::as_str).eq(cmd.iter().copied())),
             "docs/cli.md has no help block for `opsrun {}`",

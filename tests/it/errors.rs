@@ -130,3 +130,23 @@ fn yes_confirms() {
     out.status(0);
     assert!(out.exists("dropped"), "--yes did not run the task");
 }
+
+#[test]
+fn gitops_keys_are_checked_where_they_are_written() {
+    let out = usage_error("[tasks.a]\ncmds = [\"true\"]\n[gitops]\ndif = \"x\"\n", &["list"]);
+    out.stderr_contains("unknown field `dif`")
+        .stderr_contains("tasks.toml:4:1")
+        .stderr_contains("did you mean `diff`?");
+    let out = usage_error(
+        "[tasks.a]\ncmds = [\"true\"]\n[gitops]\ndiff = \"flux diff {{.NAME\"\ntimeout = \"2 minutes\"\n[gitops.paths]\napps = \"/abs\"\n",
+        &["list"],
+    );
+    let stderr = out.stderr();
+    let at = |needle: &str| stderr.find(needle).unwrap_or_else(|| panic!("no {needle:?} in\n{stderr}"));
+    // Every problem, each at its own value, in file order.
+    assert!(at("invalid template") < at("tasks.toml:4:19"));
+    assert!(at("tasks.toml:4:19") < at("invalid duration"));
+    assert!(at("invalid duration") < at("tasks.toml:5:11"));
+    assert!(at("tasks.toml:5:11") < at("invalid path for Kustomization `apps` in [gitops.paths]"));
+    assert!(at("[gitops.paths]") < at("tasks.toml:7:8"));
+}

@@ -15,6 +15,7 @@ mod errors;
 mod examples;
 mod faults;
 mod features;
+mod gitops;
 mod gotask;
 mod hardening;
 mod output;

@@ -93,6 +93,26 @@ impl Sim {
         self.simctl(&["config", key, value]);
     }
 
+    /// An emergency change made by hand: `subject` (`Kind/namespace/name`) of Kustomization `ks`
+    /// now carries `text` in the cluster (`simctl drift`).
+    pub(crate) fn drift(&self, ks: &str, subject: &str, text: &str) {
+        self.simctl(&["drift", ks, subject, text]);
+    }
+
+    /// Runs a fake tool by hand, as an operator would, with `project`'s kubeconfig; asserts
+    /// success and returns its stdout.
+    pub(crate) fn tool(&self, project: &Path, args: &[&str]) -> String {
+        let (tool, rest) = args.split_first().expect("a tool");
+        let out = Command::new(Path::new(REPO).join("tests/fixtures/sim/bin").join(tool))
+            .args(rest)
+            .env("OPSRUN_SIM_DIR", self.dir.path())
+            .env("KUBECONFIG", project.join("kubeconfig"))
+            .output()
+            .expect("run a sim tool");
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("tool output is UTF-8")
+    }
+
     /// Every recorded call, one per line.
     pub(crate) fn calls(&self) -> Vec<String> {
         fs::read_to_string(self.dir.path().join("calls.log")).unwrap_or_default().lines().map(str::to_owned).collect()

@@ -103,6 +103,12 @@ pub enum ClassifyError {
         /// The directory that was searched.
         dir: PathBuf,
     },
+    /// The GitOps checkout named by `[gitops] checkout` is not inside a Git work tree.
+    #[error("`{}` is not inside a Git checkout (set `[gitops] checkout` to the clone Flux's source is pushed from)", dir.display())]
+    NotACheckout {
+        /// The directory that was searched.
+        dir: PathBuf,
+    },
     /// The base revision does not name a commit.
     #[error("unknown git revision `{base}`: it does not name a commit in this repository")]
     BadBase {

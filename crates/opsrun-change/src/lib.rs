@@ -16,9 +16,12 @@
 //! - [`render_text`], [`render_json`], [`render_markdown`]: output for terminals, tools and
 //!   pull-request comments; [`should_fail`] with a [`FailOn`] condition for CI gates.
 //! - [`changed_files_since`] and [`read_path_list`]: the input from `git` or a list.
+//! - [`Checkout`]: the GitOps checkout's state for post-emergency alignment: uncommitted
+//!   changes under a path, commits not on the upstream ([`Upstream`]), whether an applied
+//!   revision contains HEAD.
 //!
-//! Architecture invariant: classification is pure. Only [`changed_files_since`] (which runs
-//! `git`) and [`read_path_list`] do I/O; probing the cluster is the caller's job, which hands
+//! Architecture invariant: classification is pure. Only [`changed_files_since`] and [`Checkout`] (which
+//! run `git`) and [`read_path_list`] do I/O; probing the cluster is the caller's job, which hands
 //! the outcome in through [`ClassifyContext::probe`].
 //!
 //! # Example
@@ -75,7 +78,7 @@ pub use config::ClassifyConfig;
 pub use defaults::{default_rule_names, default_rules};
 pub use error::{ClassifyError, ParseValueError};
 pub use fail_on::{FailOn, should_fail};
-pub use git::changed_files_since;
+pub use git::{Checkout, Upstream, changed_files_since};
 pub use input::read_path_list;
 pub use phase::{OverallPhase, Phase};
 pub use procedure::{BootstrapProcedure, GitopsProcedure, Procedure};

@@ -54,8 +54,8 @@ pub struct Cli {
 }
 
 const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 a task failed, 2 bad usage or tasks file, 3 locked by another run, \
-4 not healthy, 5 confirmation not given, 6 classify --fail-on matched, 70 internal error, 129/130/143 interrupted \
-by SIGHUP/SIGINT/SIGTERM.";
+4 not healthy (or not aligned), 5 confirmation not given, 6 classify --fail-on matched, 7 override resume refused, \
+70 internal error, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -81,9 +81,13 @@ pub enum Command {
     /// Find the first broken layer and repair from there.
     #[command(name = "emergency-recovery")]
     EmergencyRecovery(RecoveryArgs),
-    /// GitOps emergency overrides: suspend and resume reconciliation, with an audit trail.
+    /// GitOps emergency overrides: suspend, resume safely, confirm alignment, with an audit
+    /// trail.
     #[command(subcommand)]
     Override(OverrideCommand),
+    /// The incident record: what opsrun journaled, for the post-incident review.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
     /// Classify a change as Bootstrap-phase or GitOps-phase, with its risk and procedure.
     Classify(ClassifyArgs),
     /// Print shell completions.
@@ -264,20 +268,51 @@ pub enum OverrideCommand {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Resume reconciliation and print the post-emergency checklist.
+    /// Resume reconciliation, unless that would revert what differs from Git; then check
+    /// alignment.
     Resume {
         /// The Flux Kustomization.
         name: String,
         /// What was done (optional, recorded in the audit log).
         #[arg(long)]
         reason: Option<String>,
+        /// Resume even though Flux will revert the drift it finds (recorded in the audit log).
+        #[arg(long)]
+        allow_revert: bool,
     },
-    /// List active overrides and the audit log.
+    /// Check that GitOps has taken over again: Ready, at a revision containing the checkout's
+    /// HEAD, with an empty diff.
+    Align {
+        /// The Flux Kustomization.
+        name: String,
+    },
+    /// List overrides with their stage (suspended, resumed, aligned) and the audit log.
     List {
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `opsrun incident ...`.
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Write the incident record as Markdown (JSON with --output json): a timeline of
+    /// assessments, recoveries, runs and overrides, what is not aligned yet, and the review's
+    /// questions.
+    Report(IncidentReportArgs),
+}
+
+/// `opsrun incident report`.
+#[derive(Debug, Args)]
+pub struct IncidentReportArgs {
+    /// From this long ago (30m, 12h, 7d) or this instant (RFC 3339) until now (default: 7d).
+    #[arg(long, value_name = "DURATION|TIME", conflicts_with = "run")]
+    pub since: Option<String>,
+    /// The incident around this run (see opsrun runs): from its start, and from earlier
+    /// suspensions still open then and the unhealthy assessments just before it, until now.
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
 }
 
 /// `opsrun classify`.

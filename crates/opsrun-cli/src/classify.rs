@@ -13,7 +13,7 @@ use crate::exit;
 pub(crate) fn classify(cli: &Cli, args: &ClassifyArgs) -> Result<u8> {
     let ctx = match Context::load(cli) {
         Ok(c) => {
-            for warning in crate::overrides::active_warnings(&c) {
+            for warning in crate::overrides::warnings(&c) {
                 eprintln!("{warning}");
             }
             Some(c)

@@ -109,11 +109,7 @@ pub(crate) fn summary(ctx: &Context, names: &[String]) -> Result<u8> {
         };
         section(&mut text, "dependencies", t.deps.iter().map(|d| d.target.name.clone()).collect());
         section(&mut text, "aliases", t.aliases.clone());
-        let cmds = t
-            .cmds
-            .iter()
-            .map(|c| c.kind.describe())
-            .collect();
+        let cmds = t.cmds.iter().map(|c| c.kind.describe()).collect();
         section(&mut text, "commands", cmds);
     }
     let _ = std::io::stdout().lock().write_all(text.as_bytes());

@@ -8,12 +8,16 @@ pub const TASK_FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
 /// Another opsrun run holds the state directory.
 pub const LOCKED: u8 = 3;
-/// `status` / `emergency-recovery --assess-only`: some layer is not healthy.
+/// `status` / `emergency-recovery --assess-only`: some layer is not healthy; `override align`:
+/// the override is not aligned yet.
 pub const UNHEALTHY: u8 = 4;
 /// A confirmation was needed and not given (no terminal and no `--yes`, or answered no).
 pub const NOT_CONFIRMED: u8 = 5;
 /// `classify --fail-on` matched.
 pub const CLASSIFY_FAIL: u8 = 6;
+/// `override resume` refused: resuming would revert drift (without `--allow-revert`), the
+/// checkout has uncommitted or unpushed changes, or the drift could not be evaluated.
+pub const REFUSED: u8 = 7;
 /// opsrun itself failed (I/O outside any task, a bug).
 pub const INTERNAL: u8 = 70;
 /// Interrupted by SIGHUP (128 + 1).
@@ -29,9 +33,10 @@ pub const TABLE: &[(u8, &str)] = &[
     (TASK_FAILED, "a task or its health gate failed"),
     (USAGE, "bad usage or an invalid tasks file"),
     (LOCKED, "another run holds the state directory"),
-    (UNHEALTHY, "status: some layer is not healthy"),
+    (UNHEALTHY, "status: some layer is not healthy; override align: not aligned yet"),
     (NOT_CONFIRMED, "a confirmation was needed and not given"),
     (CLASSIFY_FAIL, "classify --fail-on matched"),
+    (REFUSED, "override resume refused (drift, unpushed or uncommitted changes, a diff that cannot be evaluated)"),
     (INTERNAL, "opsrun itself failed"),
     (SIGHUP, "interrupted by SIGHUP"),
     (SIGINT, "interrupted by SIGINT (Ctrl-C)"),

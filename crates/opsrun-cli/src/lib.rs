@@ -11,6 +11,9 @@ pub mod context;
 pub mod error;
 mod execute;
 pub mod exit;
+mod gitops;
+mod incident;
+mod journals;
 mod masked;
 mod overrides;
 mod status;
@@ -92,7 +95,7 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         return Ok(exit::OK);
     }
     let ctx = Context::load(cli)?;
-    for warning in overrides::active_warnings(&ctx) {
+    for warning in overrides::warnings(&ctx) {
         eprintln!("{warning}");
     }
     match command {
@@ -107,6 +110,7 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         Command::Status(a) => status::status(cli, &ctx, a),
         Command::EmergencyRecovery(a) => status::recovery(cli, &ctx, a),
         Command::Override(c) => overrides::run(&ctx, c),
+        Command::Incident(args::IncidentCommand::Report(a)) => incident::report(cli, &ctx, a),
         Command::Task(words) => {
             // `opsrun lsit` is more likely a mistyped command than a task.
             if let Some(word) = words.first()
@@ -130,7 +134,7 @@ fn dispatch(cli: &Cli) -> Result<u8> {
 /// `opsrun` alone: the `default` task if the file has one, else the task list.
 fn default_command(cli: &Cli) -> Result<u8> {
     let ctx = Context::load(cli)?;
-    for warning in overrides::active_warnings(&ctx) {
+    for warning in overrides::warnings(&ctx) {
         eprintln!("{warning}");
     }
     if ctx.spec.task("default").is_some() {

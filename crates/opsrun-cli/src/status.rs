@@ -18,12 +18,15 @@ use crate::context::{Context, split_items};
 use crate::error::{CliError, Result};
 use crate::execute::{exit_code, require_confirmation, run_plan};
 use crate::exit;
+use crate::journals::{AssessmentRecord, RecoveryRecord, assessments_path, recoveries_path};
 
 /// A pipeline's plan and its assessment.
 struct Assessment {
     plan: Plan,
     stages: Vec<StageHealth>,
     masker: Masker,
+    started: jiff::Timestamp,
+    took: std::time::Duration,
 }
 
 impl Assessment {
@@ -49,6 +52,8 @@ fn pipeline_targets(ctx: &Context, name: &str) -> Result<Vec<String>> {
 
 fn assess_pipeline(ctx: &Context, pipeline: &str, vars: IndexMap<String, String>) -> Result<Assessment> {
     let targets = pipeline_targets(ctx, pipeline)?;
+    let started = jiff::Timestamp::now();
+    let clock = std::time::Instant::now();
     if let Some(hint) = crate::execute::forgotten_vars_hint(&ctx.state_dir(), pipeline, &vars) {
         eprintln!("{hint}");
     }
@@ -58,7 +63,37 @@ fn assess_pipeline(ctx: &Context, pipeline: &str, vars: IndexMap<String, String>
     let plan_arc = Arc::new(plan);
     let stages = crate::runtime()?.block_on(assess(Arc::clone(&plan_arc), &ProbeRegistry::new()));
     let plan = Arc::try_unwrap(plan_arc).unwrap_or_else(|arc| (*arc).clone());
-    Ok(Assessment { plan, stages, masker })
+    Ok(Assessment { plan, stages, masker, started, took: clock.elapsed() })
+}
+
+/// Journals an assessment when it found something unhealthy, or when it is the first healthy
+/// one after an unhealthy one: an incident's detection and its end, without a line for every
+/// routine `opsrun status` of a healthy cluster.
+fn journal_assessment(ctx: &Context, command: &str, pipeline: &str, a: &Assessment) -> Result<()> {
+    let path = assessments_path(&ctx.state_dir());
+    if a.operational() {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let last = text.lines().rev().find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+        if last.is_none_or(|l| l["operational"] == true) {
+            return Ok(());
+        }
+    }
+    let record = AssessmentRecord {
+        ts: a.started,
+        user: opsrun_engine::user_name(),
+        host: opsrun_engine::host_name(),
+        command: command.to_string(),
+        pipeline: pipeline.to_string(),
+        operational: a.operational(),
+        stages: a
+            .stages
+            .iter()
+            .filter(|s| s.gate.is_some())
+            .map(|s| (s.task.clone(), health_label(s.verdict).to_string(), s.detail.clone()))
+            .collect(),
+        duration_ms: u64::try_from(a.took.as_millis()).unwrap_or(u64::MAX),
+    };
+    crate::gitops::record::append_jsonl(&path, &record)
 }
 
 fn health_label(v: Option<ProbeVerdict>) -> &'static str {
@@ -165,6 +200,7 @@ pub(crate) fn status(cli: &Cli, ctx: &Context, args: &StatusArgs) -> Result<u8> 
         eprintln!("checking the health gates of `{pipeline}` once (each within its probe timeout)…");
     }
     let a = assess_pipeline(ctx, &pipeline, vars)?;
+    journal_assessment(ctx, "status", &pipeline, &a)?;
     let state = crate::context::load_state(ctx);
     let mut out = crate::masked::stdout(&a.masker);
     if cli.output == "json" {
@@ -220,20 +256,6 @@ pub(crate) fn probe_outcome(ctx: &Context) -> Result<opsrun_change::ProbeOutcome
     Ok(opsrun_change::ProbeOutcome { operational: a.operational(), unhealthy })
 }
 
-/// One line of the recovery journal.
-#[derive(Serialize)]
-struct RecoveryRecord<'a> {
-    ts: jiff::Timestamp,
-    user: String,
-    host: String,
-    pipeline: &'a str,
-    broken: Vec<(&'a str, &'a str, &'a str)>,
-    plan: Vec<&'a str>,
-    run: Option<&'a str>,
-    outcome: &'a str,
-    after: Vec<(&'a str, &'static str)>,
-}
-
 /// `opsrun emergency-recovery`.
 #[expect(
     clippy::too_many_lines,
@@ -247,6 +269,7 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
         )));
     }
     let before = assess_pipeline(ctx, &args.pipeline, vars.clone())?;
+    journal_assessment(ctx, "emergency-recovery", &args.pipeline, &before)?;
     let state = crate::context::load_state(ctx);
     let mut out = crate::masked::stdout(&before.masker);
     let _ = writeln!(out, "assessment of `{}`, layer by layer:\n", args.pipeline);
@@ -365,26 +388,28 @@ pub(crate) fn recovery(cli: &Cli, ctx: &Context, args: &RecoveryArgs) -> Result<
     };
     let record = RecoveryRecord {
         ts: jiff::Timestamp::now(),
+        started: Some(before.started),
+        duration_ms: u64::try_from(jiff::Timestamp::now().duration_since(before.started).as_millis()).ok(),
         user: opsrun_engine::user_name(),
         host: opsrun_engine::host_name(),
-        pipeline: &args.pipeline,
+        pipeline: args.pipeline.clone(),
         broken: before
             .stages
             .iter()
             .filter(|s| s.gate.is_some() && !s.healthy())
-            .map(|s| (s.task.as_str(), health_label(s.verdict), s.detail.as_str()))
+            .map(|s| (s.task.clone(), health_label(s.verdict).to_string(), s.detail.clone()))
             .collect(),
-        plan: nodes.iter().map(|&n| sub.task(n).key.as_str()).collect(),
-        run: Some(&report.run_id),
-        outcome,
+        plan: nodes.iter().map(|&n| sub.task(n).key.clone()).collect(),
+        run: Some(report.run_id.clone()),
+        outcome: outcome.to_string(),
         after: after
             .stages
             .iter()
             .filter(|s| s.gate.is_some())
-            .map(|s| (s.task.as_str(), health_label(s.verdict)))
+            .map(|s| (s.task.clone(), health_label(s.verdict).to_string()))
             .collect(),
     };
-    crate::overrides::append_jsonl(&ctx.state_dir().join("recoveries.jsonl"), &record)?;
+    crate::gitops::record::append_jsonl(&recoveries_path(&ctx.state_dir()), &record)?;
     if code != exit::OK {
         return Ok(code);
     }

@@ -19,8 +19,8 @@ use crate::model::{
     Tmpl, VarDef, VarValue,
 };
 use crate::raw::{
-    RawBackoff, RawCmd, RawDefer, RawDep, RawFile, RawFor, RawHealth, RawInclude, RawOutput, RawPrecondition,
-    RawRequiredVar, RawRetries, RawStatusCodes, RawTask, RawVar,
+    RawBackoff, RawCmd, RawDefer, RawDep, RawFile, RawFor, RawGitops, RawHealth, RawInclude, RawOutput,
+    RawPrecondition, RawRequiredVar, RawRetries, RawStatusCodes, RawTask, RawVar,
 };
 use crate::template::{Template, Value};
 
@@ -99,6 +99,9 @@ impl Loader {
         self.resolve_references();
         self.check_cycles();
         let root_dir = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        if self.gitops.checkout == Path::new(".") {
+            self.gitops.checkout.clone_from(&root_dir);
+        }
         let sources = Arc::new(self.sources);
         if !self.diags.is_empty() {
             return Err(SpecError::new(self.diags, sources));
@@ -194,18 +197,7 @@ impl Loader {
         if namespace.is_empty() {
             self.classify = raw.classify;
             if let Some(g) = raw.gitops {
-                if let Some(s) = g.suspend {
-                    self.gitops.suspend = s;
-                }
-                if let Some(r) = g.resume {
-                    self.gitops.resume = r;
-                }
-                if let Some(s) = g.stage {
-                    self.gitops.stage = s;
-                }
-                if let Some(a) = g.api_stage {
-                    self.gitops.api_stage = a;
-                }
+                self.gitops(g, &file_dir, file_id);
             }
         }
 
@@ -869,6 +861,55 @@ impl Loader {
                         .at(loc(file_id, d.span()), "listed here"),
                 ),
             }
+        }
+    }
+
+    /// `[gitops]`: each command template is parsed now, so that a typo is reported here with
+    /// its location rather than in the middle of an emergency.
+    fn gitops(&mut self, raw: RawGitops, file_dir: &Path, file: FileId) {
+        let commands = [
+            (raw.suspend, &mut self.gitops.suspend),
+            (raw.resume, &mut self.gitops.resume),
+            (raw.diff, &mut self.gitops.diff),
+            (raw.spec_path, &mut self.gitops.spec_path),
+            (raw.status, &mut self.gitops.status),
+        ];
+        let mut checked = Vec::new();
+        for (value, slot) in commands {
+            if let Some(value) = value {
+                checked.push((loc(file, value.span()), value.get_ref().clone()));
+                *slot = value.into_inner();
+            }
+        }
+        for (location, source) in checked {
+            self.tmpl(&source, &location, true);
+        }
+        if let Some(checkout) = raw.checkout {
+            self.gitops.checkout = file_dir.join(checkout.get_ref());
+        }
+        // `[gitops.paths]` comes after the keys in the file: report in file order.
+        if let Some(timeout) = raw.timeout
+            && let Some(d) = self.duration(timeout.get_ref(), &loc(file, timeout.span()))
+        {
+            self.gitops.timeout = d;
+        }
+        for (name, path) in raw.paths {
+            let text = path.get_ref().trim();
+            if text.is_empty() || Path::new(text).is_absolute() {
+                self.diags.push(
+                    Diagnostic::new(format!("invalid path for Kustomization `{name}` in [gitops.paths]"))
+                        .at(loc(file, path.span()), "expected a path relative to the checkout's top level")
+                        .help("write it as Flux's spec.path, e.g. `./kubernetes/apps`"),
+                );
+                continue;
+            }
+            self.gitops.paths.insert(name, text.to_string());
+        }
+        if let Some(s) = raw.stage {
+            self.gitops.stage = s;
+        }
+        if let Some(a) = raw.api_stage {
+            self.gitops.api_stage = a;
         }
     }
 

@@ -433,13 +433,32 @@ pub struct Pipeline {
     pub targets: Vec<String>,
 }
 
-/// `[gitops]`: commands for emergency overrides; `{{.NAME}}` is the kustomization.
+/// `[gitops]`: the commands of emergency overrides and of the checks around them.
+///
+/// `{{.NAME}}` is the Kustomization named on the command line; `{{.PATH}}` (in `diff`) is its
+/// directory in the Git checkout. The templates are checked when the file is loaded and
+/// rendered when an override command runs.
 #[derive(Debug, Clone)]
 pub struct GitopsConfig {
     /// The suspend command.
     pub suspend: String,
     /// The resume command.
     pub resume: String,
+    /// The drift check before a resume: exit 0 when the cluster matches the checkout, 1 (with
+    /// the objects that differ) when it does not, anything else when it cannot tell.
+    pub diff: String,
+    /// Prints the Kustomization's `spec.path` (relative to the checkout's top level).
+    pub spec_path: String,
+    /// Prints the Kustomization as a `flux get kustomizations` table (READY, REVISION,
+    /// SUSPENDED columns), for the alignment check.
+    pub status: String,
+    /// The Git checkout Flux's source is cloned from (absolute: resolved against the root tasks
+    /// file's directory).
+    pub checkout: PathBuf,
+    /// Kustomization name → its path in the checkout, used instead of `spec_path`.
+    pub paths: IndexMap<String, String>,
+    /// The limit for each `diff`, `spec_path` and `status` command.
+    pub timeout: Duration,
     /// The task that deploys the GitOps system: a broken layer below it cannot be repaired by
     /// GitOps.
     pub stage: String,
@@ -452,6 +471,12 @@ impl Default for GitopsConfig {
         Self {
             suspend: "flux suspend kustomization {{.NAME}} -n flux-system".into(),
             resume: "flux resume kustomization {{.NAME}} -n flux-system".into(),
+            diff: "flux diff kustomization {{.NAME}} --path {{.PATH}} --progress-bar=false".into(),
+            spec_path: "kubectl get kustomization {{.NAME}} -n flux-system -o 'jsonpath={.spec.path}'".into(),
+            status: "flux get kustomizations {{.NAME}} -n flux-system".into(),
+            checkout: PathBuf::from("."),
+            paths: IndexMap::new(),
+            timeout: Duration::from_secs(120),
             stage: "flux".into(),
             api_stage: "api".into(),
         }

@@ -380,12 +380,25 @@ pub(crate) struct RawPipeline {
     pub(crate) targets: Vec<Spanned<String>>,
 }
 
-/// `[gitops]`: how emergency overrides suspend and resume reconciliation.
+/// `[gitops]`: how emergency overrides suspend, check and resume reconciliation.
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawGitops {
-    pub(crate) suspend: Option<String>,
-    pub(crate) resume: Option<String>,
+    pub(crate) suspend: Option<Spanned<String>>,
+    pub(crate) resume: Option<Spanned<String>>,
+    /// The drift check run before a resume (`{{.NAME}}`, `{{.PATH}}`).
+    pub(crate) diff: Option<Spanned<String>>,
+    /// Prints a Kustomization's `spec.path` (`{{.NAME}}`).
+    pub(crate) spec_path: Option<Spanned<String>>,
+    /// Prints a Kustomization's readiness and applied revision as a `flux get` table.
+    pub(crate) status: Option<Spanned<String>>,
+    /// The Git checkout Flux's source is cloned from (relative to the tasks file).
+    pub(crate) checkout: Option<Spanned<String>>,
+    /// Kustomization name → its path in the checkout, instead of asking the cluster.
+    #[serde(default)]
+    pub(crate) paths: IndexMap<String, Spanned<String>>,
+    /// How long each of those commands may take.
+    pub(crate) timeout: Option<Spanned<String>>,
     /// The task that deploys the GitOps system (default `flux`).
     pub(crate) stage: Option<String>,
     /// The task whose gate is the Kubernetes API (default `api`).

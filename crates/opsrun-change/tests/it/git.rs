@@ -1,9 +1,10 @@
-//! `changed_files_since` against a real git repository in a temporary directory.
+//! `changed_files_since` and `Checkout` against real git repositories in temporary
+//! directories.
 
 use std::path::Path;
 use std::process::Command;
 
-use opsrun_change::{ClassifyError, changed_files_since};
+use opsrun_change::{Checkout, ClassifyError, Upstream, changed_files_since};
 
 #[track_caller]
 fn git(dir: &Path, args: &[&str]) {
@@ -87,4 +88,88 @@ fn an_unknown_base_is_named() {
             format!("unknown git revision `{base}`: it does not name a commit in this repository")
         );
     }
+}
+
+fn stdout(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git").current_dir(dir).args(args).output().expect("git runs");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// A bare `origin` and a clone of it with one pushed commit, `kubernetes/apps/app.yaml`.
+fn pushed_clone() -> (tempfile::TempDir, std::path::PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let origin = root.path().join("origin.git");
+    let clone = root.path().join("clone");
+    std::fs::create_dir_all(&clone).unwrap();
+    git(root.path(), &["init", "-q", "--bare", origin.to_str().unwrap()]);
+    git(&clone, &["init", "-q"]);
+    write(&clone, "kubernetes/apps/app.yaml", "replicas: 2\n");
+    write(&clone, "kubernetes/infra/infra.yaml", "a: 1\n");
+    git(&clone, &["add", "-A"]);
+    git(&clone, &["commit", "-q", "-m", "base"]);
+    git(&clone, &["remote", "add", "origin", origin.to_str().unwrap()]);
+    git(&clone, &["push", "-q", "-u", "origin", "main"]);
+    (root, clone)
+}
+
+#[test]
+fn a_checkout_reports_uncommitted_changes_under_a_path_only() {
+    let (_root, clone) = pushed_clone();
+    let checkout = Checkout::open(&clone.join("kubernetes")).unwrap();
+    assert_eq!(checkout.top_level().canonicalize().unwrap(), clone.canonicalize().unwrap());
+    assert!(checkout.uncommitted("kubernetes/apps").unwrap().is_empty());
+
+    write(&clone, "kubernetes/apps/app.yaml", "replicas: 3\n");
+    write(&clone, "kubernetes/apps/new file.yaml", "x: 1\n");
+    write(&clone, "kubernetes/infra/infra.yaml", "a: 2\n");
+    git(&clone, &["mv", "kubernetes/apps/app.yaml", "kubernetes/apps/renamed.yaml"]);
+    let changes = checkout.uncommitted("kubernetes/apps").unwrap();
+    assert_eq!(changes, ["RM kubernetes/apps/renamed.yaml", "?? kubernetes/apps/new file.yaml"], "{changes:?}");
+    assert_eq!(checkout.uncommitted("./kubernetes/infra").unwrap(), [" M kubernetes/infra/infra.yaml"]);
+    assert_eq!(checkout.uncommitted(".").unwrap().len(), 3);
+}
+
+#[test]
+fn a_checkout_knows_what_is_not_pushed() {
+    let (_root, clone) = pushed_clone();
+    let checkout = Checkout::open(&clone).unwrap();
+    assert_eq!(checkout.upstream().unwrap(), Upstream::Pushed { upstream: "origin/main".into() });
+
+    write(&clone, "kubernetes/apps/app.yaml", "replicas: 3\n");
+    git(&clone, &["commit", "-q", "-am", "EMERGENCY: three replicas"]);
+    let Upstream::Ahead { upstream, commits } = checkout.upstream().unwrap() else { panic!("not ahead") };
+    assert_eq!(upstream, "origin/main");
+    assert_eq!(commits.len(), 1);
+    assert!(commits[0].ends_with(" EMERGENCY: three replicas"), "{commits:?}");
+
+    git(&clone, &["checkout", "-q", "-b", "local"]);
+    assert_eq!(checkout.upstream().unwrap(), Upstream::NoUpstream { branch: "local".into() });
+    git(&clone, &["checkout", "-q", "--detach"]);
+    assert_eq!(checkout.upstream().unwrap(), Upstream::Detached);
+}
+
+#[test]
+fn a_revision_contains_head_when_head_is_it_or_an_ancestor() {
+    let (_root, clone) = pushed_clone();
+    let checkout = Checkout::open(&clone).unwrap();
+    let base = checkout.head().unwrap();
+    assert_eq!(base.len(), 40);
+    write(&clone, "kubernetes/apps/app.yaml", "replicas: 3\n");
+    git(&clone, &["commit", "-q", "-am", "fix"]);
+    let fix = checkout.head().unwrap();
+
+    assert_eq!(checkout.contains(&fix, &fix).unwrap(), Some(true));
+    assert_eq!(checkout.contains(&fix[..12], &base).unwrap(), Some(true), "an abbreviated id resolves");
+    assert_eq!(checkout.contains(&base, &fix).unwrap(), Some(false), "the older revision lacks the fix");
+    assert_eq!(checkout.contains("0123456789abcdef0123456789abcdef01234567", &fix).unwrap(), None);
+    assert_eq!(checkout.contains("--all", &fix).unwrap(), None);
+    assert_eq!(stdout(&clone, &["rev-parse", "HEAD"]), fix);
+}
+
+#[test]
+fn outside_a_checkout_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Checkout::open(dir.path()).unwrap_err();
+    assert!(matches!(err, ClassifyError::NotACheckout { .. }), "{err:?}");
+    assert!(err.to_string().contains("is not inside a Git checkout"), "{err}");
 }
