@@ -47,6 +47,10 @@ pub struct Cli {
     /// Only what needs attention (failures, gate waits, warnings) and the summary.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// End every run with the summary table, also a run of a single task (on a terminal, its
+    /// own finished line is otherwise the end).
+    #[arg(long, global = true)]
+    pub summary_table: bool,
     /// The command; without one, opsrun runs the task named `default` if there is one (as go-task
     /// does), else lists the tasks.
     #[command(subcommand)]

@@ -112,7 +112,12 @@ pub(crate) fn run_plan(cli: &Cli, ctx: &Context, plan: Plan, runner: Runner) -> 
     let renderer = opsrun_report::resolve(mode, &ctx.term);
     let reporter = opsrun_report::reporter(
         renderer,
-        ReportOptions { verbose: cli.verbose > 0, quiet: cli.quiet, color: crate::color_allowed(renderer) },
+        ReportOptions {
+            verbose: cli.verbose > 0,
+            quiet: cli.quiet,
+            summary_table: cli.summary_table,
+            color: crate::color_allowed(renderer),
+        },
     );
     let runtime = crate::runtime()?;
     let report = runtime.block_on(runner.sink(reporter.clone()).run(plan));

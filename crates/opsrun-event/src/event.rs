@@ -254,6 +254,10 @@ pub struct PlannedTask {
     /// Reached only through task calls: it runs only if a caller calls it.
     #[serde(default)]
     pub on_demand: bool,
+    /// Its commands get opsrun's stdin and terminal (`interactive`): a terminal renderer stops
+    /// drawing while one runs.
+    #[serde(default)]
+    pub interactive: bool,
 }
 
 /// How the lines a task prints reach the terminal (go-task's `output`).

@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 mod bars;
+mod board;
 mod json;
 mod mode;
 mod options;
