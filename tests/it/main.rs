@@ -16,6 +16,7 @@ mod examples;
 mod features;
 mod gotask;
 mod output;
+mod preflight;
 mod process;
 mod recovery;
 mod resume;

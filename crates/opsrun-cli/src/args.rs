@@ -58,7 +58,7 @@ pub struct Cli {
 }
 
 const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 a task failed, 2 bad usage or tasks file, 3 locked by another run, \
-4 not healthy, 5 confirmation not given, 6 classify --fail-on matched, 70 internal error, 129/130/143 interrupted \
+4 not healthy, 5 confirmation not given, 6 classify --fail-on matched, 7 preflight failed, 70 internal error, 129/130/143 interrupted \
 by SIGHUP/SIGINT/SIGTERM.";
 
 /// The subcommands.
@@ -72,6 +72,8 @@ pub enum Command {
     Bootstrap(PipelineArgs),
     /// Run a named pipeline, resuming where it stopped.
     Pipeline(NamedPipelineArgs),
+    /// Check what a run needs before it starts: tools, variables, files, secrets, endpoints.
+    Preflight(PreflightArgs),
     /// Print the DAG of tasks.
     Graph(GraphArgs),
     /// Say why a task will run or be skipped.
@@ -175,8 +177,25 @@ pub struct PipelineArgs {
     /// Ignore saved state: run everything that is not up to date.
     #[arg(long)]
     pub fresh: bool,
+    /// Start without the preflight checks (tools, variables, files, secrets, endpoints).
+    #[arg(long)]
+    pub no_preflight: bool,
     #[command(flatten)]
     pub exec: ExecFlags,
+}
+
+/// `opsrun preflight`.
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    /// A pipeline or tasks, and VAR=value assignments (default: the bootstrap pipeline).
+    #[arg(value_name = "PIPELINE|TASK|VAR=VALUE")]
+    pub items: Vec<String>,
+    /// Check as for a run that ignores saved state (`bootstrap --fresh`).
+    #[arg(long)]
+    pub fresh: bool,
+    /// Check as for a run with --force.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `opsrun pipeline NAME`.

@@ -147,6 +147,7 @@ pub(crate) fn run(cli: &Cli, ctx: &Context, args: &RunArgs) -> Result<u8> {
             resume: false,
             exec: args.exec.clone(),
             resume_command,
+            preflight: false,
         },
     )
 }
@@ -197,6 +198,7 @@ pub(crate) fn pipeline(cli: &Cli, ctx: &Context, name: &str, args: &PipelineArgs
             resume: !args.fresh,
             exec: args.exec.clone(),
             resume_command: Some(format!("{command}{var_args}")),
+            preflight: !args.no_preflight,
         },
     )
 }

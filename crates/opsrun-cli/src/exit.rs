@@ -14,6 +14,9 @@ pub const UNHEALTHY: u8 = 4;
 pub const NOT_CONFIRMED: u8 = 5;
 /// `classify --fail-on` matched.
 pub const CLASSIFY_FAIL: u8 = 6;
+/// `preflight` (or the preflight before `bootstrap`/`pipeline`) found something missing;
+/// nothing was run.
+pub const PREFLIGHT_FAILED: u8 = 7;
 /// opsrun itself failed (I/O outside any task, a bug).
 pub const INTERNAL: u8 = 70;
 /// Interrupted by SIGHUP (128 + 1).
@@ -32,6 +35,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (UNHEALTHY, "status: some layer is not healthy"),
     (NOT_CONFIRMED, "a confirmation was needed and not given"),
     (CLASSIFY_FAIL, "classify --fail-on matched"),
+    (PREFLIGHT_FAILED, "preflight found something missing; nothing was run"),
     (INTERNAL, "opsrun itself failed"),
     (SIGHUP, "interrupted by SIGHUP"),
     (SIGINT, "interrupted by SIGINT (Ctrl-C)"),

@@ -12,6 +12,7 @@ pub mod error;
 mod execute;
 pub mod exit;
 mod overrides;
+mod preflight;
 mod status;
 
 use std::process::ExitCode;
@@ -99,6 +100,7 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         Command::Run(a) => commands::run(cli, &ctx, a),
         Command::Bootstrap(a) => commands::pipeline(cli, &ctx, "bootstrap", a),
         Command::Pipeline(a) => commands::named_pipeline(cli, &ctx, a),
+        Command::Preflight(a) => preflight::preflight_cmd(cli, &ctx, a),
         Command::Graph(a) => commands::graph(&ctx, a),
         Command::Explain(a) => commands::explain_cmd(&ctx, a),
         Command::Runs(a) => commands::runs(&ctx, a),

@@ -47,10 +47,10 @@ pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_str};
 pub use mask::{MASK, Masker};
 pub use model::{
     Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec, Method,
-    OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task, TaskRef,
-    Tmpl, VarDef, VarValue, host_arch, host_os, wildcard_captures,
+    Needs, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task,
+    TaskRef, Tmpl, VarDef, VarValue, host_arch, host_os, wildcard_captures,
 };
 pub use resolve::{
     DYNAMIC_VAR_TIMEOUT, DynamicEnv, EXIT_CODE_PLACEHOLDER, Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep,
-    ResolvedHealth, ResolvedOutput, ResolvedProbe, ResolvedTask, Resolver, invocation_key, looks_secret,
+    ResolvedHealth, ResolvedNeeds, ResolvedOutput, ResolvedProbe, ResolvedTask, Resolver, invocation_key, looks_secret,
 };

@@ -67,12 +67,21 @@ pub(crate) struct RawGroup {
     pub(crate) error_only: bool,
 }
 
-/// `requires = { vars = ["A", { name = "ENV", enum = ["dev", "prod"] }] }`.
+/// `requires = { vars = ["A", { name = "ENV", enum = ["dev", "prod"] }], tools = ["kubectl"],
+/// env = ["GITHUB_TOKEN"], files = ["talconfig.yaml"], endpoints = ["tcp://10.0.0.10:50000"] }`.
 #[derive(Debug, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRequires {
     #[serde(default)]
     pub(crate) vars: Vec<RawRequiredVar>,
+    #[serde(default)]
+    pub(crate) tools: Vec<String>,
+    #[serde(default)]
+    pub(crate) env: Vec<String>,
+    #[serde(default)]
+    pub(crate) files: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) endpoints: Vec<Spanned<String>>,
 }
 
 /// A required variable: a name or `{ name, enum }`.
@@ -295,6 +304,8 @@ pub(crate) enum RawPrecondition {
 pub(crate) struct RawPreconditionTable {
     pub(crate) sh: String,
     pub(crate) msg: Option<String>,
+    #[serde(default)]
+    pub(crate) preflight: bool,
 }
 
 /// `retries = 3` or `retries = { attempts = 3, delay = "2s" }`.

@@ -10,7 +10,7 @@
 //! go-task users expect. Dynamic `{ sh = ... }` values run at most once per run (cached by
 //! command and directory) and only when used.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -59,6 +59,8 @@ pub struct Resolver<'s> {
     env: HashMap<String, String>,
     dynamic: Mutex<HashMap<(String, PathBuf), Result<String, String>>>,
     secrets: Arc<Mutex<Vec<String>>>,
+    /// Unmet `requires.vars` are recorded on the task instead of failing it (preflight).
+    defer_requires: bool,
 }
 
 /// The real machine, for every host fact but the environment.
@@ -164,6 +166,27 @@ pub struct ResolvedTask {
     pub method: Method,
     /// Set when the task is not for this platform: why it is skipped.
     pub platform_skip: Option<String>,
+    /// What the machine must provide before the run starts, rendered (`opsrun preflight`).
+    pub needs: ResolvedNeeds,
+    /// The `requires.vars` not met, one message each; only filled by a resolver with
+    /// [`Resolver::defer_requirements`] (otherwise they are an error).
+    pub unmet_requirements: Vec<String>,
+}
+
+/// A task's `requires` beyond variables, rendered for one invocation: what `opsrun preflight`
+/// checks before the first stage of a run starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResolvedNeeds {
+    /// Programs that must be on `PATH`.
+    pub tools: Vec<String>,
+    /// Environment variables that must be set and not empty.
+    pub env: Vec<String>,
+    /// Files that must exist, absolute.
+    pub files: Vec<PathBuf>,
+    /// Endpoints that must already answer (`http(s)://...`, `tcp://host:port`).
+    pub endpoints: Vec<String>,
+    /// Preconditions marked `preflight = true`: `(command, message)`.
+    pub preconditions: Vec<(String, Option<String>)>,
 }
 
 /// How a task's output reaches the terminal, rendered.
@@ -352,7 +375,7 @@ impl<'s> Resolver<'s> {
     pub fn with_env(spec: &'s Spec, invocation: Invocation, env: HashMap<String, String>) -> Self {
         // A credential given on the command line (`API_TOKEN=...`) is a secret from the start.
         let secrets = Arc::new(Mutex::new(Vec::new()));
-        let resolver = Self { spec, invocation, env, dynamic: Mutex::default(), secrets };
+        let resolver = Self { spec, invocation, env, dynamic: Mutex::default(), secrets, defer_requires: false };
         let masker = resolver.masker();
         for (name, value) in &resolver.invocation.vars {
             if looks_secret(name) {
@@ -360,6 +383,16 @@ impl<'s> Resolver<'s> {
             }
         }
         resolver
+    }
+
+    /// Unmet `requires.vars` do not fail a task: each is listed in its
+    /// [`ResolvedTask::unmet_requirements`], and the variable renders as `<NAME unset>`, so that
+    /// `opsrun preflight` can plan the whole run and report every missing variable together
+    /// with every other problem. Never for a run: its commands would get the placeholder.
+    #[must_use]
+    pub fn defer_requirements(mut self) -> Self {
+        self.defer_requires = true;
+        self
     }
 
     /// The spec being resolved.
@@ -397,7 +430,19 @@ impl<'s> Resolver<'s> {
         let mut scope = self.scope_for(task, call_vars);
         scope.task_name.clone_from(&task_name);
         scope.extra.insert("MATCH".into(), Value::List(matches.into_iter().map(Value::Str).collect()));
-        self.check_requires(task, &task_name, &mut scope)?;
+        let unmet_requirements = match self.check_requires(task, &task_name, &mut scope) {
+            Ok(()) => Vec::new(),
+            Err(unmet) if self.defer_requires => {
+                for req in &task.requires {
+                    if matches!(scope.lookup(&req.name), Ok(None | Some(Value::Undefined(_)))) {
+                        scope.pinned.insert(req.name.clone());
+                        scope.extra.insert(req.name.clone(), Value::Str(format!("<{} unset>", req.name)));
+                    }
+                }
+                unmet.diagnostics.iter().map(|d| d.message.clone()).collect()
+            }
+            Err(e) => return Err(e),
+        };
         let r = |t: &Tmpl, scope: &mut TaskScope<'_, '_>| self.render(t, scope, &task_name);
         let dir = match &task.dir {
             Some(d) => {
@@ -499,6 +544,21 @@ impl<'s> Resolver<'s> {
                 error_only: *error_only,
             },
         };
+        let mut needs =
+            ResolvedNeeds { tools: task.needs.tools.clone(), env: task.needs.env.clone(), ..ResolvedNeeds::default() };
+        for f in &task.needs.files {
+            needs.files.push(dir.join(r(f, &mut scope)?));
+        }
+        for e in &task.needs.endpoints {
+            needs.endpoints.push(r(e, &mut scope)?);
+        }
+        needs.preconditions = task
+            .preconditions
+            .iter()
+            .zip(&preconditions)
+            .filter(|(p, _)| p.preflight)
+            .map(|(_, resolved)| resolved.clone())
+            .collect();
         let platform_skip = (!task.platforms.is_empty() && !task.platforms.iter().any(crate::Platform::matches_host))
             .then(|| format!("not for this platform ({}/{})", crate::model::host_os(), crate::model::host_arch()));
         Ok(ResolvedTask {
@@ -535,6 +595,8 @@ impl<'s> Resolver<'s> {
             run,
             method: task.method.or(settings.method).unwrap_or_default(),
             platform_skip,
+            needs,
+            unmet_requirements,
         })
     }
 
@@ -998,6 +1060,8 @@ struct TaskScope<'a, 's> {
     stack: Vec<(String, usize)>,
     /// Values above every layer: a loop's `ITEM`, `EXIT_CODE` of a deferred command, `MATCH`.
     extra: IndexMap<String, Value>,
+    /// Names in `extra` that outlive loops (`MATCH`, placeholders of unmet requirements).
+    pinned: HashSet<String>,
 }
 
 /// Layer numbers, highest priority first; file scopes follow the task layer.
@@ -1024,6 +1088,7 @@ impl<'a, 's> TaskScope<'a, 's> {
             cache: HashMap::new(),
             stack: Vec::new(),
             extra: IndexMap::new(),
+            pinned: HashSet::from(["MATCH".to_owned()]),
         }
     }
 
@@ -1042,7 +1107,7 @@ impl<'a, 's> TaskScope<'a, 's> {
     /// Ends a loop: its variables are gone.
     fn clear_extra(&mut self) {
         let before = self.extra.len();
-        self.extra.retain(|k, _| k == "MATCH");
+        self.extra.retain(|k, _| self.pinned.contains(k));
         if self.extra.len() != before {
             self.cache.clear();
         }
