@@ -133,3 +133,45 @@ fn bare_opsrun_runs_the_default_task_or_lists_the_tasks() {
     let out = Test::new().tasks(PROJECT).run();
     out.status(0).stdout_contains("talos").stderr_contains("opsrun run TASK");
 }
+
+#[test]
+fn a_desc_is_made_safe_for_the_terminal_and_wrapped() {
+    let long = "word ".repeat(2000);
+    let tasks = format!(
+        "[tasks.evil]\ndesc = \"first line \\u001b[2J\\u0007 cleared\\nsecond line\"\ncmds = ['true']\n[tasks.long]\ndesc = \"{long}\"\ncmds = ['true']\n"
+    );
+    let out = Test::new().tasks(&tasks).env("COLUMNS", "80").args(&["list"]).run();
+    let text = out.stdout();
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "a control character reached the terminal:\n{text:?}");
+    assert!(text.contains("evil  first line \\u{1b}[2J\\u{7} cleared …"), "{text}");
+    assert!(!text.contains("second line"), "list shows more than the first line:\n{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "a line is wider than the terminal:\n{text}");
+    assert!(text.lines().count() > 100, "the long desc was not wrapped:\n{text}");
+
+    let out = out.then().env("COLUMNS", "80").args(&["--summary", "evil"]).run();
+    assert!(!out.stdout().contains('\u{1b}'), "{:?}", out.stdout());
+    out.stdout_contains("second line");
+}
+
+#[test]
+fn output_json_is_honoured_by_every_command_that_prints() {
+    let tasks = "[tasks.hello]\ndesc = 'Say hello'\ncmds = ['echo hello']\n";
+    let out = Test::new().tasks(tasks).args(&["--output", "json", "list"]).run();
+    let list: serde_json::Value = serde_json::from_str(out.stdout()).expect("list prints JSON");
+    assert_eq!(list[0]["name"], "hello");
+    let out = out.then().args(&["run", "hello"]).run();
+    for args in [
+        &["--output", "json", "runs"][..],
+        &["--output", "json", "explain", "hello"],
+        &["--output", "json", "graph"],
+        &["--output", "json", "logs", "hello"],
+        &["--output", "json", "--summary", "hello"],
+        &["--output", "json", "override", "list"],
+        &["--output", "json", "preflight", "hello"],
+    ] {
+        let out = Test::new().tasks(tasks).args(&["run", "hello"]).run().then().args(args).run();
+        serde_json::from_str::<serde_json::Value>(out.stdout())
+            .unwrap_or_else(|e| panic!("`opsrun {}` did not print JSON ({e}):\n{}", args.join(" "), out.stdout()));
+    }
+    drop(out);
+}

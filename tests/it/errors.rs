@@ -130,3 +130,21 @@ fn yes_confirms() {
     out.status(0);
     assert!(out.exists("dropped"), "--yes did not run the task");
 }
+
+#[test]
+fn every_undefined_variable_of_a_run_is_reported_at_once() {
+    let out = usage_error(
+        r#"
+[tasks.a]
+cmds = ["echo {{.FIRST}} {{.SECOND}}", "echo {{.THIRD}}"]
+[tasks.b]
+deps = ["a"]
+cmds = ["echo {{.FOURTH}}"]
+"#,
+        &["run", "b"],
+    );
+    for name in ["FIRST", "SECOND", "THIRD", "FOURTH"] {
+        out.stderr_contains(&format!("undefined variable `{name}`"));
+    }
+    assert_eq!(out.stderr().matches("error: ").count(), 4, "{}", out.stderr());
+}

@@ -14,6 +14,7 @@ pub mod exit;
 mod overrides;
 mod preflight;
 mod status;
+mod text;
 
 use std::process::ExitCode;
 
@@ -64,10 +65,10 @@ fn dispatch(cli: &Cli) -> Result<u8> {
     if cli.list || cli.list_all || cli.summary.is_some() {
         let ctx = Context::load(cli)?;
         if let Some(task) = &cli.summary {
-            return commands::summary(&ctx, std::slice::from_ref(task));
+            return commands::summary(cli, &ctx, std::slice::from_ref(task));
         }
         let sort = "default".to_string();
-        return commands::list(&ctx, &args::ListArgs { all: cli.list_all, json: false, sort });
+        return commands::list(cli, &ctx, &args::ListArgs { all: cli.list_all, json: false, sort });
     }
     let Some(command) = &cli.command else {
         return default_command(cli);
@@ -96,18 +97,18 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         eprintln!("{warning}");
     }
     match command {
-        Command::List(a) => commands::list(&ctx, a),
+        Command::List(a) => commands::list(cli, &ctx, a),
         Command::Run(a) => commands::run(cli, &ctx, a),
         Command::Bootstrap(a) => commands::pipeline(cli, &ctx, "bootstrap", a),
         Command::Pipeline(a) => commands::named_pipeline(cli, &ctx, a),
         Command::Preflight(a) => preflight::preflight_cmd(cli, &ctx, a),
-        Command::Graph(a) => commands::graph(&ctx, a),
-        Command::Explain(a) => commands::explain_cmd(&ctx, a),
-        Command::Runs(a) => commands::runs(&ctx, a),
-        Command::Logs(a) => commands::logs(&ctx, a),
+        Command::Graph(a) => commands::graph(cli, &ctx, a),
+        Command::Explain(a) => commands::explain_cmd(cli, &ctx, a),
+        Command::Runs(a) => commands::runs(cli, &ctx, a),
+        Command::Logs(a) => commands::logs(cli, &ctx, a),
         Command::Status(a) => status::status(cli, &ctx, a),
         Command::EmergencyRecovery(a) => status::recovery(cli, &ctx, a),
-        Command::Override(c) => overrides::run(&ctx, c),
+        Command::Override(c) => overrides::run(cli, &ctx, c),
         Command::Task(words) => {
             // `opsrun lsit` is more likely a mistyped command than a task.
             if let Some(word) = words.first()
@@ -143,7 +144,7 @@ fn default_command(cli: &Cli) -> Result<u8> {
         };
         return commands::run(cli, &ctx, &args);
     }
-    let code = commands::list(&ctx, &args::ListArgs { all: false, json: false, sort: "default".into() })?;
+    let code = commands::list(cli, &ctx, &args::ListArgs { all: false, json: false, sort: "default".into() })?;
     eprintln!("run a task with `opsrun run TASK`, or add a task named `default`; `opsrun --help` lists the commands");
     Ok(code)
 }

@@ -113,7 +113,7 @@ pub(crate) fn active_warnings(ctx: &Context) -> Vec<String> {
     clippy::too_many_lines,
     reason = "the dispatcher loop: one select over finished units, unit requests, signals and timers (see issue: pure step extraction)"
 )]
-pub(crate) fn run(ctx: &Context, cmd: &OverrideCommand) -> Result<u8> {
+pub(crate) fn run(cli: &crate::args::Cli, ctx: &Context, cmd: &OverrideCommand) -> Result<u8> {
     match cmd {
         OverrideCommand::Suspend { name, reason } => {
             let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| {
@@ -186,7 +186,7 @@ pub(crate) fn run(ctx: &Context, cmd: &OverrideCommand) -> Result<u8> {
                 .lines()
                 .filter_map(|l| serde_json::from_str(l).ok())
                 .collect();
-            if *json {
+            if *json || cli.output == "json" {
                 println!("{}", serde_json::json!({ "active": active, "audit": audit }));
                 return Ok(exit::OK);
             }

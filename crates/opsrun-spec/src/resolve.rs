@@ -711,6 +711,7 @@ impl<'s> Resolver<'s> {
         let task = ctx.task;
         let settings = &self.spec.scopes[task.scope].settings;
         let mut out = Vec::new();
+        let mut problems = Vec::new();
         for c in cmds {
             if !c.platforms.is_empty() && !c.platforms.iter().any(crate::Platform::matches_host) {
                 continue;
@@ -730,7 +731,15 @@ impl<'s> Resolver<'s> {
                         scope.extra.shift_remove("EXIT_CODE");
                         (ResolvedCmdKind::Shell(ok), Some(failed))
                     }
-                    CmdKind::Shell(t) => (ResolvedCmdKind::Shell(self.render(t, scope, ctx.task_name)?), None),
+                    // Every command is rendered, so that all its undefined variables are
+                    // reported together rather than one per attempt.
+                    CmdKind::Shell(t) => match self.render(t, scope, ctx.task_name) {
+                        Ok(script) => (ResolvedCmdKind::Shell(script), None),
+                        Err(e) => {
+                            problems.extend(e.diagnostics);
+                            continue;
+                        }
+                    },
                     CmdKind::Task { target, vars } => {
                         let name = self.target_name(target, scope, ctx.task_name)?;
                         let mut values = IndexMap::new();
@@ -752,7 +761,7 @@ impl<'s> Resolver<'s> {
             }
             scope.clear_extra();
         }
-        Ok(out)
+        if problems.is_empty() { Ok(out) } else { Err(SpecError::new(problems, Arc::clone(&self.spec.sources))) }
     }
 
     /// The loop variables of each iteration of `for_each` (one empty binding without a loop).
@@ -975,22 +984,27 @@ impl<'s> Resolver<'s> {
         if t.parsed.is_literal() {
             return Ok(t.source.clone());
         }
-        t.parsed.render(scope, &self.host()).map_err(|e| {
-            let at = template_error_location(&t.location, t.content_start, e.offset, e.len);
-            let mut d = Diagnostic::new(format!("in task `{task}`: {e}"));
-            d = match &e.kind {
-                TemplateErrorKind::UndefinedVariable(name) => {
-                    let mut d = d.at(at, "used here");
-                    if let Some(best) = self.closest_var(name, task) {
-                        d = d.help(format!("did you mean `{best}`?"));
+        t.parsed.render_all(scope, &self.host()).map_err(|errors| {
+            let diagnostics = errors
+                .iter()
+                .map(|e| {
+                    let at = template_error_location(&t.location, t.content_start, e.offset, e.len);
+                    let d = Diagnostic::new(format!("in task `{task}`: {e}"));
+                    match &e.kind {
+                        TemplateErrorKind::UndefinedVariable(name) => {
+                            let mut d = d.at(at, "used here");
+                            if let Some(best) = self.closest_var(name, task) {
+                                d = d.help(format!("did you mean `{best}`?"));
+                            }
+                            d.help(format!(
+                                "define `{name}` under [vars] or the task's vars, or pass it: `opsrun run {task} {name}=value`"
+                            ))
+                        }
+                        _ => d.at(at, "here"),
                     }
-                    d.help(format!(
-                        "define `{name}` under [vars] or the task's vars, or pass it: `opsrun run {task} {name}=value`"
-                    ))
-                }
-                _ => d.at(at, "here"),
-            };
-            SpecError::new(vec![d], Arc::clone(&self.spec.sources))
+                })
+                .collect();
+            SpecError::new(diagnostics, Arc::clone(&self.spec.sources))
         })
     }
 

@@ -648,3 +648,20 @@ fn deep_nesting_is_rejected_not_overflowed() {
     let ok = format!("{{{{{}.NAME{}}}}}", "(".repeat(50), ")".repeat(50));
     assert_eq!(render(&ok).expect("moderate nesting"), "web");
 }
+
+#[test]
+fn every_undefined_variable_that_is_printed_is_reported() {
+    let template = Template::parse("{{.A}} and {{.B}}{{if .C}}{{end}} and {{.A}}").expect("parses");
+    let errors = template.render_all(&mut EmptyScope, &SystemHost).expect_err("undefined");
+    let names: Vec<String> = errors
+        .iter()
+        .map(|e| match &e.kind {
+            TemplateErrorKind::UndefinedVariable(name) => name.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(names, ["A", "B", "A"]);
+    assert_eq!(errors[1].offset, "{{.A}} and ".len());
+    // `render` keeps its contract: the first error.
+    assert_eq!(template.render(&mut EmptyScope, &SystemHost).expect_err("undefined"), errors[0]);
+}
