@@ -21,5 +21,6 @@ mod process;
 mod recovery;
 mod resume;
 mod scheduling;
+mod schema;
 mod sim;
 mod support;

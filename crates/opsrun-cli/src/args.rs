@@ -94,6 +94,8 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Print the JSON Schema of tasks.toml, for editors (taplo, Even Better TOML).
+    Schema,
     /// `opsrun TASK [VAR=value...] [-- ARGS]` runs a task, as `opsrun run` does (a task named
     /// like a command stays reachable through `opsrun run`).
     #[command(external_subcommand)]

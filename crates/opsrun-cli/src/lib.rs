@@ -16,6 +16,7 @@ mod preflight;
 mod status;
 mod text;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -78,6 +79,11 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         clap_complete::generate(args.shell, &mut cmd, "opsrun", &mut std::io::stdout());
         return Ok(exit::OK);
     }
+    if let Command::Schema = command {
+        let schema = serde_json::to_string_pretty(&opsrun_spec::json_schema()).unwrap_or_default();
+        let _ = writeln!(std::io::stdout().lock(), "{schema}");
+        return Ok(exit::OK);
+    }
     if let Command::Classify(args) = command {
         return classify::classify(cli, args);
     }
@@ -125,7 +131,7 @@ fn dispatch(cli: &Cli) -> Result<u8> {
             let args = args::TaskWords::try_parse_from(words).map_err(|e| CliError::Usage(e.to_string()))?;
             commands::run(cli, &ctx, &args.run)
         }
-        Command::Completions(_) | Command::Classify(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Classify(_) | Command::Schema => unreachable!("handled above"),
     }
 }
 
