@@ -15,6 +15,7 @@ mod errors;
 mod examples;
 mod features;
 mod gotask;
+mod init;
 mod output;
 mod preflight;
 mod process;

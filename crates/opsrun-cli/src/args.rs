@@ -96,6 +96,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the JSON Schema of tasks.toml, for editors (taplo, Even Better TOML).
     Schema,
+    /// Write a commented starter tasks.toml here (never over an existing file).
+    Init(InitArgs),
     /// `opsrun TASK [VAR=value...] [-- ARGS]` runs a task, as `opsrun run` does (a task named
     /// like a command stays reachable through `opsrun run`).
     #[command(external_subcommand)]
@@ -184,6 +186,14 @@ pub struct PipelineArgs {
     pub no_preflight: bool,
     #[command(flatten)]
     pub exec: ExecFlags,
+}
+
+/// `opsrun init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The Talos → Flux bootstrap chain, each stage behind a health gate, and its pipeline.
+    #[arg(long)]
+    pub bootstrap: bool,
 }
 
 /// `opsrun preflight`.

@@ -11,6 +11,7 @@ pub mod context;
 pub mod error;
 mod execute;
 pub mod exit;
+mod init;
 mod overrides;
 mod preflight;
 mod status;
@@ -79,6 +80,9 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         clap_complete::generate(args.shell, &mut cmd, "opsrun", &mut std::io::stdout());
         return Ok(exit::OK);
     }
+    if let Command::Init(args) = command {
+        return init::init(cli.file.as_deref(), args);
+    }
     if let Command::Schema = command {
         let schema = serde_json::to_string_pretty(&opsrun_spec::json_schema()).unwrap_or_default();
         let _ = writeln!(std::io::stdout().lock(), "{schema}");
@@ -131,7 +135,9 @@ fn dispatch(cli: &Cli) -> Result<u8> {
             let args = args::TaskWords::try_parse_from(words).map_err(|e| CliError::Usage(e.to_string()))?;
             commands::run(cli, &ctx, &args.run)
         }
-        Command::Completions(_) | Command::Classify(_) | Command::Schema => unreachable!("handled above"),
+        Command::Completions(_) | Command::Classify(_) | Command::Schema | Command::Init(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 
