@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueHint};
+use clap_complete::engine::ArgValueCompleter;
 
 /// A task runner for Kubernetes operators: tasks.toml, a DAG, health gates, resume.
 #[derive(Debug, Parser)]
@@ -19,10 +20,10 @@ use clap::{Args, Parser, Subcommand};
 )]
 pub struct Cli {
     /// The tasks file (default: tasks.toml in the current directory or the nearest parent).
-    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub file: Option<PathBuf>,
     /// Change to DIR before doing anything.
-    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
+    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
     /// Output: bars on a terminal, plain lines in CI and pipes, or JSON lines; or how tasks'
     /// lines are shown, as go-task's --output: interleaved (as printed), prefixed ([task] line),
@@ -154,7 +155,7 @@ fn parse_grace(text: &str) -> Result<f64, String> {
 #[command(disable_help_flag = true)]
 pub struct RunArgs {
     /// Tasks to run, in the order given (each with its dependencies), and VAR=value assignments.
-    #[arg(value_name = "TASK|VAR=VALUE")]
+    #[arg(value_name = "TASK|VAR=VALUE", add = ArgValueCompleter::new(crate::complete::tasks_and_vars))]
     pub items: Vec<String>,
     /// Print help; with a task, print the task's summary instead.
     #[arg(short = 'h', long = "help")]
@@ -170,13 +171,13 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct PipelineArgs {
     /// VAR=value assignments.
-    #[arg(value_name = "VAR=VALUE")]
+    #[arg(value_name = "VAR=VALUE", add = ArgValueCompleter::new(crate::complete::vars))]
     pub vars: Vec<String>,
     /// Re-run this task and everything that depends on it.
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", add = ArgValueCompleter::new(crate::complete::tasks))]
     pub from: Option<String>,
     /// Run only this task (its dependencies are assumed done).
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", add = ArgValueCompleter::new(crate::complete::tasks))]
     pub only: Option<String>,
     /// Ignore saved state: run everything that is not up to date.
     #[arg(long)]
@@ -200,7 +201,7 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 pub struct PreflightArgs {
     /// A pipeline or tasks, and VAR=value assignments (default: the bootstrap pipeline).
-    #[arg(value_name = "PIPELINE|TASK|VAR=VALUE")]
+    #[arg(value_name = "PIPELINE|TASK|VAR=VALUE", add = ArgValueCompleter::new(crate::complete::preflight_items))]
     pub items: Vec<String>,
     /// Check as for a run that ignores saved state (`bootstrap --fresh`).
     #[arg(long)]
@@ -214,6 +215,7 @@ pub struct PreflightArgs {
 #[derive(Debug, Args)]
 pub struct NamedPipelineArgs {
     /// The pipeline.
+    #[arg(add = ArgValueCompleter::new(crate::complete::pipelines))]
     pub name: String,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
@@ -223,6 +225,7 @@ pub struct NamedPipelineArgs {
 #[derive(Debug, Args)]
 pub struct GraphArgs {
     /// Targets and VAR=value assignments (default: every task that is not internal).
+    #[arg(add = ArgValueCompleter::new(crate::complete::tasks_and_vars))]
     pub targets: Vec<String>,
     /// text, dot or mermaid.
     #[arg(long, default_value = "text", value_parser = ["text", "dot", "mermaid"])]
@@ -233,7 +236,7 @@ pub struct GraphArgs {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The task, and VAR=value assignments.
-    #[arg(required = true, value_name = "TASK|VAR=VALUE")]
+    #[arg(required = true, value_name = "TASK|VAR=VALUE", add = ArgValueCompleter::new(crate::complete::tasks_and_vars))]
     pub items: Vec<String>,
     /// The pipeline whose run to explain (default: bootstrap, if it contains the task).
     #[arg(long)]
@@ -255,7 +258,7 @@ pub struct RunsArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// `[RUN] TASK`.
-    #[arg(required = true, num_args = 1..=2, value_name = "[RUN] TASK")]
+    #[arg(required = true, num_args = 1..=2, value_name = "[RUN] TASK", add = ArgValueCompleter::new(crate::complete::tasks))]
     pub items: Vec<String>,
 }
 
@@ -263,6 +266,7 @@ pub struct LogsArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// The pipeline (default: bootstrap).
+    #[arg(add = ArgValueCompleter::new(crate::complete::pipelines))]
     pub pipeline: Option<String>,
     /// VAR=value assignments.
     #[arg(value_name = "VAR=VALUE")]
@@ -337,7 +341,8 @@ pub struct ClassifyArgs {
 /// `opsrun completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
-    /// bash, zsh, fish, elvish or powershell.
+    /// bash, zsh, fish, elvish or powershell. (These scripts complete commands and flags only;
+    /// `source <(COMPLETE=bash opsrun)` also completes task, pipeline and variable names.)
     pub shell: clap_complete::Shell,
 }
 

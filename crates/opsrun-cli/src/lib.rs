@@ -7,6 +7,7 @@
 pub mod args;
 mod classify;
 mod commands;
+mod complete;
 pub mod context;
 pub mod error;
 mod execute;
@@ -38,6 +39,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
+    // `COMPLETE=bash opsrun` prints the shell's registration script; the shell then calls
+    // opsrun with `COMPLETE` set at every TAB, and this answers and exits.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
