@@ -20,6 +20,7 @@ mod output;
 mod preflight;
 mod process;
 mod recovery;
+mod report;
 mod resume;
 mod scheduling;
 mod schema;

@@ -83,6 +83,8 @@ pub enum Command {
     Runs(RunsArgs),
     /// Print a task's log from a run (default: the latest run that ran it).
     Logs(LogsArgs),
+    /// A report of a run: an HTML page with its timeline (--html), or Markdown.
+    Report(ReportArgs),
     /// Check every health gate of a pipeline once and print the cluster's state.
     Status(StatusArgs),
     /// Find the first broken layer and repair from there.
@@ -252,6 +254,26 @@ pub struct RunsArgs {
     /// Only the last N runs.
     #[arg(long, default_value_t = 20)]
     pub last: usize,
+    /// Compare two runs task by task: which got slower, which changed.
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    pub compare: Option<Vec<String>>,
+}
+
+/// `opsrun report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run (default: the latest; see `opsrun runs`).
+    pub run: Option<String>,
+    /// An HTML page (as --format html): a timeline of tasks and gate waits, outcomes, probes,
+    /// the critical path, durations, output tails, what changed. Self-contained, works offline.
+    #[arg(long)]
+    pub html: bool,
+    /// html or md (default md). JSON: the global --output json.
+    #[arg(long, value_parser = ["html", "md"])]
+    pub format: Option<String>,
+    /// Write the report to FILE instead of stdout (-o is the global output mode).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub out: Option<PathBuf>,
 }
 
 /// `opsrun logs`.

@@ -340,6 +340,9 @@ pub(crate) fn explain_cmd(cli: &Cli, ctx: &Context, args: &ExplainArgs) -> Resul
 
 /// `opsrun runs`.
 pub(crate) fn runs(cli: &Cli, ctx: &Context, args: &RunsArgs) -> Result<u8> {
+    if let Some([a, b]) = args.compare.as_deref() {
+        return crate::report::compare(cli, ctx, a, b);
+    }
     let all = list_runs(&ctx.state_dir());
     let runs = &all[all.len().saturating_sub(args.last)..];
     let mut out = std::io::stdout().lock();

@@ -15,6 +15,7 @@ pub mod exit;
 mod init;
 mod overrides;
 mod preflight;
+mod report;
 mod status;
 mod text;
 
@@ -120,6 +121,7 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         Command::Explain(a) => commands::explain_cmd(cli, &ctx, a),
         Command::Runs(a) => commands::runs(cli, &ctx, a),
         Command::Logs(a) => commands::logs(cli, &ctx, a),
+        Command::Report(a) => report::report(cli, &ctx, a),
         Command::Status(a) => status::status(cli, &ctx, a),
         Command::EmergencyRecovery(a) => status::recovery(cli, &ctx, a),
         Command::Override(c) => overrides::run(cli, &ctx, c),

@@ -91,6 +91,16 @@ pub enum Event {
         /// Human detail (`status commands passed`, `unchanged since run X; gate passed`).
         detail: String,
     },
+    /// A task passed its checks and is about to run its commands: why it runs.
+    TaskExecuting {
+        /// The task key.
+        task: String,
+        /// Why it runs, in a few words (`changed since run X`, `never ran`, `forced`).
+        reason: String,
+        /// The parts of its fingerprint that differ from its last recorded run (`cmds`, `env`,
+        /// `sources`, `deps`, ...); empty when it never ran or nothing differs.
+        changed: Vec<String>,
+    },
     /// A command starts.
     CommandStarted {
         /// The task key.
@@ -378,6 +388,7 @@ impl Event {
             Event::TaskWasInterrupted { .. } => "task_was_interrupted",
             Event::TaskStarted { .. } => "task_started",
             Event::TaskSkipped { .. } => "task_skipped",
+            Event::TaskExecuting { .. } => "task_executing",
             Event::CommandStarted { .. } => "command_started",
             Event::Output { .. } => "output",
             Event::CommandFinished { .. } => "command_finished",
