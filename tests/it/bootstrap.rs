@@ -374,12 +374,15 @@ success_threshold = 1
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.bytes);
     assert!(text.contains('\x1b'), "no escape sequences on a terminal:\n{text:?}");
-    assert!(
-        text.contains("[0/2] tasks done") || text.contains("[1/2] tasks done"),
-        "no `[k/n] tasks done` line:\n{text:?}"
-    );
-    assert!(text.contains("waiting for health"), "no gate spinner:\n{text:?}");
-    assert!(text.contains("✔") && text.contains("second"), "no finished-task line:\n{text:?}");
+    // The overall line and what waits show from the first frame, before anything finished.
+    assert!(text.contains("waiting (2): first, second"), "no waiting tasks:\n{text:?}");
+    assert!(text.contains("[0/2] tasks done · 0s"), "no `[done/total] tasks done · elapsed` line:\n{text:?}");
+    assert!(text.contains("health third probe passes: "), "no gate line:\n{text:?}");
+    assert!(text.contains("s left"), "no time left before the gate times out:\n{text:?}");
+    let screen = out.screen();
+    assert!(screen.contains("first\n✔ first ") && screen.contains("second\n✔ second "), "{screen}");
+    // Two tasks: the summary table ends the run.
+    assert!(screen.contains("2 tasks: 2 ok"), "{screen}");
 }
 
 #[test]

@@ -133,3 +133,122 @@ fn bare_opsrun_runs_the_default_task_or_lists_the_tasks() {
     let out = Test::new().tasks(PROJECT).run();
     out.status(0).stdout_contains("talos").stderr_contains("opsrun run TASK");
 }
+
+#[test]
+fn a_desc_is_made_safe_for_the_terminal_and_wrapped() {
+    let long = "word ".repeat(2000);
+    let tasks = format!(
+        "[tasks.evil]\ndesc = \"first line \\u001b[2J\\u0007 cleared\\nsecond line\"\ncmds = ['true']\n[tasks.long]\ndesc = \"{long}\"\ncmds = ['true']\n"
+    );
+    let out = Test::new().tasks(&tasks).env("COLUMNS", "80").args(&["list"]).run();
+    let text = out.stdout();
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "a control character reached the terminal:\n{text:?}");
+    assert!(text.contains("evil  first line \\u{1b}[2J\\u{7} cleared …"), "{text}");
+    assert!(!text.contains("second line"), "list shows more than the first line:\n{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "a line is wider than the terminal:\n{text}");
+    assert!(text.lines().count() > 100, "the long desc was not wrapped:\n{text}");
+
+    let out = out.then().env("COLUMNS", "80").args(&["--summary", "evil"]).run();
+    assert!(!out.stdout().contains('\u{1b}'), "{:?}", out.stdout());
+    out.stdout_contains("second line");
+}
+
+#[test]
+fn output_json_is_honoured_by_every_command_that_prints() {
+    let tasks = "[tasks.hello]\ndesc = 'Say hello'\ncmds = ['echo hello']\n";
+    let out = Test::new().tasks(tasks).args(&["--output", "json", "list"]).run();
+    let list: serde_json::Value = serde_json::from_str(out.stdout()).expect("list prints JSON");
+    assert_eq!(list[0]["name"], "hello");
+    let out = out.then().args(&["run", "hello"]).run();
+    for args in [
+        &["--output", "json", "runs"][..],
+        &["--output", "json", "explain", "hello"],
+        &["--output", "json", "graph"],
+        &["--output", "json", "logs", "hello"],
+        &["--output", "json", "--summary", "hello"],
+        &["--output", "json", "override", "list"],
+        &["--output", "json", "preflight", "hello"],
+    ] {
+        let out = Test::new().tasks(tasks).args(&["run", "hello"]).run().then().args(args).run();
+        serde_json::from_str::<serde_json::Value>(out.stdout())
+            .unwrap_or_else(|e| panic!("`opsrun {}` did not print JSON ({e}):\n{}", args.join(" "), out.stdout()));
+    }
+    drop(out);
+}
+
+const COMPLETION_PROJECT: &str = r#"
+[vars]
+CLUSTER = "home"
+[tasks.hello]
+desc = "Say hello"
+cmds = ["echo hello"]
+[tasks.deploy]
+desc = "Deploy"
+vars = { VERSION = "1" }
+cmds = ["true"]
+[tasks.secret-helper]
+internal = true
+cmds = ["true"]
+[pipelines.bootstrap]
+desc = "Bring it up"
+targets = ["deploy"]
+"#;
+
+/// What opsrun answers for the word at `index` of `words` (`opsrun run hel`), as `shell` asks.
+fn complete(project: &std::path::Path, shell: &str, words: &[&str], index: usize) -> Vec<String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_opsrun"))
+        .current_dir(project)
+        .env("COMPLETE", shell)
+        .env("_CLAP_COMPLETE_INDEX", index.to_string())
+        .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+        .env("_CLAP_COMPLETE_SPACE", "true")
+        .env("_CLAP_IFS", "\n")
+        .arg("--")
+        .args(words)
+        .output()
+        .expect("run opsrun for completion");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).expect("UTF-8").lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn shells_complete_task_pipeline_and_variable_names_from_the_tasks_file() {
+    let project = Test::new().tasks(COMPLETION_PROJECT).file("talconfig.yaml", "");
+    let dir = project.path();
+    assert_eq!(complete(dir, "bash", &["opsrun", "run", "hel"], 2), ["hello"]);
+    let all = complete(dir, "bash", &["opsrun", "run", ""], 2);
+    for want in ["hello", "deploy", "CLUSTER=", "VERSION="] {
+        assert!(all.iter().any(|c| c == want), "no {want} in {all:?}");
+    }
+    assert!(!all.iter().any(|c| c == "secret-helper"), "an internal task is offered: {all:?}");
+    assert_eq!(complete(dir, "bash", &["opsrun", "pipeline", "b"], 2), ["bootstrap"]);
+    assert_eq!(complete(dir, "bash", &["opsrun", "run", "CLUSTER=talc"], 2), ["CLUSTER=talconfig.yaml"]);
+    assert_eq!(complete(dir, "bash", &["opsrun", "-f", "talc"], 2), ["talconfig.yaml"]);
+    // fish and zsh show the description next to the name.
+    let fish = complete(dir, "fish", &["opsrun", "run", "hel"], 2);
+    assert_eq!(fish, ["hello\tSay hello"]);
+    let zsh = complete(dir, "zsh", &["opsrun", "run", "dep"], 2);
+    assert_eq!(zsh, ["deploy:Deploy"]);
+    drop(project);
+}
+
+#[test]
+fn bash_completes_opsrun_run_hel_to_hello() {
+    let project = Test::new().tasks(COMPLETION_PROJECT);
+    let script = format!(
+        r#"source <(COMPLETE=bash '{bin}')
+COMP_WORDS=(opsrun run hel); COMP_CWORD=2; COMP_TYPE=9; COMP_LINE="opsrun run hel"; COMP_POINT=${{#COMP_LINE}}
+_clap_complete_opsrun opsrun hel run
+printf '%s\n' "${{COMPREPLY[@]}}""#,
+        bin = env!("CARGO_BIN_EXE_opsrun")
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(project.path())
+        .output()
+        .expect("run bash");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n", "{out:?}");
+    drop(project);
+}

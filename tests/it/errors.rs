@@ -150,3 +150,21 @@ fn gitops_keys_are_checked_where_they_are_written() {
     assert!(at("tasks.toml:5:11") < at("invalid path for Kustomization `apps` in [gitops.paths]"));
     assert!(at("[gitops.paths]") < at("tasks.toml:7:8"));
 }
+
+#[test]
+fn every_undefined_variable_of_a_run_is_reported_at_once() {
+    let out = usage_error(
+        r#"
+[tasks.a]
+cmds = ["echo {{.FIRST}} {{.SECOND}}", "echo {{.THIRD}}"]
+[tasks.b]
+deps = ["a"]
+cmds = ["echo {{.FOURTH}}"]
+"#,
+        &["run", "b"],
+    );
+    for name in ["FIRST", "SECOND", "THIRD", "FOURTH"] {
+        out.stderr_contains(&format!("undefined variable `{name}`"));
+    }
+    assert_eq!(out.stderr().matches("error: ").count(), 4, "{}", out.stderr());
+}

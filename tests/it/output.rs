@@ -79,3 +79,73 @@ cmds = ["echo grouped"]
         assert!(!text.contains("s3cret-token-value"), "journal leaks the secret:\n{text}");
     }
 }
+
+/// A terminal as a new user has one: no CI, a colour terminal type.
+fn on_a_terminal(test: Test) -> Test {
+    test.env_remove("CI").env("TERM", "xterm-256color")
+}
+
+#[test]
+fn a_tasks_output_stays_on_the_terminal_and_a_one_task_run_has_no_table() {
+    let tasks = r#"
+[tasks.hello]
+cmds = ["echo hello-one", "echo hello-two >&2", "echo hello-three"]
+"#;
+    let out = on_a_terminal(Test::new().tasks(tasks)).args(&["run", "hello"]).run_in_terminal();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.bytes);
+    assert!(text.contains("[0/1] tasks done · 0s"), "no overall line from the start:\n{text:?}");
+    let screen = out.screen();
+    assert!(
+        screen.contains("hello-one\nhello-two\nhello-three\n✔ hello "),
+        "the task's lines are not on the screen after the run:\n{screen}"
+    );
+    assert!(!screen.contains("tasks done"), "the frame was left on the screen:\n{screen}");
+    assert!(!screen.contains("outcome"), "a one-task run ended with a summary table:\n{screen}");
+
+    let out = on_a_terminal(Test::new().tasks(tasks)).args(&["--summary-table", "run", "hello"]).run_in_terminal();
+    assert_eq!(out.status.code(), Some(0));
+    let screen = out.screen();
+    assert!(screen.contains("hello-three\n✔ hello "), "{screen}");
+    assert!(screen.contains("1 task: 1 ok"), "--summary-table did not bring the table back:\n{screen}");
+}
+
+#[test]
+fn a_failed_one_task_run_on_a_terminal_says_why_without_a_table() {
+    let out = on_a_terminal(Test::new().tasks("[tasks.bad]\ncmds = ['echo broken-thing; exit 3']\n"))
+        .args(&["run", "bad"])
+        .run_in_terminal();
+    assert_eq!(out.status.code(), Some(1));
+    let screen = out.screen();
+    assert!(
+        screen.contains("broken-thing\n✘ bad failed: `echo broken-thing; exit 3` failed with exit code 3"),
+        "{screen}"
+    );
+    assert!(screen.contains("bad failed: ") && screen.contains("| broken-thing"), "no failure details:\n{screen}");
+    assert!(!screen.contains("outcome"), "{screen}");
+}
+
+#[test]
+fn an_interactive_task_has_the_terminal_to_itself() {
+    let out = on_a_terminal(Test::new().tasks(
+        r#"
+[tasks.login]
+interactive = true
+cmds = ["echo INTERACTIVE-START; sleep 0.5; echo INTERACTIVE-END"]
+[tasks.after]
+deps = ["login"]
+cmds = ["echo after-login"]
+"#,
+    ))
+    .args(&["run", "after"])
+    .run_in_terminal();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.bytes);
+    let start = text.find("INTERACTIVE-START").expect("the interactive command printed");
+    let end = text.find("INTERACTIVE-END").expect("the interactive command finished");
+    // Half a second at ten frames a second: any drawing in between would show here.
+    let between = &text[start..end];
+    assert!(!between.contains("tasks done"), "the bars were drawn over an interactive command:\n{between:?}");
+    assert!(text[end..].contains("tasks done"), "the bars did not come back:\n{text:?}");
+    assert!(out.screen().contains("after-login"), "{}", out.screen());
+}

@@ -189,6 +189,114 @@ pub(crate) struct TerminalOutput {
     pub(crate) bytes: Vec<u8>,
 }
 
+impl TerminalOutput {
+    /// What the terminal shows once opsrun has exited: every line written and not erased, as a
+    /// terminal emulator of [`TERMINAL_COLUMNS`] columns would have it (scrollback included),
+    /// trailing blanks trimmed.
+    pub(crate) fn screen(&self) -> String {
+        Screen::default().feed(&String::from_utf8_lossy(&self.bytes)).text()
+    }
+}
+
+/// The width of the pseudo-terminal of [`Test::run_in_terminal`].
+pub(crate) const TERMINAL_COLUMNS: usize = 120;
+
+/// Just enough of a VT100 to replay what opsrun draws: printing with wrap, CR, LF, backspace,
+/// cursor movement (`CSI n A/B/C/D/G`), erasing (`CSI n K`, `CSI n J`); colours and modes are
+/// ignored. Lines scrolled off the top are kept, as a terminal's scrollback.
+#[derive(Default)]
+struct Screen {
+    lines: Vec<Vec<char>>,
+    row: usize,
+    col: usize,
+}
+
+impl Screen {
+    fn line(&mut self) -> &mut Vec<char> {
+        while self.lines.len() <= self.row {
+            self.lines.push(Vec::new());
+        }
+        &mut self.lines[self.row]
+    }
+
+    fn put(&mut self, c: char) {
+        if self.col >= TERMINAL_COLUMNS {
+            self.row += 1;
+            self.col = 0;
+        }
+        let col = self.col;
+        let line = self.line();
+        if line.len() <= col {
+            line.resize(col + 1, ' ');
+        }
+        line[col] = c;
+        self.col += 1;
+    }
+
+    fn feed(mut self, text: &str) -> Self {
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' => self.col = 0,
+                '\n' => self.row += 1,
+                '\u{8}' => self.col = self.col.saturating_sub(1),
+                '\u{1b}' if chars.peek() == Some(&'[') => {
+                    chars.next();
+                    let mut params = String::new();
+                    let mut command = ' ';
+                    for c in chars.by_ref() {
+                        if c.is_ascii_alphabetic() || c == '@' || c == '~' {
+                            command = c;
+                            break;
+                        }
+                        params.push(c);
+                    }
+                    let n: usize =
+                        params.trim_start_matches('?').split(';').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                    let moves = n.max(1);
+                    match command {
+                        'A' => self.row = self.row.saturating_sub(moves),
+                        'B' => self.row += moves,
+                        'C' => self.col += moves,
+                        'D' => self.col = self.col.saturating_sub(moves),
+                        'G' => self.col = moves - 1,
+                        'K' => {
+                            let col = self.col;
+                            let line = self.line();
+                            match n {
+                                0 => line.truncate(col),
+                                1 => line.iter_mut().take(col + 1).for_each(|c| *c = ' '),
+                                _ => line.clear(),
+                            }
+                        }
+                        'J' if n == 0 => {
+                            let (row, col) = (self.row, self.col);
+                            self.line().truncate(col);
+                            self.lines.truncate(row + 1);
+                        }
+                        _ => {}
+                    }
+                }
+                '\u{1b}' => {
+                    // Another escape: skip its one following character.
+                    chars.next();
+                }
+                c if c.is_control() => {}
+                c => self.put(c),
+            }
+        }
+        self
+    }
+
+    fn text(&self) -> String {
+        let lines: Vec<String> =
+            self.lines.iter().map(|l| l.iter().collect::<String>().trim_end().to_owned()).collect();
+        let mut text = lines.join("\n");
+        text.truncate(text.trim_end().len());
+        text
+    }
+}
+
 /// What a finished opsrun did. The project directory lives as long as this does.
 ///
 /// Strict by default, as just's `Test` is: a test that never asserts the exit code

@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueHint};
+use clap_complete::engine::ArgValueCompleter;
 
 /// A task runner for Kubernetes operators: tasks.toml, a DAG, health gates, resume.
 #[derive(Debug, Parser)]
@@ -19,10 +20,10 @@ use clap::{Args, Parser, Subcommand};
 )]
 pub struct Cli {
     /// The tasks file (default: tasks.toml in the current directory or the nearest parent).
-    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub file: Option<PathBuf>,
     /// Change to DIR before doing anything.
-    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
+    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
     /// Output: bars on a terminal, plain lines in CI and pipes, or JSON lines; or how tasks'
     /// lines are shown, as go-task's --output: interleaved (as printed), prefixed ([task] line),
@@ -47,6 +48,10 @@ pub struct Cli {
     /// Only what needs attention (failures, gate waits, warnings) and the summary.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// End every run with the summary table, also a run of a single task (on a terminal, its
+    /// own finished line is otherwise the end).
+    #[arg(long, global = true)]
+    pub summary_table: bool,
     /// The command; without one, opsrun runs the task named `default` if there is one (as go-task
     /// does), else lists the tasks.
     #[command(subcommand)]
@@ -55,7 +60,7 @@ pub struct Cli {
 
 const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 a task failed, 2 bad usage or tasks file, 3 locked by another run, \
 4 not healthy (or not aligned), 5 confirmation not given, 6 classify --fail-on matched, 7 override resume refused, \
-70 internal error, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM.";
+8 preflight failed, 70 internal error, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -68,6 +73,8 @@ pub enum Command {
     Bootstrap(PipelineArgs),
     /// Run a named pipeline, resuming where it stopped.
     Pipeline(NamedPipelineArgs),
+    /// Check what a run needs before it starts: tools, variables, files, secrets, endpoints.
+    Preflight(PreflightArgs),
     /// Print the DAG of tasks.
     Graph(GraphArgs),
     /// Say why a task will run or be skipped.
@@ -76,6 +83,8 @@ pub enum Command {
     Runs(RunsArgs),
     /// Print a task's log from a run (default: the latest run that ran it).
     Logs(LogsArgs),
+    /// A report of a run: an HTML page with its timeline (--html), or Markdown.
+    Report(ReportArgs),
     /// Check every health gate of a pipeline once and print the cluster's state.
     Status(StatusArgs),
     /// Find the first broken layer and repair from there.
@@ -92,6 +101,10 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Print the JSON Schema of tasks.toml, for editors (taplo, Even Better TOML).
+    Schema,
+    /// Write a commented starter tasks.toml here (never over an existing file).
+    Init(InitArgs),
     /// `opsrun TASK [VAR=value...] [-- ARGS]` runs a task, as `opsrun run` does (a task named
     /// like a command stays reachable through `opsrun run`).
     #[command(external_subcommand)]
@@ -148,7 +161,7 @@ fn parse_grace(text: &str) -> Result<f64, String> {
 #[command(disable_help_flag = true)]
 pub struct RunArgs {
     /// Tasks to run, in the order given (each with its dependencies), and VAR=value assignments.
-    #[arg(value_name = "TASK|VAR=VALUE")]
+    #[arg(value_name = "TASK|VAR=VALUE", add = ArgValueCompleter::new(crate::complete::tasks_and_vars))]
     pub items: Vec<String>,
     /// Print help; with a task, print the task's summary instead.
     #[arg(short = 'h', long = "help")]
@@ -164,25 +177,51 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct PipelineArgs {
     /// VAR=value assignments.
-    #[arg(value_name = "VAR=VALUE")]
+    #[arg(value_name = "VAR=VALUE", add = ArgValueCompleter::new(crate::complete::vars))]
     pub vars: Vec<String>,
     /// Re-run this task and everything that depends on it.
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", add = ArgValueCompleter::new(crate::complete::tasks))]
     pub from: Option<String>,
     /// Run only this task (its dependencies are assumed done).
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", add = ArgValueCompleter::new(crate::complete::tasks))]
     pub only: Option<String>,
     /// Ignore saved state: run everything that is not up to date.
     #[arg(long)]
     pub fresh: bool,
+    /// Start without the preflight checks (tools, variables, files, secrets, endpoints).
+    #[arg(long)]
+    pub no_preflight: bool,
     #[command(flatten)]
     pub exec: ExecFlags,
+}
+
+/// `opsrun init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The Talos → Flux bootstrap chain, each stage behind a health gate, and its pipeline.
+    #[arg(long)]
+    pub bootstrap: bool,
+}
+
+/// `opsrun preflight`.
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    /// A pipeline or tasks, and VAR=value assignments (default: the bootstrap pipeline).
+    #[arg(value_name = "PIPELINE|TASK|VAR=VALUE", add = ArgValueCompleter::new(crate::complete::preflight_items))]
+    pub items: Vec<String>,
+    /// Check as for a run that ignores saved state (`bootstrap --fresh`).
+    #[arg(long)]
+    pub fresh: bool,
+    /// Check as for a run with --force.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `opsrun pipeline NAME`.
 #[derive(Debug, Args)]
 pub struct NamedPipelineArgs {
     /// The pipeline.
+    #[arg(add = ArgValueCompleter::new(crate::complete::pipelines))]
     pub name: String,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
@@ -192,6 +231,7 @@ pub struct NamedPipelineArgs {
 #[derive(Debug, Args)]
 pub struct GraphArgs {
     /// Targets and VAR=value assignments (default: every task that is not internal).
+    #[arg(add = ArgValueCompleter::new(crate::complete::tasks_and_vars))]
     pub targets: Vec<String>,
     /// text, dot or mermaid.
     #[arg(long, default_value = "text", value_parser = ["text", "dot", "mermaid"])]
@@ -202,7 +242,7 @@ pub struct GraphArgs {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The task, and VAR=value assignments.
-    #[arg(required = true, value_name = "TASK|VAR=VALUE")]
+    #[arg(required = true, value_name = "TASK|VAR=VALUE", add = ArgValueCompleter::new(crate::complete::tasks_and_vars))]
     pub items: Vec<String>,
     /// The pipeline whose run to explain (default: bootstrap, if it contains the task).
     #[arg(long)]
@@ -218,13 +258,33 @@ pub struct RunsArgs {
     /// Only the last N runs.
     #[arg(long, default_value_t = 20)]
     pub last: usize,
+    /// Compare two runs task by task: which got slower, which changed.
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    pub compare: Option<Vec<String>>,
+}
+
+/// `opsrun report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run (default: the latest; see `opsrun runs`).
+    pub run: Option<String>,
+    /// An HTML page (as --format html): a timeline of tasks and gate waits, outcomes, probes,
+    /// the critical path, durations, output tails, what changed. Self-contained, works offline.
+    #[arg(long)]
+    pub html: bool,
+    /// html or md (default md). JSON: the global --output json.
+    #[arg(long, value_parser = ["html", "md"])]
+    pub format: Option<String>,
+    /// Write the report to FILE instead of stdout (-o is the global output mode).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub out: Option<PathBuf>,
 }
 
 /// `opsrun logs`.
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// `[RUN] TASK`.
-    #[arg(required = true, num_args = 1..=2, value_name = "[RUN] TASK")]
+    #[arg(required = true, num_args = 1..=2, value_name = "[RUN] TASK", add = ArgValueCompleter::new(crate::complete::tasks))]
     pub items: Vec<String>,
 }
 
@@ -232,6 +292,7 @@ pub struct LogsArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// The pipeline (default: bootstrap).
+    #[arg(add = ArgValueCompleter::new(crate::complete::pipelines))]
     pub pipeline: Option<String>,
     /// VAR=value assignments.
     #[arg(value_name = "VAR=VALUE")]
@@ -337,7 +398,8 @@ pub struct ClassifyArgs {
 /// `opsrun completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
-    /// bash, zsh, fish, elvish or powershell.
+    /// bash, zsh, fish, elvish or powershell. (These scripts complete commands and flags only;
+    /// `source <(COMPLETE=bash opsrun)` also completes task, pipeline and variable names.)
     pub shell: clap_complete::Shell,
 }
 

@@ -38,7 +38,9 @@ pub(crate) fn classify(cli: &Cli, args: &ClassifyArgs) -> Result<u8> {
         None
     };
     let verdict = classifier.classify(&paths, &ClassifyContext { task_order, probe });
-    let text = match args.format.as_str() {
+    // `--output json` is the one way to ask any command for JSON.
+    let format = if cli.output == "json" { "json" } else { args.format.as_str() };
+    let text = match format {
         "json" => opsrun_change::render_json(&verdict),
         "markdown" => opsrun_change::render_markdown(&verdict),
         _ => opsrun_change::render_text(&verdict),

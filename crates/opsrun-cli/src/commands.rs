@@ -17,7 +17,7 @@ use crate::execute::{Execution, execute};
 use crate::exit;
 
 /// `opsrun list`.
-pub(crate) fn list(ctx: &Context, args: &ListArgs) -> Result<u8> {
+pub(crate) fn list(cli: &Cli, ctx: &Context, args: &ListArgs) -> Result<u8> {
     #[derive(Serialize)]
     struct Row<'a> {
         name: &'a str,
@@ -47,7 +47,7 @@ pub(crate) fn list(ctx: &Context, args: &ListArgs) -> Result<u8> {
         })
         .collect();
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if args.json || cli.output == "json" {
         let _ = writeln!(out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
         return Ok(exit::OK);
     }
@@ -56,24 +56,26 @@ pub(crate) fn list(ctx: &Context, args: &ListArgs) -> Result<u8> {
             writeln!(out, "no tasks with a description in {} (use --all to list every task)", ctx.spec.file.display());
         return Ok(exit::OK);
     }
-    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    // A `desc` is shown as its first line, control characters escaped, wrapped under itself.
+    let columns = crate::text::width();
+    let width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0);
     let mut text = String::with_capacity(rows.len() * 64);
     text.push_str(&format!("tasks in {}:\n", ctx.spec.file.display()));
+    let row = |text: &mut String, name: &str, body: String| {
+        let name = crate::text::escape_controls(name);
+        text.push_str(&format!("  {name:width$}  {}\n", crate::text::wrap(&body, columns, width + 4)));
+    };
     for r in &rows {
         let aliases =
             if r.aliases.is_empty() { String::new() } else { format!(" (aliases: {})", r.aliases.join(", ")) };
         let gate = if r.gate { " [gate]" } else { "" };
-        text.push_str(&format!("  {:width$}  {}{aliases}{gate}\n", r.name, r.desc.unwrap_or("")));
+        row(&mut text, r.name, format!("{}{aliases}{gate}", crate::text::first_line(r.desc.unwrap_or(""))));
     }
     if !ctx.spec.pipelines.is_empty() {
         text.push_str("pipelines:\n");
         for p in ctx.spec.pipelines.values() {
-            text.push_str(&format!(
-                "  {:width$}  {} (targets: {})\n",
-                p.name,
-                p.desc.as_deref().unwrap_or(""),
-                p.targets.join(", ")
-            ));
+            let desc = crate::text::first_line(p.desc.as_deref().unwrap_or(""));
+            row(&mut text, &p.name, format!("{desc} (targets: {})", p.targets.join(", ")));
         }
     }
     let _ = out.write_all(text.as_bytes());
@@ -82,8 +84,11 @@ pub(crate) fn list(ctx: &Context, args: &ListArgs) -> Result<u8> {
 
 /// `opsrun --summary TASK` and `opsrun run TASK --help`: what a task is and does, as
 /// go-task's `--summary` prints it.
-pub(crate) fn summary(ctx: &Context, names: &[String]) -> Result<u8> {
+pub(crate) fn summary(cli: &Cli, ctx: &Context, names: &[String]) -> Result<u8> {
+    let columns = crate::text::width();
+    let shown = |t: &str| crate::text::wrap(&crate::text::escape_controls(t.trim_end()), columns, 0);
     let mut text = String::new();
+    let mut json = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let Some((t, _)) = ctx.spec.lookup(name) else {
             let hint = opsrun_spec::did_you_mean(name, ctx.spec.tasks.keys().map(String::as_str))
@@ -95,8 +100,8 @@ pub(crate) fn summary(ctx: &Context, names: &[String]) -> Result<u8> {
         }
         text.push_str(&format!("task: {}\n\n", t.name));
         match (&t.summary, &t.desc) {
-            (Some(s), _) => text.push_str(&format!("{}\n", s.trim_end())),
-            (None, Some(d)) => text.push_str(&format!("{d}\n")),
+            (Some(s), _) => text.push_str(&format!("{}\n", shown(s))),
+            (None, Some(d)) => text.push_str(&format!("{}\n", shown(d))),
             (None, None) => text.push_str("(task has no description)\n"),
         }
         let section = |text: &mut String, title: &str, items: Vec<String>| {
@@ -109,8 +114,19 @@ pub(crate) fn summary(ctx: &Context, names: &[String]) -> Result<u8> {
         };
         section(&mut text, "dependencies", t.deps.iter().map(|d| d.target.name.clone()).collect());
         section(&mut text, "aliases", t.aliases.clone());
-        let cmds = t.cmds.iter().map(|c| c.kind.describe()).collect();
-        section(&mut text, "commands", cmds);
+        let cmds: Vec<String> = t.cmds.iter().map(|c| c.kind.describe()).collect();
+        json.push(serde_json::json!({
+            "task": t.name,
+            "desc": t.desc,
+            "summary": t.summary,
+            "deps": t.deps.iter().map(|d| d.target.name.clone()).collect::<Vec<_>>(),
+            "aliases": t.aliases,
+            "commands": cmds,
+        }));
+        section(&mut text, "commands", cmds.iter().map(|c| crate::text::escape_controls(c)).collect());
+    }
+    if cli.output == "json" {
+        text = format!("{}\n", serde_json::to_string_pretty(&json).unwrap_or_default());
     }
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(exit::OK)
@@ -120,7 +136,7 @@ pub(crate) fn summary(ctx: &Context, names: &[String]) -> Result<u8> {
 pub(crate) fn run(cli: &Cli, ctx: &Context, args: &RunArgs) -> Result<u8> {
     let (targets, vars) = split_items(&args.items)?;
     if args.help {
-        return summary(ctx, &targets);
+        return summary(cli, ctx, &targets);
     }
     if targets.is_empty() {
         return Err(CliError::Usage("no task given: `opsrun run TASK [VAR=value...]` (see `opsrun list`)".into()));
@@ -140,6 +156,7 @@ pub(crate) fn run(cli: &Cli, ctx: &Context, args: &RunArgs) -> Result<u8> {
             resume: false,
             exec: args.exec.clone(),
             resume_command,
+            preflight: false,
         },
     )
 }
@@ -190,6 +207,7 @@ pub(crate) fn pipeline(cli: &Cli, ctx: &Context, name: &str, args: &PipelineArgs
             resume: !args.fresh,
             exec: args.exec.clone(),
             resume_command: Some(format!("{command}{var_args}")),
+            preflight: !args.no_preflight,
         },
     )
 }
@@ -200,20 +218,32 @@ pub(crate) fn named_pipeline(cli: &Cli, ctx: &Context, args: &NamedPipelineArgs)
 }
 
 /// `opsrun graph`.
-pub(crate) fn graph(ctx: &Context, args: &GraphArgs) -> Result<u8> {
+pub(crate) fn graph(cli: &Cli, ctx: &Context, args: &GraphArgs) -> Result<u8> {
     let (mut targets, vars) = split_items(&args.targets)?;
     if targets.is_empty() {
         targets = ctx.spec.tasks.values().filter(|t| !t.internal).map(|t| t.name.clone()).collect();
     }
     let resolver = Resolver::new(&ctx.spec, ctx.invocation(vars, &[]));
     let plan = Plan::build(&resolver, &targets, &PlanOptions { allow_internal: true, ..PlanOptions::default() })?;
+    if cli.output == "json" {
+        let nodes: Vec<serde_json::Value> = plan
+            .order()
+            .iter()
+            .map(|&n| {
+                let deps: Vec<&str> = plan.dependencies(n).map(|d| plan.task(d).key.as_str()).collect();
+                serde_json::json!({ "task": plan.task(n).key, "deps": deps, "gate": plan.task(n).health.as_ref().map(|h| &h.name) })
+            })
+            .collect();
+        let _ = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&nodes).unwrap_or_default());
+        return Ok(exit::OK);
+    }
     let format: GraphFormat = args.format.parse().map_err(CliError::Usage)?;
     let _ = crate::masked::stdout(plan.masker()).write_all(plan.render_graph(format).as_bytes());
     Ok(exit::OK)
 }
 
 /// `opsrun explain TASK`.
-pub(crate) fn explain_cmd(ctx: &Context, args: &ExplainArgs) -> Result<u8> {
+pub(crate) fn explain_cmd(cli: &Cli, ctx: &Context, args: &ExplainArgs) -> Result<u8> {
     let (tasks, vars) = split_items(&args.items)?;
     let [task] = tasks.as_slice() else {
         return Err(CliError::Usage("explain takes one task: `opsrun explain TASK [VAR=value...]`".into()));
@@ -248,6 +278,16 @@ pub(crate) fn explain_cmd(ctx: &Context, args: &ExplainArgs) -> Result<u8> {
     let state = crate::context::load_state(ctx);
     let explanations = explain(&plan, &state, resume, false);
     let mut out = crate::masked::stdout(plan.masker());
+    if cli.output == "json" {
+        let json = serde_json::json!({
+            "task": canonical,
+            "pipeline": if resume { pipeline_name.as_deref() } else { None },
+            "record": state.tasks.get(&canonical),
+            "explanations": explanations,
+        });
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        return Ok(exit::OK);
+    }
     let context = if resume {
         format!("in pipeline `{}`", pipeline_name.unwrap_or_default())
     } else {
@@ -292,11 +332,14 @@ pub(crate) fn explain_cmd(ctx: &Context, args: &ExplainArgs) -> Result<u8> {
 }
 
 /// `opsrun runs`.
-pub(crate) fn runs(ctx: &Context, args: &RunsArgs) -> Result<u8> {
+pub(crate) fn runs(cli: &Cli, ctx: &Context, args: &RunsArgs) -> Result<u8> {
+    if let Some([a, b]) = args.compare.as_deref() {
+        return crate::report::compare(cli, ctx, a, b);
+    }
     let all = list_runs(&ctx.state_dir());
     let runs = &all[all.len().saturating_sub(args.last)..];
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if args.json || cli.output == "json" {
         let _ = writeln!(out, "{}", serde_json::to_string_pretty(runs).unwrap_or_default());
         return Ok(exit::OK);
     }
@@ -335,7 +378,7 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 /// `opsrun logs [RUN] TASK`.
-pub(crate) fn logs(ctx: &Context, args: &LogsArgs) -> Result<u8> {
+pub(crate) fn logs(cli: &Cli, ctx: &Context, args: &LogsArgs) -> Result<u8> {
     let state_dir = ctx.state_dir();
     let (run, task) = match args.items.as_slice() {
         [task] => (None, task.clone()),
@@ -362,6 +405,16 @@ pub(crate) fn logs(ctx: &Context, args: &LogsArgs) -> Result<u8> {
     let path = TaskLogs::path_for(&state_dir, &run, &task);
     let text = std::fs::read(&path)
         .map_err(|e| CliError::Usage(format!("no log for task `{task}` in run {run} (`{}`: {e})", path.display())))?;
+    if cli.output == "json" {
+        let json = serde_json::json!({
+            "run": run,
+            "task": task,
+            "path": path,
+            "log": String::from_utf8_lossy(&text),
+        });
+        let _ = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        return Ok(exit::OK);
+    }
     // Which log this is goes to stderr, so stdout stays the log itself (for grep, less, ...).
     eprintln!("# task {task}, run {run} ({})", path.display());
     let _ = std::io::stdout().lock().write_all(&text);

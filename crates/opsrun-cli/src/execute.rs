@@ -36,12 +36,27 @@ pub(crate) struct Execution {
     pub(crate) exec: ExecFlags,
     /// How to resume, for the failure hint.
     pub(crate) resume_command: Option<String>,
+    /// Run the preflight checks first and refuse to start when one fails.
+    pub(crate) preflight: bool,
 }
 
 /// Plans and runs; returns the exit code.
 pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
+    let preflight = e.preflight && !e.exec.dry_run;
     let resolver = Resolver::new(&ctx.spec, ctx.invocation(e.vars.clone(), &e.cli_args));
-    let plan = Plan::build(&resolver, &e.targets, &e.plan_options)?;
+    // With a preflight, a missing `requires.vars` is one row of its table (with every other
+    // problem) instead of the plan's first error.
+    let resolver = if preflight { resolver.defer_requirements() } else { resolver };
+    let mut plan = Plan::build(&resolver, &e.targets, &e.plan_options)?;
+    if preflight {
+        plan = crate::preflight::before_run(cli, ctx, plan, e.resume, e.exec.force, &format!("pipeline {}", e.name))?;
+        // A task the preflight did not check (skipped as done) may still lack a variable: its
+        // commands must never run with the placeholder, so the plan's own error stands.
+        if plan.order().iter().any(|&n| !plan.task(n).unmet_requirements.is_empty()) {
+            let strict = Resolver::new(&ctx.spec, ctx.invocation(e.vars.clone(), &e.cli_args));
+            Plan::build(&strict, &e.targets, &e.plan_options)?;
+        }
+    }
     let masker = plan.masker().clone();
     let state_dir = ctx.state_dir();
     // Predicting what will run costs a fingerprint of every task: only a dry run, and a plan
@@ -112,7 +127,12 @@ pub(crate) fn run_plan(cli: &Cli, ctx: &Context, plan: Plan, runner: Runner) -> 
     let renderer = opsrun_report::resolve(mode, &ctx.term);
     let reporter = opsrun_report::reporter(
         renderer,
-        ReportOptions { verbose: cli.verbose > 0, quiet: cli.quiet, color: crate::color_allowed(renderer) },
+        ReportOptions {
+            verbose: cli.verbose > 0,
+            quiet: cli.quiet,
+            summary_table: cli.summary_table,
+            color: crate::color_allowed(renderer),
+        },
     );
     let runtime = crate::runtime()?;
     let report = runtime.block_on(runner.sink(reporter.clone()).run(plan));

@@ -18,6 +18,9 @@ pub const CLASSIFY_FAIL: u8 = 6;
 /// `override resume` refused: resuming would revert drift (without `--allow-revert`), the
 /// checkout has uncommitted or unpushed changes, or the drift could not be evaluated.
 pub const REFUSED: u8 = 7;
+/// `preflight` (or the preflight before `bootstrap`/`pipeline`) found something missing;
+/// nothing was run.
+pub const PREFLIGHT_FAILED: u8 = 8;
 /// opsrun itself failed (I/O outside any task, a bug).
 pub const INTERNAL: u8 = 70;
 /// Interrupted by SIGHUP (128 + 1).
@@ -37,6 +40,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (NOT_CONFIRMED, "a confirmation was needed and not given"),
     (CLASSIFY_FAIL, "classify --fail-on matched"),
     (REFUSED, "override resume refused (drift, unpushed or uncommitted changes, a diff that cannot be evaluated)"),
+    (PREFLIGHT_FAILED, "preflight found something missing; nothing was run"),
     (INTERNAL, "opsrun itself failed"),
     (SIGHUP, "interrupted by SIGHUP"),
     (SIGINT, "interrupted by SIGINT (Ctrl-C)"),

@@ -7,17 +7,23 @@
 pub mod args;
 mod classify;
 mod commands;
+mod complete;
 pub mod context;
 pub mod error;
 mod execute;
 pub mod exit;
 mod gitops;
 mod incident;
+mod init;
 mod journals;
 mod masked;
 mod overrides;
+mod preflight;
+mod report;
 mod status;
+mod text;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -38,6 +44,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
+    // `COMPLETE=bash opsrun` prints the shell's registration script; the shell then calls
+    // opsrun with `COMPLETE` set at every TAB, and this answers and exits.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -67,10 +76,10 @@ fn dispatch(cli: &Cli) -> Result<u8> {
     if cli.list || cli.list_all || cli.summary.is_some() {
         let ctx = Context::load(cli)?;
         if let Some(task) = &cli.summary {
-            return commands::summary(&ctx, std::slice::from_ref(task));
+            return commands::summary(cli, &ctx, std::slice::from_ref(task));
         }
         let sort = "default".to_string();
-        return commands::list(&ctx, &args::ListArgs { all: cli.list_all, json: false, sort });
+        return commands::list(cli, &ctx, &args::ListArgs { all: cli.list_all, json: false, sort });
     }
     let Some(command) = &cli.command else {
         return default_command(cli);
@@ -78,6 +87,14 @@ fn dispatch(cli: &Cli) -> Result<u8> {
     if let Command::Completions(args) = command {
         let mut cmd = Cli::command();
         clap_complete::generate(args.shell, &mut cmd, "opsrun", &mut std::io::stdout());
+        return Ok(exit::OK);
+    }
+    if let Command::Init(args) = command {
+        return init::init(cli.file.as_deref(), args);
+    }
+    if let Command::Schema = command {
+        let schema = serde_json::to_string_pretty(&opsrun_spec::json_schema()).unwrap_or_default();
+        let _ = writeln!(std::io::stdout().lock(), "{schema}");
         return Ok(exit::OK);
     }
     if let Command::Classify(args) = command {
@@ -99,17 +116,19 @@ fn dispatch(cli: &Cli) -> Result<u8> {
         eprintln!("{warning}");
     }
     match command {
-        Command::List(a) => commands::list(&ctx, a),
+        Command::List(a) => commands::list(cli, &ctx, a),
         Command::Run(a) => commands::run(cli, &ctx, a),
         Command::Bootstrap(a) => commands::pipeline(cli, &ctx, "bootstrap", a),
         Command::Pipeline(a) => commands::named_pipeline(cli, &ctx, a),
-        Command::Graph(a) => commands::graph(&ctx, a),
-        Command::Explain(a) => commands::explain_cmd(&ctx, a),
-        Command::Runs(a) => commands::runs(&ctx, a),
-        Command::Logs(a) => commands::logs(&ctx, a),
+        Command::Preflight(a) => preflight::preflight_cmd(cli, &ctx, a),
+        Command::Graph(a) => commands::graph(cli, &ctx, a),
+        Command::Explain(a) => commands::explain_cmd(cli, &ctx, a),
+        Command::Runs(a) => commands::runs(cli, &ctx, a),
+        Command::Logs(a) => commands::logs(cli, &ctx, a),
+        Command::Report(a) => report::report(cli, &ctx, a),
         Command::Status(a) => status::status(cli, &ctx, a),
         Command::EmergencyRecovery(a) => status::recovery(cli, &ctx, a),
-        Command::Override(c) => overrides::run(&ctx, c),
+        Command::Override(c) => overrides::run(cli, &ctx, c),
         Command::Incident(args::IncidentCommand::Report(a)) => incident::report(cli, &ctx, a),
         Command::Task(words) => {
             // `opsrun lsit` is more likely a mistyped command than a task.
@@ -127,7 +146,9 @@ fn dispatch(cli: &Cli) -> Result<u8> {
             let args = args::TaskWords::try_parse_from(words).map_err(|e| CliError::Usage(e.to_string()))?;
             commands::run(cli, &ctx, &args.run)
         }
-        Command::Completions(_) | Command::Classify(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Classify(_) | Command::Schema | Command::Init(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 
@@ -146,7 +167,7 @@ fn default_command(cli: &Cli) -> Result<u8> {
         };
         return commands::run(cli, &ctx, &args);
     }
-    let code = commands::list(&ctx, &args::ListArgs { all: false, json: false, sort: "default".into() })?;
+    let code = commands::list(cli, &ctx, &args::ListArgs { all: false, json: false, sort: "default".into() })?;
     eprintln!("run a task with `opsrun run TASK`, or add a task named `default`; `opsrun --help` lists the commands");
     Ok(code)
 }

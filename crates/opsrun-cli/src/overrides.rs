@@ -32,12 +32,12 @@ pub(crate) fn warnings(ctx: &Context) -> Vec<String> {
 }
 
 /// `opsrun override ...`.
-pub(crate) fn run(ctx: &Context, cmd: &OverrideCommand) -> Result<u8> {
+pub(crate) fn run(cli: &crate::args::Cli, ctx: &Context, cmd: &OverrideCommand) -> Result<u8> {
     match cmd {
         OverrideCommand::Suspend { name, reason } => suspend(ctx, name, reason.as_deref()),
         OverrideCommand::Resume { name, reason, allow_revert } => resume(ctx, name, reason.as_deref(), *allow_revert),
         OverrideCommand::Align { name } => align(ctx, name),
-        OverrideCommand::List { json } => list(ctx, *json),
+        OverrideCommand::List { json } => list(ctx, *json || cli.output == "json"),
     }
 }
 

@@ -83,6 +83,24 @@ pub(crate) enum Why {
     UpstreamRan,
 }
 
+impl Why {
+    /// In a few words, for the `task_executing` event.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Why::Forced => "forced".into(),
+            Why::Called => "called by a task that runs".into(),
+            Why::NotResuming => "not resuming (opsrun run, or --fresh)".into(),
+            Why::NeverRan => "never ran".into(),
+            Why::Interrupted { run } => format!("interrupted in run {run}"),
+            Why::LastOutcome { run, status } => {
+                format!("last outcome in run {run} was {}", format!("{status:?}").to_lowercase())
+            }
+            Why::Changed { run } => format!("changed since run {run}"),
+            Why::UpstreamRan => "a dependency ran".into(),
+        }
+    }
+}
+
 /// Decides what saved state, the plan and upstream say before anything of the task runs.
 pub(crate) fn before(s: &Situation<'_>) -> Before {
     if s.assumed_done {

@@ -48,6 +48,7 @@ mod gate;
 mod journal;
 mod lock;
 mod orphans;
+mod preflight;
 mod private_fs;
 mod probe;
 mod recovery;
@@ -69,6 +70,7 @@ pub use opsrun_spec::{MASK, Masker};
 pub mod fs {
     pub use crate::private_fs::{create_dir, create_new, open_append, open_write, truncate, write_atomic};
 }
+pub use preflight::{CheckKind, PREFLIGHT_TIMEOUT, PreflightCheck, PreflightReport, preflight};
 pub use probe::{Probe, ProbeContext, ProbeFuture, ProbeRegistry, ProbeResult};
 pub use recovery::{Recovery, RecoveryStep, plan_recovery, repair_commands};
 pub use run::{CancelToken, RunReport, new_run_id};

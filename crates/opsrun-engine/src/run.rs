@@ -584,6 +584,7 @@ fn planned_tasks(plan: &Plan, masker: &opsrun_spec::Masker) -> Vec<PlannedTask> 
                     },
                 },
                 on_demand: plan.node(n).on_demand,
+                interactive: t.interactive,
             }
         })
         .collect()

@@ -132,6 +132,8 @@ impl Unit {
             fingerprint: &fingerprint.digest,
             upstream: if self.any_dep_executed { Upstream::Ran } else { Upstream::Quiet },
         };
+        // Why it runs, should it run (the `task_executing` event).
+        let mut runs_because = String::new();
         let skip = match decide::before(&situation) {
             Before::AssumedDone => Some((
                 SkipReason::Resumed,
@@ -144,11 +146,17 @@ impl Unit {
             }
             // Emergency recovery repairs the broken layer (forced) and, after it, only the
             // layers that are still unhealthy: a stage whose gate passes now is left alone.
-            Before::RepairIfUnhealthy => self.gate_passes_now(&task, &env).await.then(|| {
-                let gate = task.health.as_ref().map(|h| h.name.as_str()).unwrap_or_default();
-                (SkipReason::UpToDate, format!("healthy after the repair upstream: gate `{gate}` passes"))
-            }),
-            Before::Proceed(_) => None,
+            Before::RepairIfUnhealthy => {
+                runs_because = "unhealthy after the repair upstream".into();
+                self.gate_passes_now(&task, &env).await.then(|| {
+                    let gate = task.health.as_ref().map(|h| h.name.as_str()).unwrap_or_default();
+                    (SkipReason::UpToDate, format!("healthy after the repair upstream: gate `{gate}` passes"))
+                })
+            }
+            Before::Proceed(why) => {
+                runs_because = why.describe();
+                None
+            }
         };
         if let Some((reason, detail)) = skip {
             self.emitter.emit(Event::TaskSkipped { task: key, reason, detail });
@@ -194,6 +202,8 @@ impl Unit {
         if !acked {
             return result(TaskOutcome::Interrupted, false, Some("the run stopped".into()), 0, fingerprint);
         }
+        let changed = self.prior.as_ref().map(|p| fingerprint.changed_parts(&p.parts)).unwrap_or_default();
+        self.emitter.emit(Event::TaskExecuting { task: key.clone(), reason: runs_because, changed });
 
         // Said as what it is, before a dynamic env value's command fails on it.
         if !task.dir.is_dir() {

@@ -91,6 +91,16 @@ pub enum Event {
         /// Human detail (`status commands passed`, `unchanged since run X; gate passed`).
         detail: String,
     },
+    /// A task passed its checks and is about to run its commands: why it runs.
+    TaskExecuting {
+        /// The task key.
+        task: String,
+        /// Why it runs, in a few words (`changed since run X`, `never ran`, `forced`).
+        reason: String,
+        /// The parts of its fingerprint that differ from its last recorded run (`cmds`, `env`,
+        /// `sources`, `deps`, ...); empty when it never ran or nothing differs.
+        changed: Vec<String>,
+    },
     /// A command starts.
     CommandStarted {
         /// The task key.
@@ -254,6 +264,10 @@ pub struct PlannedTask {
     /// Reached only through task calls: it runs only if a caller calls it.
     #[serde(default)]
     pub on_demand: bool,
+    /// Its commands get opsrun's stdin and terminal (`interactive`): a terminal renderer stops
+    /// drawing while one runs.
+    #[serde(default)]
+    pub interactive: bool,
 }
 
 /// How the lines a task prints reach the terminal (go-task's `output`).
@@ -393,6 +407,7 @@ impl Event {
                             other => other,
                         },
                         on_demand: t.on_demand,
+                        interactive: t.interactive,
                     })
                     .collect(),
                 state_dir,
@@ -401,6 +416,11 @@ impl Event {
                 Event::TaskWasInterrupted { task: f(task), previous_run: f(previous_run) }
             }
             Event::TaskStarted { task } => Event::TaskStarted { task: f(task) },
+            Event::TaskExecuting { task, reason, changed } => Event::TaskExecuting {
+                task: f(task),
+                reason: f(reason),
+                changed: changed.into_iter().map(&mut f).collect(),
+            },
             Event::TaskSkipped { task, reason, detail } => {
                 Event::TaskSkipped { task: f(task), reason, detail: f(detail) }
             }
@@ -460,6 +480,7 @@ impl Event {
             Event::TaskWasInterrupted { .. } => "task_was_interrupted",
             Event::TaskStarted { .. } => "task_started",
             Event::TaskSkipped { .. } => "task_skipped",
+            Event::TaskExecuting { .. } => "task_executing",
             Event::CommandStarted { .. } => "command_started",
             Event::Output { .. } => "output",
             Event::CommandFinished { .. } => "command_finished",

@@ -148,6 +148,7 @@ impl Plan {
             pending.push((name, IndexMap::new(), Referrer::Target));
         }
         pending.reverse();
+        let mut problems: Vec<SpecError> = Vec::new();
         while let Some((name, vars, referrer)) = pending.pop() {
             let Some((task_name, key, policy)) = resolver.identity(&name, &vars) else {
                 return Err(unknown(&name));
@@ -165,7 +166,22 @@ impl Plan {
                         "more than {MAX_NODES} task invocations starting from `{name}` (a cycle through templated task names or `run = \"always\"`?)"
                     )));
                 }
-                let mut task = resolver.resolve(&name, &vars)?;
+                // A task that cannot be rendered is reported with the others at the end: every
+                // undefined variable of the run at once, not one per attempt.
+                let mut task = match resolver.resolve(&name, &vars) {
+                    Ok(task) => task,
+                    Err(e) => {
+                        problems.push(e);
+                        // Its dependencies are still looked at, for their own problems (those
+                        // named in the file; the plan is not built anyway).
+                        if let Some((task, _)) = spec.lookup(&name) {
+                            for d in task.deps.iter().rev().filter(|d| d.target.template.is_none()) {
+                                pending.push((d.target.name.clone(), IndexMap::new(), Referrer::Target));
+                            }
+                        }
+                        continue;
+                    }
+                };
                 if policy == RunPolicy::Always {
                     let n = instances.entry(base.clone()).or_insert(0);
                     *n += 1;
@@ -208,6 +224,9 @@ impl Plan {
                     }
                 }
             }
+        }
+        if let Some(problems) = SpecError::merge(problems) {
+            return Err(PlanError::Spec(problems));
         }
         let mut plan = Plan {
             order: Vec::new(),

@@ -9,6 +9,8 @@
 //! - [`JsonReporter`]: one versioned JSON object per event (schema in `docs/events.md`).
 //!
 //! Bars and plain output end with a summary built by [`RunSummary`] and [`render_summary`].
+//! After a run, its journal folds into a [`RunTimeline`], rendered by [`render_html`] (a
+//! self-contained page with an SVG timeline) or [`render_markdown`] (`opsrun report`).
 //! Which renderer runs is decided by [`resolve`] from the requested [`OutputMode`] and the
 //! [`TerminalInfo`] the CLI detected; this crate never looks at the terminal itself, and nothing
 //! here affects scheduling.
@@ -29,6 +31,8 @@
 #![warn(missing_docs)]
 
 mod bars;
+mod board;
+mod document;
 mod json;
 mod mode;
 mod options;
@@ -38,6 +42,7 @@ mod task_output;
 #[cfg(test)]
 mod testing;
 mod text;
+mod timeline;
 mod writer;
 
 use std::sync::Arc;
@@ -45,11 +50,13 @@ use std::sync::Arc;
 use opsrun_event::EventSink;
 
 pub use bars::BarsReporter;
+pub use document::{render_html, render_markdown, render_svg};
 pub use json::JsonReporter;
 pub use mode::{OutputMode, ParseOutputModeError, Renderer, TerminalInfo, resolve};
 pub use options::ReportOptions;
 pub use plain::{HEARTBEAT_INTERVAL, PlainReporter};
 pub use summary::{OUTPUT_TAIL_LINES, RunSummary, render_summary};
+pub use timeline::{GateSpan, ProbeMark, REPORT_TAIL_LINES, RunTimeline, TaskSpan};
 
 /// An [`EventSink`] that draws a run, and can be told the run is over.
 pub trait Reporter: EventSink {

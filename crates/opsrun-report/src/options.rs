@@ -7,6 +7,9 @@ pub struct ReportOptions {
     pub verbose: bool,
     /// Plain: no command echo and no task output, only status lines and the summary.
     pub quiet: bool,
+    /// Bars: end a run of a single task with the summary table too (by default its own
+    /// finished line is the end).
+    pub summary_table: bool,
     /// ANSI colour is allowed. Only ever true for bars on a terminal; plain output ignores it.
     pub color: bool,
 }

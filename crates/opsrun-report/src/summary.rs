@@ -106,6 +106,27 @@ impl RunSummary {
         render_summary(self)
     }
 
+    /// True for an `opsrun run` of a single task (no pipeline, recovery or second task), whose
+    /// own finished line already says what a summary table would.
+    pub fn is_single_task_run(&self) -> bool {
+        self.mode == Some(RunMode::Run) && self.tasks.len() == 1
+    }
+
+    /// Only what needs attention after a run: each failed task's message and output tail, and
+    /// the resume hint; empty after a success. What a run of one task ends with on a terminal.
+    pub fn render_failures(&self) -> String {
+        let end = self.end.as_ref();
+        let mut out = String::new();
+        for task in self.tasks.iter().filter(|t| t.shown_outcome(end) == TaskOutcome::Failed) {
+            out.push('\n');
+            render_failure(&mut out, task);
+        }
+        if let Some(hint) = end.and_then(|e| e.resume_hint.as_deref()) {
+            let _ = writeln!(out, "\nresume with: {}", clean_line(hint));
+        }
+        out
+    }
+
     fn task_mut(&mut self, task: &str) -> &mut TaskRecord {
         let index = if let Some(index) = self.index.get(task) {
             *index
@@ -253,14 +274,7 @@ pub fn render_summary(summary: &RunSummary) -> String {
         }
     }
 
-    for task in summary.tasks.iter().filter(|t| t.shown_outcome(end) == TaskOutcome::Failed) {
-        out.push('\n');
-        render_failure(&mut out, task);
-    }
-
-    if let Some(hint) = end.and_then(|e| e.resume_hint.as_deref()) {
-        let _ = writeln!(out, "\nresume with: {}", clean_line(hint));
-    }
+    out.push_str(&summary.render_failures());
     out
 }
 

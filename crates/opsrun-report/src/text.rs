@@ -17,6 +17,22 @@ pub(crate) fn clean_text(text: &str) -> String {
     text.trim_end_matches('\n').split('\n').map(clean_line).collect::<Vec<_>>().join("\n")
 }
 
+/// `text` cut to `width` terminal columns, ending in `…` when it was cut. Escape sequences are
+/// kept (and not counted).
+pub(crate) fn fit(text: &str, width: usize) -> String {
+    console::truncate_str(text, width, "…").into_owned()
+}
+
+/// A live clock in whole seconds: `0s`, `12s`, `1m05s`, `1h02m`.
+pub(crate) fn clock(elapsed: std::time::Duration) -> String {
+    let secs = elapsed.as_secs();
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
 /// A task or command duration: `0.4s`, `12.3s`, `1m05s`, `1h02m`.
 pub(crate) fn duration(ms: u64) -> String {
     if ms < 60_000 {
@@ -69,6 +85,15 @@ mod tests {
         assert_eq!(clean_line("10%\r50%\r100%\r"), "100%");
         assert_eq!(clean_line("a\tb\u{7}c"), "a\tbc");
         assert_eq!(clean_text("one\n\u{1b}[1mtwo\u{1b}[0m\n"), "one\ntwo");
+    }
+
+    #[test]
+    fn fits_and_clocks() {
+        assert_eq!(fit("health: not ready", 10), "health: n…");
+        assert_eq!(fit("short", 10), "short");
+        assert_eq!(clock(std::time::Duration::from_millis(999)), "0s");
+        assert_eq!(clock(std::time::Duration::from_secs(65)), "1m05s");
+        assert_eq!(clock(std::time::Duration::from_secs(3720)), "1h02m");
     }
 
     #[test]

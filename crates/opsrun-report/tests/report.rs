@@ -303,8 +303,8 @@ fn json_ignores_broken_pipes() {
 fn bars_survive_a_run() {
     for color in [false, true] {
         let err = SharedBuf::default();
-        let options = ReportOptions { verbose: true, quiet: false, color };
-        let reporter = BarsReporter::with_draw_target(ProgressDrawTarget::hidden(), Box::new(err.clone()), options);
+        let options = ReportOptions { verbose: true, color, ..ReportOptions::default() };
+        let reporter = BarsReporter::with_draw_target(ProgressDrawTarget::hidden, Box::new(err.clone()), options);
         for event in bootstrap() {
             reporter.emit(&event);
         }

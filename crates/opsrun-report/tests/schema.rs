@@ -53,6 +53,7 @@ fn one_of_each() -> Vec<Event> {
         Event::TaskWasInterrupted { task: task(), previous_run: "r0".into() },
         Event::TaskStarted { task: task() },
         Event::TaskSkipped { task: task(), reason: SkipReason::UpToDate, detail: String::new() },
+        Event::TaskExecuting { task: task(), reason: "never ran".into(), changed: vec!["cmds".into()] },
         Event::CommandStarted { task: task(), index: 0, command: "true".into(), silent: false },
         Event::Output { task: task(), stream: Stream::Stderr, line: String::new() },
         Event::CommandFinished {

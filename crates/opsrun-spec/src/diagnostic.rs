@@ -114,6 +114,21 @@ impl SpecError {
         Self { diagnostics, sources }
     }
 
+    /// One error with the diagnostics of all of `errors`, in order, without repeating one
+    /// (the same problem reached through two paths). `None` for no errors.
+    pub fn merge(errors: Vec<SpecError>) -> Option<SpecError> {
+        let mut errors = errors.into_iter();
+        let mut merged = errors.next()?;
+        for e in errors {
+            for d in e.diagnostics {
+                if !merged.diagnostics.iter().any(|m| m.message == d.message) {
+                    merged.diagnostics.push(d);
+                }
+            }
+        }
+        Some(merged)
+    }
+
     /// An error with no file to point into (for example, a file that cannot be read).
     pub fn plain(message: impl Into<String>) -> Self {
         Self::new(vec![Diagnostic::new(message)], Arc::new(SourceMap::default()))

@@ -47,10 +47,26 @@ pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_str};
 pub use mask::{MASK, MIN_SECRET, MIN_SECRET_LINE, Masker};
 pub use model::{
     Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec, Method,
-    OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task, TaskRef,
-    Tmpl, VarDef, VarValue, host_arch, host_os, wildcard_captures,
+    Needs, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task,
+    TaskRef, Tmpl, VarDef, VarValue, host_arch, host_os, wildcard_captures,
 };
 pub use resolve::{
     DYNAMIC_VAR_TIMEOUT, DynamicEnv, EXIT_CODE_PLACEHOLDER, Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep,
-    ResolvedHealth, ResolvedOutput, ResolvedProbe, ResolvedTask, Resolver, invocation_key, looks_secret,
+    ResolvedHealth, ResolvedNeeds, ResolvedOutput, ResolvedProbe, ResolvedTask, Resolver, invocation_key, looks_secret,
 };
+
+/// The JSON Schema (draft 7, which taplo / Even Better TOML read) of `tasks.toml`, generated from
+/// the serde types that parse it, so the two cannot drift: every key, its type, what it may be
+/// (a string or a table), the unknown keys refused, and a description from the reference for
+/// each. Editors read it through a `#:schema` directive (`opsrun schema`).
+#[cfg(feature = "schema")]
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let mut schema = generator.into_root_schema_for::<raw::RawFile>();
+    schema.insert("title".into(), "tasks.toml".into());
+    schema.insert(
+        "description".into(),
+        "An opsrun tasks file: tasks (a DAG with health gates), variables, includes, pipelines.".into(),
+    );
+    schema.to_value()
+}

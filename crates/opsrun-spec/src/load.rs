@@ -15,8 +15,8 @@ use crate::diagnostic::{Diagnostic, FileId, Location, SourceMap, SpecError, did_
 use crate::duration::parse_duration;
 use crate::model::{
     Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec, Method,
-    OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task, TaskRef,
-    Tmpl, VarDef, VarValue,
+    Needs, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task,
+    TaskRef, Tmpl, VarDef, VarValue,
 };
 use crate::raw::{
     RawBackoff, RawCmd, RawDefer, RawDep, RawFile, RawFor, RawGitops, RawHealth, RawInclude, RawOutput,
@@ -405,14 +405,16 @@ impl Loader {
             .filter_map(|p| {
                 let ploc = loc(file, p.span());
                 match p.get_ref() {
-                    RawPrecondition::Shell(s) => Some(Precondition { sh: self.tmpl(s, &ploc, true)?, msg: None }),
+                    RawPrecondition::Shell(s) => {
+                        Some(Precondition { sh: self.tmpl(s, &ploc, true)?, msg: None, preflight: false })
+                    }
                     RawPrecondition::Table(t) => {
                         let sh = self.tmpl(&t.sh, &ploc, false)?;
                         let msg = match &t.msg {
                             Some(m) => Some(self.tmpl(m, &ploc, false)?),
                             None => None,
                         };
-                        Some(Precondition { sh, msg })
+                        Some(Precondition { sh, msg, preflight: t.preflight })
                     }
                 }
             })
@@ -481,6 +483,15 @@ impl Loader {
                     .collect()
             })
             .unwrap_or_default();
+        let needs = match raw.requires.as_ref().map(Spanned::get_ref) {
+            Some(r) => Needs {
+                tools: r.tools.clone(),
+                env: r.env.clone(),
+                files: self.tmpl_list(&r.files, file),
+                endpoints: self.tmpl_list(&r.endpoints, file),
+            },
+            None => Needs::default(),
+        };
         let platforms = raw.platforms.iter().filter_map(|p| self.platform(p.get_ref(), &loc(file, p.span()))).collect();
         let run = raw.run.as_ref().and_then(|r| self.run_policy(r, file));
         let method = raw.method.as_ref().and_then(|m| self.method(m, file));
@@ -513,6 +524,7 @@ impl Loader {
             label,
             prefix,
             requires,
+            needs,
             platforms,
             interactive: raw.interactive,
             run,

@@ -185,6 +185,21 @@ pub struct Requirement {
     pub allowed: Option<Vec<String>>,
 }
 
+/// What a task needs from the machine (`requires = { tools, env, files, endpoints }`): checked
+/// by `opsrun preflight` before the first stage runs, not when the task starts.
+#[derive(Debug, Clone, Default)]
+pub struct Needs {
+    /// Programs that must be on `PATH`.
+    pub tools: Vec<String>,
+    /// Environment variables that must be set and not empty.
+    pub env: Vec<String>,
+    /// Files that must exist (templates, relative to the task's directory).
+    pub files: Vec<Tmpl>,
+    /// Endpoints that must already answer: `http(s)://...` (any HTTP status) or
+    /// `tcp://host:port` (templates).
+    pub endpoints: Vec<Tmpl>,
+}
+
 /// An entry of `platforms`: an OS, an architecture, or `os/arch`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
@@ -319,6 +334,9 @@ pub struct Task {
     pub prefix: Option<Tmpl>,
     /// Variables that must be set before anything runs.
     pub requires: Vec<Requirement>,
+    /// What the machine must provide before a run that includes the task starts
+    /// (`requires.tools`, `env`, `files`, `endpoints`), checked by `opsrun preflight`.
+    pub needs: Needs,
     /// The platforms the task runs on (empty: all); elsewhere it is skipped.
     pub platforms: Vec<Platform>,
     /// Commands get opsrun's stdin and terminal.
@@ -411,6 +429,9 @@ pub struct Precondition {
     pub sh: Tmpl,
     /// The message when it fails.
     pub msg: Option<Tmpl>,
+    /// Safe to evaluate before the run starts (`preflight = true`): it only reads, and what it
+    /// reads does not depend on earlier stages. `opsrun preflight` runs it too.
+    pub preflight: bool,
 }
 
 /// Retry policy of a task's commands.

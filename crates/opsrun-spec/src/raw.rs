@@ -9,55 +9,84 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// A whole `tasks.toml` (or an included file).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFile {
     /// Format version; only `1` exists.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<u32>"))]
     pub(crate) version: Option<Spanned<u32>>,
+    /// Variables every task sees (templates, `{ sh = "..." }` or `{ value, secret }`).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, RawVar>"))]
     pub(crate) vars: IndexMap<String, Spanned<RawVar>>,
+    /// Environment variables of every command; `{ sh = "..." }` values run when a task runs.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, RawVar>"))]
     pub(crate) env: IndexMap<String, Spanned<RawVar>>,
+    /// Files of `NAME=value` lines read into the environment.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) dotenv: Vec<Spanned<String>>,
+    /// Other tasks files, under a namespace: `NS = "path"` or `{ path, dir, optional, vars, internal, flatten, aliases, excludes }`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, RawInclude>"))]
     pub(crate) includes: IndexMap<String, Spanned<RawInclude>>,
+    /// The tasks, by name (`[tasks.NAME]`).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, RawTask>"))]
     pub(crate) tasks: IndexMap<Spanned<String>, RawTask>,
+    /// Named sets of targets (`opsrun pipeline NAME`; `bootstrap` for `opsrun bootstrap`).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, RawPipeline>"))]
     pub(crate) pipelines: IndexMap<Spanned<String>, RawPipeline>,
     /// Handed unparsed to `opsrun-change`, which owns its schema.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<serde_json::Value>"))]
     pub(crate) classify: Option<toml::Value>,
+    /// How emergency overrides suspend and resume GitOps reconciliation.
     pub(crate) gitops: Option<RawGitops>,
     /// The program commands run with (`sh` by default).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) shell: Option<Spanned<String>>,
     /// How task output is shown (go-task's `output`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<RawOutput>"))]
     pub(crate) output: Option<Spanned<RawOutput>>,
     /// How `sources` are compared (go-task's `method`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) method: Option<Spanned<String>>,
     /// How often a task runs per run (go-task's `run`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) run: Option<Spanned<String>>,
+    /// `set -o` options of every command (`pipefail`, `errexit`, ...).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) set: Vec<Spanned<String>>,
+    /// bash `shopt` options of every command.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) shopt: Vec<Spanned<String>>,
+    /// Echo no command of any task.
     #[serde(default)]
     pub(crate) silent: bool,
 }
 
 /// `output = "prefixed"` or `output = { group = { begin = "...", end = "..." } }`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(untagged))]
 #[derive(Debug, Clone)]
 pub(crate) enum RawOutput {
     Name(String),
     Table(RawOutputTable),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOutputTable {
     pub(crate) group: RawGroup,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawGroup {
@@ -67,21 +96,41 @@ pub(crate) struct RawGroup {
     pub(crate) error_only: bool,
 }
 
-/// `requires = { vars = ["A", { name = "ENV", enum = ["dev", "prod"] }] }`.
+/// `requires = { vars = ["A", { name = "ENV", enum = ["dev", "prod"] }], tools = ["kubectl"],
+/// env = ["GITHUB_TOKEN"], files = ["talconfig.yaml"], endpoints = ["tcp://10.0.0.10:50000"] }`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRequires {
+    /// Variables that must be set: a name or `{ name, enum }` (go-task's `requires.vars`).
     #[serde(default)]
     pub(crate) vars: Vec<RawRequiredVar>,
+    /// Programs that must be on PATH (`opsrun preflight`).
+    #[serde(default)]
+    pub(crate) tools: Vec<String>,
+    /// Environment variables that must be set (`opsrun preflight`).
+    #[serde(default)]
+    pub(crate) env: Vec<String>,
+    /// Files that must exist, relative to the task's directory (`opsrun preflight`).
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
+    pub(crate) files: Vec<Spanned<String>>,
+    /// `http(s)://...` or `tcp://host:port` that must answer before the run (`opsrun preflight`).
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
+    pub(crate) endpoints: Vec<Spanned<String>>,
 }
 
 /// A required variable: a name or `{ name, enum }`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(untagged))]
 #[derive(Debug, Clone)]
 pub(crate) enum RawRequiredVar {
     Name(String),
     Table(RawRequiredVarTable),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRequiredVarTable {
@@ -92,6 +141,8 @@ pub(crate) struct RawRequiredVarTable {
 
 /// A loop: `for = ["a", "b"]`, `for = "sources"`, `for = { var = "X", split = ",", as = "Y" }`
 /// or `for = { matrix = { OS = [...], ARCH = [...] } }`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(untagged))]
 #[derive(Debug, Clone)]
 pub(crate) enum RawFor {
     Keyword(String),
@@ -99,6 +150,7 @@ pub(crate) enum RawFor {
     Table(RawForTable),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawForTable {
@@ -110,12 +162,15 @@ pub(crate) struct RawForTable {
 }
 
 /// `defer = "echo cleanup"` or `defer = { task = "cleanup", vars = { ... } }`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(untagged))]
 #[derive(Debug, Clone)]
 pub(crate) enum RawDefer {
     Shell(String),
     Table(RawDeferTable),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDeferTable {
@@ -127,6 +182,8 @@ pub(crate) struct RawDeferTable {
 }
 
 /// A variable: a literal, or `{ sh = "..." }` evaluated when first used, optionally secret.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(untagged))]
 #[derive(Debug, Clone)]
 pub(crate) enum RawVar {
     Str(String),
@@ -137,27 +194,37 @@ pub(crate) enum RawVar {
     Table(RawVarTable),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawVarTable {
+    /// A command whose output is the value (run once, when first used).
     pub(crate) sh: Option<String>,
+    /// The value.
     pub(crate) value: Option<String>,
+    /// Mask the value in every output.
     #[serde(default)]
     pub(crate) secret: bool,
 }
 
 /// `includes.NS = "path"` or `includes.NS = { path = "...", dir = "...", optional = true, vars = {...} }`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(untagged))]
 #[derive(Debug)]
 pub(crate) enum RawInclude {
     Path(String),
     Table(RawIncludeTable),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawIncludeTable {
+    /// The included file (or a directory holding one).
     pub(crate) path: String,
+    /// The directory its tasks run in.
     pub(crate) dir: Option<String>,
+    /// A missing file is not an error.
     #[serde(default)]
     pub(crate) optional: bool,
     /// Read through a `toml::Value` (see `scalar_or_table`), which carries no spans.
@@ -178,84 +245,155 @@ pub(crate) struct RawIncludeTable {
 }
 
 /// One `[tasks.NAME]` table.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTask {
+    /// One line for `opsrun list`.
     pub(crate) desc: Option<String>,
+    /// Longer text for `opsrun --summary TASK`.
     pub(crate) summary: Option<String>,
     /// A single command, as a shorthand for `cmds = ["..."]`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<RawCmd>"))]
     pub(crate) cmd: Option<Spanned<RawCmd>>,
+    /// Commands, in order: a string, `{ cmd, ignore_error, silent, for, platforms }`, `{ task, vars }` or `{ defer = ... }`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<RawCmd>"))]
     pub(crate) cmds: Vec<Spanned<RawCmd>>,
+    /// Tasks that must finish first (in parallel): a name or `{ task, vars, silent, for }`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<RawDep>"))]
     pub(crate) deps: Vec<Spanned<RawDep>>,
+    /// The task's variables.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, RawVar>"))]
     pub(crate) vars: IndexMap<String, Spanned<RawVar>>,
+    /// The task's environment variables.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, RawVar>"))]
     pub(crate) env: IndexMap<String, Spanned<RawVar>>,
+    /// Working directory, relative to the file's directory.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) dir: Option<Spanned<String>>,
+    /// Commands that must exit 0 before anything runs: a string or `{ sh, msg, preflight }`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<RawPrecondition>"))]
     pub(crate) preconditions: Vec<Spanned<RawPrecondition>>,
+    /// Up-to-date commands: all exiting 0 skips the task.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) status: Vec<Spanned<String>>,
+    /// Globs whose content decides whether the task is up to date.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) sources: Vec<Spanned<String>>,
+    /// Globs of files the task makes.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) generates: Vec<Spanned<String>>,
+    /// Limit for all its commands (`90s`, `5m`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) timeout: Option<Spanned<String>>,
+    /// Retries of its commands: a number or `{ attempts, delay }`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<RawRetries>"))]
     pub(crate) retries: Option<Spanned<RawRetries>>,
+    /// Do not echo its commands.
     #[serde(default)]
     pub(crate) silent: bool,
+    /// A failure does not fail the run.
     #[serde(default)]
     pub(crate) ignore_error: bool,
+    /// Hidden from `list`; not runnable from the command line.
     #[serde(default)]
     pub(crate) internal: bool,
+    /// Other names.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) aliases: Vec<Spanned<String>>,
+    /// A question that must be answered yes before it runs.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) confirm: Option<Spanned<String>>,
+    /// Commands `opsrun emergency-recovery` runs instead of `cmds`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<RawCmd>"))]
     pub(crate) recover: Vec<Spanned<RawCmd>>,
+    /// The health gate polled after its commands: one of `cmd`, `http`, `tcp`, `probe`, with polling settings.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<RawHealth>"))]
     pub(crate) health: Option<Spanned<RawHealth>>,
+    /// A name shown instead of the task name (a template).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) label: Option<Spanned<String>>,
+    /// The prefix of its lines in `prefixed` output.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) prefix: Option<Spanned<String>>,
+    /// What it needs: `vars` (set, or planning fails), and for `opsrun preflight`: `tools` on PATH, `env` set, `files` present, `endpoints` answering.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<RawRequires>"))]
     pub(crate) requires: Option<Spanned<RawRequires>>,
+    /// The platforms it runs on (`linux`, `darwin/arm64`, ...).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) platforms: Vec<Spanned<String>>,
+    /// Its commands get the terminal (stdin and output not captured).
     #[serde(default)]
     pub(crate) interactive: bool,
+    /// How often one run runs it: `when_changed`, `once`, `always`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) run: Option<Spanned<String>>,
+    /// How `sources` are compared: `checksum`, `timestamp`, `none`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) method: Option<Spanned<String>>,
+    /// How its lines are shown: `interleaved`, `prefixed`, `group` or `{ group = { begin, end, error_only } }`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<RawOutput>"))]
     pub(crate) output: Option<Spanned<RawOutput>>,
+    /// The program its commands run with (default `sh`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) shell: Option<Spanned<String>>,
+    /// `set -o` options of its commands.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) set: Vec<Spanned<String>>,
+    /// bash `shopt` options of its commands.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) shopt: Vec<Spanned<String>>,
+    /// Files of `NAME=value` lines for its environment.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) dotenv: Vec<Spanned<String>>,
 }
 
 /// A command: a string, `{ cmd, ignore_error, silent }` or `{ task, vars }`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(untagged))]
 #[derive(Debug, Clone)]
 pub(crate) enum RawCmd {
     Shell(String),
     Table(Box<RawCmdTable>),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCmdTable {
+    /// A shell command.
     pub(crate) cmd: Option<String>,
+    /// A task to call instead of a command.
     pub(crate) task: Option<String>,
+    /// A command or task run when the task ends, even on failure.
     pub(crate) defer: Option<RawDefer>,
+    /// Run once per item: a list, `"sources"`, `{ var, split, as }` or `{ matrix }`.
     #[serde(rename = "for")]
     pub(crate) for_each: Option<RawFor>,
+    /// Variables given to the called task.
     #[serde(default)]
     pub(crate) vars: IndexMap<String, RawVar>,
+    /// A failure of this command does not fail the task.
     #[serde(default)]
     pub(crate) ignore_error: bool,
+    /// Do not echo this command.
     #[serde(default)]
     pub(crate) silent: bool,
+    /// The platforms this command runs on.
     #[serde(default)]
     pub(crate) platforms: Vec<String>,
     #[serde(default)]
@@ -265,59 +403,84 @@ pub(crate) struct RawCmdTable {
 }
 
 /// A dependency: a task name or `{ task, vars }`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(untagged))]
 #[derive(Debug, Clone)]
 pub(crate) enum RawDep {
     Name(String),
     Table(Box<RawDepTable>),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDepTable {
+    /// The task.
     pub(crate) task: String,
+    /// Variables given to it.
     #[serde(default)]
     pub(crate) vars: IndexMap<String, RawVar>,
+    /// Do not echo its commands.
     #[serde(default)]
     pub(crate) silent: bool,
+    /// One dependency per item.
     #[serde(rename = "for")]
     pub(crate) for_each: Option<RawFor>,
 }
 
 /// A precondition: a shell command or `{ sh, msg }`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(untagged))]
 #[derive(Debug, Clone)]
 pub(crate) enum RawPrecondition {
     Shell(String),
     Table(RawPreconditionTable),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPreconditionTable {
+    /// The command.
     pub(crate) sh: String,
+    /// The message when it fails.
     pub(crate) msg: Option<String>,
+    /// Safe to run before the run starts: `opsrun preflight` runs it too.
+    #[serde(default)]
+    pub(crate) preflight: bool,
 }
 
 /// `retries = 3` or `retries = { attempts = 3, delay = "2s" }`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(untagged))]
 #[derive(Debug, Clone)]
 pub(crate) enum RawRetries {
     Attempts(u32),
     Table(RawRetriesTable),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRetriesTable {
+    /// Extra attempts after the first failure.
     pub(crate) attempts: u32,
+    /// Pause before each retry.
     pub(crate) delay: Option<String>,
 }
 
 /// `[tasks.NAME.health]`: exactly one of `cmd`, `http`, `tcp`, plus polling settings.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawHealth {
+    /// The gate's name in output (default: a short form of the probe).
     pub(crate) name: Option<String>,
+    /// A command: exit 0 passes.
     pub(crate) cmd: Option<String>,
+    /// A URL: GET, a 2xx (or `status`) passes.
     pub(crate) http: Option<String>,
+    /// `host:port`: a connection passes.
     pub(crate) tcp: Option<String>,
     /// A probe registered by the embedding program, by name.
     pub(crate) probe: Option<String>,
@@ -333,15 +496,28 @@ pub(crate) struct RawHealth {
     /// Accept self-signed / unverifiable TLS certificates (cluster endpoints).
     #[serde(default)]
     pub(crate) insecure_tls: bool,
+    /// Wait before the first probe (default 0s).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) initial_delay: Option<Spanned<String>>,
+    /// Pause between probes (default 5s).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) interval: Option<Spanned<String>>,
+    /// `true` (x2, max 30s, jitter) or `{ factor, max, jitter }`.
     pub(crate) backoff: Option<RawBackoff>,
+    /// Limit of one probe (default 30s).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) probe_timeout: Option<Spanned<String>>,
+    /// Limit of the whole gate (default 5m).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) timeout: Option<Spanned<String>>,
+    /// Consecutive passes needed (default 2).
     pub(crate) success_threshold: Option<u32>,
+    /// Consecutive Error probes that fail the gate (default 4).
     pub(crate) consecutive_error_limit: Option<u32>,
+    /// Exit codes that fail the gate at once.
     #[serde(default)]
     pub(crate) fatal_exit_codes: Vec<i32>,
+    /// Output regexes that fail the gate at once.
     #[serde(default)]
     pub(crate) fatal_patterns: Vec<String>,
     /// Exit codes that mean "could not evaluate" (Error) rather than "not ready".
@@ -349,6 +525,7 @@ pub(crate) struct RawHealth {
     pub(crate) error_exit_codes: Vec<i32>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(untagged)]
 pub(crate) enum RawStatusCodes {
@@ -357,6 +534,7 @@ pub(crate) enum RawStatusCodes {
 }
 
 /// `backoff = true` (x2, max 30s, jitter) or a table.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(untagged)]
 pub(crate) enum RawBackoff {
@@ -364,6 +542,7 @@ pub(crate) enum RawBackoff {
     Table(RawBackoffTable),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawBackoffTable {
@@ -373,31 +552,46 @@ pub(crate) struct RawBackoffTable {
 }
 
 /// `[pipelines.NAME]`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPipeline {
+    /// One line for `opsrun list`.
     pub(crate) desc: Option<String>,
+    /// Its target tasks: the pipeline is them and everything they depend on.
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) targets: Vec<Spanned<String>>,
 }
 
 /// `[gitops]`: how emergency overrides suspend, check and resume reconciliation.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawGitops {
+    /// Command that suspends reconciliation (`{{.NAME}}` is the Kustomization).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) suspend: Option<Spanned<String>>,
+    /// Command that resumes reconciliation.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) resume: Option<Spanned<String>>,
     /// The drift check run before a resume (`{{.NAME}}`, `{{.PATH}}`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) diff: Option<Spanned<String>>,
     /// Prints a Kustomization's `spec.path` (`{{.NAME}}`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) spec_path: Option<Spanned<String>>,
     /// Prints a Kustomization's readiness and applied revision as a `flux get` table.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) status: Option<Spanned<String>>,
     /// The Git checkout Flux's source is cloned from (relative to the tasks file).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) checkout: Option<Spanned<String>>,
     /// Kustomization name → its path in the checkout, instead of asking the cluster.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, String>"))]
     pub(crate) paths: IndexMap<String, Spanned<String>>,
     /// How long each of those commands may take.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) timeout: Option<Spanned<String>>,
     /// The task that deploys the GitOps system (default `flux`).
     pub(crate) stage: Option<String>,

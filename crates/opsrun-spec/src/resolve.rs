@@ -10,7 +10,7 @@
 //! go-task users expect. Dynamic `{ sh = ... }` values run at most once per run (cached by
 //! command and directory) and only when used.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -59,6 +59,8 @@ pub struct Resolver<'s> {
     env: HashMap<String, String>,
     dynamic: Mutex<HashMap<(String, PathBuf), Result<String, String>>>,
     masker: crate::Masker,
+    /// Unmet `requires.vars` are recorded on the task instead of failing it (preflight).
+    defer_requires: bool,
 }
 
 /// The real machine, for every host fact but the environment.
@@ -164,6 +166,27 @@ pub struct ResolvedTask {
     pub method: Method,
     /// Set when the task is not for this platform: why it is skipped.
     pub platform_skip: Option<String>,
+    /// What the machine must provide before the run starts, rendered (`opsrun preflight`).
+    pub needs: ResolvedNeeds,
+    /// The `requires.vars` not met, one message each; only filled by a resolver with
+    /// [`Resolver::defer_requirements`] (otherwise they are an error).
+    pub unmet_requirements: Vec<String>,
+}
+
+/// A task's `requires` beyond variables, rendered for one invocation: what `opsrun preflight`
+/// checks before the first stage of a run starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResolvedNeeds {
+    /// Programs that must be on `PATH`.
+    pub tools: Vec<String>,
+    /// Environment variables that must be set and not empty.
+    pub env: Vec<String>,
+    /// Files that must exist, absolute.
+    pub files: Vec<PathBuf>,
+    /// Endpoints that must already answer (`http(s)://...`, `tcp://host:port`).
+    pub endpoints: Vec<String>,
+    /// Preconditions marked `preflight = true`: `(command, message)`.
+    pub preconditions: Vec<(String, Option<String>)>,
 }
 
 /// How a task's output reaches the terminal, rendered.
@@ -357,7 +380,17 @@ impl<'s> Resolver<'s> {
                 masker.add(value);
             }
         }
-        Self { spec, invocation, env, dynamic: Mutex::default(), masker }
+        Self { spec, invocation, env, dynamic: Mutex::default(), masker, defer_requires: false }
+    }
+
+    /// Unmet `requires.vars` do not fail a task: each is listed in its
+    /// [`ResolvedTask::unmet_requirements`], and the variable renders as `<NAME unset>`, so that
+    /// `opsrun preflight` can plan the whole run and report every missing variable together
+    /// with every other problem. Never for a run: its commands would get the placeholder.
+    #[must_use]
+    pub fn defer_requirements(mut self) -> Self {
+        self.defer_requires = true;
+        self
     }
 
     /// The spec being resolved.
@@ -389,7 +422,19 @@ impl<'s> Resolver<'s> {
         let mut scope = self.scope_for(task, call_vars);
         scope.task_name.clone_from(&task_name);
         scope.extra.insert("MATCH".into(), Value::List(matches.into_iter().map(Value::Str).collect()));
-        self.check_requires(task, &task_name, &mut scope)?;
+        let unmet_requirements = match self.check_requires(task, &task_name, &mut scope) {
+            Ok(()) => Vec::new(),
+            Err(unmet) if self.defer_requires => {
+                for req in &task.requires {
+                    if matches!(scope.lookup(&req.name), Ok(None | Some(Value::Undefined(_)))) {
+                        scope.pinned.insert(req.name.clone());
+                        scope.extra.insert(req.name.clone(), Value::Str(format!("<{} unset>", req.name)));
+                    }
+                }
+                unmet.diagnostics.iter().map(|d| d.message.clone()).collect()
+            }
+            Err(e) => return Err(e),
+        };
         let r = |t: &Tmpl, scope: &mut TaskScope<'_, '_>| self.render(t, scope, &task_name);
         let dir = match &task.dir {
             Some(d) => {
@@ -491,6 +536,21 @@ impl<'s> Resolver<'s> {
                 error_only: *error_only,
             },
         };
+        let mut needs =
+            ResolvedNeeds { tools: task.needs.tools.clone(), env: task.needs.env.clone(), ..ResolvedNeeds::default() };
+        for f in &task.needs.files {
+            needs.files.push(dir.join(r(f, &mut scope)?));
+        }
+        for e in &task.needs.endpoints {
+            needs.endpoints.push(r(e, &mut scope)?);
+        }
+        needs.preconditions = task
+            .preconditions
+            .iter()
+            .zip(&preconditions)
+            .filter(|(p, _)| p.preflight)
+            .map(|(_, resolved)| resolved.clone())
+            .collect();
         let platform_skip = (!task.platforms.is_empty() && !task.platforms.iter().any(crate::Platform::matches_host))
             .then(|| format!("not for this platform ({}/{})", crate::model::host_os(), crate::model::host_arch()));
         Ok(ResolvedTask {
@@ -527,6 +587,8 @@ impl<'s> Resolver<'s> {
             run,
             method: task.method.or(settings.method).unwrap_or_default(),
             platform_skip,
+            needs,
+            unmet_requirements,
         })
     }
 
@@ -641,6 +703,7 @@ impl<'s> Resolver<'s> {
         let task = ctx.task;
         let settings = &self.spec.scopes[task.scope].settings;
         let mut out = Vec::new();
+        let mut problems = Vec::new();
         for c in cmds {
             if !c.platforms.is_empty() && !c.platforms.iter().any(crate::Platform::matches_host) {
                 continue;
@@ -660,7 +723,15 @@ impl<'s> Resolver<'s> {
                         scope.extra.shift_remove("EXIT_CODE");
                         (ResolvedCmdKind::Shell(ok), Some(failed))
                     }
-                    CmdKind::Shell(t) => (ResolvedCmdKind::Shell(self.render(t, scope, ctx.task_name)?), None),
+                    // Every command is rendered, so that all its undefined variables are
+                    // reported together rather than one per attempt.
+                    CmdKind::Shell(t) => match self.render(t, scope, ctx.task_name) {
+                        Ok(script) => (ResolvedCmdKind::Shell(script), None),
+                        Err(e) => {
+                            problems.extend(e.diagnostics);
+                            continue;
+                        }
+                    },
                     CmdKind::Task { target, vars } => {
                         let name = self.target_name(target, scope, ctx.task_name)?;
                         let mut values = IndexMap::new();
@@ -682,7 +753,7 @@ impl<'s> Resolver<'s> {
             }
             scope.clear_extra();
         }
-        Ok(out)
+        if problems.is_empty() { Ok(out) } else { Err(SpecError::new(problems, Arc::clone(&self.spec.sources))) }
     }
 
     /// The loop variables of each iteration of `for_each` (one empty binding without a loop).
@@ -908,22 +979,27 @@ impl<'s> Resolver<'s> {
         if t.parsed.is_literal() {
             return Ok(t.source.clone());
         }
-        t.parsed.render(scope, &self.host()).map_err(|e| {
-            let at = template_error_location(&t.location, t.content_start, e.offset, e.len);
-            let mut d = Diagnostic::new(format!("in task `{task}`: {e}"));
-            d = match &e.kind {
-                TemplateErrorKind::UndefinedVariable(name) => {
-                    let mut d = d.at(at, "used here");
-                    if let Some(best) = self.closest_var(name, task) {
-                        d = d.help(format!("did you mean `{best}`?"));
+        t.parsed.render_all(scope, &self.host()).map_err(|errors| {
+            let diagnostics = errors
+                .iter()
+                .map(|e| {
+                    let at = template_error_location(&t.location, t.content_start, e.offset, e.len);
+                    let d = Diagnostic::new(format!("in task `{task}`: {e}"));
+                    match &e.kind {
+                        TemplateErrorKind::UndefinedVariable(name) => {
+                            let mut d = d.at(at, "used here");
+                            if let Some(best) = self.closest_var(name, task) {
+                                d = d.help(format!("did you mean `{best}`?"));
+                            }
+                            d.help(format!(
+                                "define `{name}` under [vars] or the task's vars, or pass it: `opsrun run {task} {name}=value`"
+                            ))
+                        }
+                        _ => d.at(at, "here"),
                     }
-                    d.help(format!(
-                        "define `{name}` under [vars] or the task's vars, or pass it: `opsrun run {task} {name}=value`"
-                    ))
-                }
-                _ => d.at(at, "here"),
-            };
-            SpecError::new(vec![d], Arc::clone(&self.spec.sources))
+                })
+                .collect();
+            SpecError::new(diagnostics, Arc::clone(&self.spec.sources))
         })
     }
 
@@ -993,6 +1069,8 @@ struct TaskScope<'a, 's> {
     stack: Vec<(String, usize)>,
     /// Values above every layer: a loop's `ITEM`, `EXIT_CODE` of a deferred command, `MATCH`.
     extra: IndexMap<String, Value>,
+    /// Names in `extra` that outlive loops (`MATCH`, placeholders of unmet requirements).
+    pinned: HashSet<String>,
 }
 
 /// Layer numbers, highest priority first; file scopes follow the task layer.
@@ -1019,6 +1097,7 @@ impl<'a, 's> TaskScope<'a, 's> {
             cache: HashMap::new(),
             stack: Vec::new(),
             extra: IndexMap::new(),
+            pinned: HashSet::from(["MATCH".to_owned()]),
         }
     }
 
@@ -1037,7 +1116,7 @@ impl<'a, 's> TaskScope<'a, 's> {
     /// Ends a loop: its variables are gone.
     fn clear_extra(&mut self) {
         let before = self.extra.len();
-        self.extra.retain(|k, _| k == "MATCH");
+        self.extra.retain(|k, _| self.pinned.contains(k));
         if self.extra.len() != before {
             self.cache.clear();
         }

@@ -36,6 +36,13 @@ impl Template {
     /// Renders with variables from `scope`; functions that report facts
     /// about the machine (`env`, `now`, `OS`, ...) ask `host`.
     pub fn render(&self, scope: &mut dyn Scope, host: &dyn Host) -> Result<String, TemplateError> {
+        self.render_all(scope, host).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// [`Template::render`], reporting every undefined variable that reaches the output (in
+    /// order) rather than the first; any other error is the last of the list. Never an empty
+    /// list.
+    pub fn render_all(&self, scope: &mut dyn Scope, host: &dyn Host) -> Result<String, Vec<TemplateError>> {
         if self.literal {
             return Ok(self.src.clone());
         }

@@ -12,16 +12,29 @@ use super::host::Host;
 use super::scope::Scope;
 use super::value::Value;
 
-/// Renders `nodes` (parsed from `src`) into a new string.
+/// Renders `nodes` (parsed from `src`) into a new string. Every undefined variable that
+/// reaches the output is an error, and all of them are reported (rendering goes on past one);
+/// any other error ends the rendering.
 pub(crate) fn render(
     src: &str,
     nodes: &[Node],
     scope: &mut dyn Scope,
     host: &dyn Host,
-) -> Result<String, TemplateError> {
-    let mut renderer = Renderer { src, scope, host, vars: Vec::new(), out: String::with_capacity(src.len()), steps: 0 };
-    renderer.walk(nodes, &Datum::Root)?;
-    Ok(renderer.out)
+) -> Result<String, Vec<TemplateError>> {
+    let mut renderer = Renderer {
+        src,
+        scope,
+        host,
+        vars: Vec::new(),
+        out: String::with_capacity(src.len()),
+        steps: 0,
+        undefined: Vec::new(),
+    };
+    if let Err(e) = renderer.walk(nodes, &Datum::Root) {
+        renderer.undefined.push(e);
+        return Err(renderer.undefined);
+    }
+    if renderer.undefined.is_empty() { Ok(renderer.out) } else { Err(renderer.undefined) }
 }
 
 /// The most one rendering may produce: a command, a variable or a message longer than this is
@@ -62,6 +75,8 @@ struct Renderer<'a, 's> {
     vars: Vec<(&'a str, Datum)>,
     out: String,
     steps: u64,
+    /// Undefined variables printed so far: rendering goes on to find the others.
+    undefined: Vec<TemplateError>,
 }
 
 impl<'a> Renderer<'a, '_> {
@@ -122,7 +137,8 @@ impl<'a> Renderer<'a, '_> {
     fn print(&mut self, value: Datum, span: Span) -> Result<(), TemplateError> {
         let value = to_value(value, span)?;
         if let Some(name) = value.find_undefined() {
-            return Err(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.to_owned()), span));
+            self.undefined.push(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.to_owned()), span));
+            return Ok(());
         }
         value.write_display(&mut self.out);
         self.check_size(span)

@@ -665,3 +665,20 @@ fn runaway_templates_are_bounded_errors() {
     let t = Template::parse(r#"{{range 1000}}{{printf "%05d " .}}{{end}}"#).unwrap();
     assert_eq!(t.render(&mut EmptyScope, &crate::SystemHost).unwrap().len(), 6000);
 }
+
+#[test]
+fn every_undefined_variable_that_is_printed_is_reported() {
+    let template = Template::parse("{{.A}} and {{.B}}{{if .C}}{{end}} and {{.A}}").expect("parses");
+    let errors = template.render_all(&mut EmptyScope, &SystemHost).expect_err("undefined");
+    let names: Vec<String> = errors
+        .iter()
+        .map(|e| match &e.kind {
+            TemplateErrorKind::UndefinedVariable(name) => name.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(names, ["A", "B", "A"]);
+    assert_eq!(errors[1].offset, "{{.A}} and ".len());
+    // `render` keeps its contract: the first error.
+    assert_eq!(template.render(&mut EmptyScope, &SystemHost).expect_err("undefined"), errors[0]);
+}

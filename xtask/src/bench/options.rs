@@ -9,14 +9,19 @@ pub(crate) struct BenchOptions {
     pub(crate) warmup: usize,
     /// Replace the results section of `docs/benchmarks.md`.
     pub(crate) write: bool,
+    /// Only this workload (`--only render`); the table then has one row.
+    pub(crate) only: Option<String>,
 }
+
+/// The workloads, as `--only` names them.
+pub(crate) const WORKLOADS: [&str; 7] = ["startup", "list", "fan-out", "chain", "gate", "resume", "render"];
 
 pub(crate) const DEFAULT_RUNS: usize = 10;
 pub(crate) const QUICK_RUNS: usize = 3;
 
 impl BenchOptions {
     pub(crate) fn parse(args: &[String]) -> Result<Self, String> {
-        let mut options = Self { runs: DEFAULT_RUNS, warmup: 1, write: false };
+        let mut options = Self { runs: DEFAULT_RUNS, warmup: 1, write: false, only: None };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -30,8 +35,18 @@ impl BenchOptions {
                         .filter(|&runs| runs > 0)
                         .ok_or_else(|| format!("--runs expects a positive number, got `{value}`"))?;
                 }
+                "--only" => {
+                    let value = args.next().ok_or("--only needs a workload")?;
+                    if !WORKLOADS.contains(&value.as_str()) {
+                        return Err(format!("unknown workload `{value}` (one of {})", WORKLOADS.join(", ")));
+                    }
+                    options.only = Some(value.clone());
+                }
                 other => return Err(format!("unknown bench option `{other}`")),
             }
+        }
+        if options.write && options.only.is_some() {
+            return Err("--write records the whole table: drop --only".into());
         }
         Ok(options)
     }
@@ -47,11 +62,14 @@ mod tests {
 
     #[test]
     fn defaults_quick_runs_and_write() {
-        assert_eq!(parse(&[]), Ok(BenchOptions { runs: 10, warmup: 1, write: false }));
-        assert_eq!(parse(&["--quick", "--write"]), Ok(BenchOptions { runs: 3, warmup: 1, write: true }));
+        assert_eq!(parse(&[]), Ok(BenchOptions { runs: 10, warmup: 1, write: false, only: None }));
+        assert_eq!(parse(&["--quick", "--write"]), Ok(BenchOptions { runs: 3, warmup: 1, write: true, only: None }));
         assert_eq!(parse(&["--runs", "5"]).map(|o| o.runs), Ok(5));
         assert!(parse(&["--runs", "0"]).is_err());
         assert!(parse(&["--runs"]).is_err());
         assert!(parse(&["--fast"]).is_err());
+        assert_eq!(parse(&["--only", "render"]).map(|o| o.only), Ok(Some("render".into())));
+        assert!(parse(&["--only", "nothing"]).is_err());
+        assert!(parse(&["--only", "render", "--write"]).is_err());
     }
 }

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::measure::{Contender, Timing, side_by_side, spawn_floor, time_command};
-use super::options::{BenchOptions, DEFAULT_RUNS, QUICK_RUNS};
+use super::options::{BenchOptions, DEFAULT_RUNS, QUICK_RUNS, WORKLOADS};
 use super::table::{Row, markdown, ms, write_section};
 use super::tools::{self, Tool};
 use super::workload::{self, Workload};
@@ -18,11 +18,14 @@ const LIST_TASKS: usize = 1000;
 const FAN_OUT_DEPS: usize = 500;
 const CHAIN_LENGTH: usize = 200;
 const PIPELINE_TASKS: usize = 200;
+const RENDER_TASKS: usize = 200;
 
 const LIST_TARGET_MS: f64 = 20.0;
 const SPAWN_RATIO_TARGET: f64 = 1.2;
 const GATE_TARGET_MS: f64 = 5.0;
 const RESUME_RATIO_TARGET: f64 = 1.5;
+/// Percent of one core the progress bars may cost with [`RENDER_TASKS`] tasks running.
+const RENDER_TARGET_PERCENT: f64 = 5.0;
 
 pub(crate) fn run(root: &Path, options: &BenchOptions) -> ExitCode {
     match run_suite(root, options) {
@@ -70,7 +73,19 @@ fn run_suite(root: &Path, options: &BenchOptions) -> Result<(), String> {
         just.as_ref().map_or("not installed", |t| t.version.as_str()),
     );
 
-    let rows = vec![bench.startup()?, bench.list()?, bench.fan_out()?, bench.chain()?, bench.gate()?, bench.resume()?];
+    let wanted = |name: &str| options.only.as_deref().is_none_or(|only| only == name);
+    let mut rows = Vec::new();
+    for name in WORKLOADS.into_iter().filter(|name| wanted(name)) {
+        rows.push(match name {
+            "startup" => bench.startup()?,
+            "list" => bench.list()?,
+            "fan-out" => bench.fan_out()?,
+            "chain" => bench.chain()?,
+            "gate" => bench.gate()?,
+            "resume" => bench.resume()?,
+            _ => bench.render()?,
+        });
+    }
 
     let section = section(&bench, &rows);
     println!("\n{section}");
@@ -340,6 +355,96 @@ impl Bench<'_> {
     }
 }
 
+impl Bench<'_> {
+    /// What drawing the progress bars costs: opsrun runs [`RENDER_TASKS`] tasks at once on a
+    /// pseudo-terminal (util-linux `script`), once with bars and once with plain lines, and the
+    /// difference in CPU time (opsrun and everything it ran, from the shell's `times`) per
+    /// second of the run is the bars' share of a core. Both runs start and print the same.
+    fn render(&mut self) -> Result<Row, String> {
+        let dir = self.workdir("render", &workload::running(RENDER_TASKS), None)?;
+        let runs = self.options.runs.clamp(1, 3);
+        eprint!("  bars with {RENDER_TASKS} tasks running: {runs} rounds ");
+        let mut bars = Vec::new();
+        let mut plain = Vec::new();
+        let mut failure = None;
+        for _ in 0..runs {
+            eprint!(".");
+            match (self.cpu_on_terminal(&dir, "auto"), self.cpu_on_terminal(&dir, "plain")) {
+                (Ok(b), Ok(p)) => {
+                    bars.push(b);
+                    plain.push(p);
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        eprintln!(" done");
+        let row = |opsrun: String, floor: String, ratio: String, met| Row {
+            workload: format!("progress bars, {RENDER_TASKS} tasks running at once (CPU per second of run)"),
+            opsrun,
+            floor,
+            go_task: "—".into(),
+            just: "—".into(),
+            ratio,
+            target: format!("< {RENDER_TARGET_PERCENT}% of a core"),
+            met,
+        };
+        if let Some(error) = failure {
+            self.footnotes.push(error);
+            let cell = format!("failed [{}]", self.footnotes.len());
+            return Ok(row(cell, "—".into(), "—".into(), None));
+        }
+        let percent = |samples: &mut Vec<(f64, f64)>| {
+            let mut shares: Vec<f64> = samples.iter().map(|(cpu, wall)| cpu / wall * 100.0).collect();
+            shares.sort_by(f64::total_cmp);
+            shares[shares.len() / 2]
+        };
+        let (bars, plain) = (percent(&mut bars), percent(&mut plain));
+        let cost = bars - plain;
+        Ok(row(
+            format!("{bars:.1}% (bars)"),
+            format!("{plain:.1}% (plain lines)"),
+            format!("{cost:+.1} points"),
+            Some(cost < RENDER_TARGET_PERCENT),
+        ))
+    }
+
+    /// (CPU seconds, wall seconds) of `opsrun --output MODE run all` on a 40×120 pseudo-terminal.
+    fn cpu_on_terminal(&self, dir: &Path, mode: &str) -> Result<(f64, f64), String> {
+        let times = dir.join(format!("times-{mode}"));
+        let script = format!(
+            "stty rows 40 cols 120; '{}' --output {mode} run all -j {RENDER_TASKS} --force; times > '{}'",
+            self.opsrun.display(),
+            times.display()
+        );
+        let mut command = Command::new("script");
+        command
+            .args(["-q", "-e", "-c", &script, "/dev/null"])
+            .current_dir(dir)
+            .env_remove("CI")
+            .env("TERM", "xterm-256color");
+        let wall = time_command(&mut command)
+            .map_err(|e| format!("`script` (util-linux) running opsrun on a pseudo-terminal: {e}"))?;
+        let text = fs::read_to_string(&times).map_err(|e| format!("no `times` output: {e}"))?;
+        // The second line of `times`: the children's user and system time, as `0m1.234s 0m0.567s`.
+        let children = text.lines().nth(1).ok_or_else(|| format!("unexpected `times` output: {text:?}"))?;
+        let cpu: f64 = children
+            .split_whitespace()
+            .map(shell_time)
+            .sum::<Option<f64>>()
+            .ok_or_else(|| format!("unexpected `times` output: {text:?}"))?;
+        Ok((cpu, wall.as_secs_f64()))
+    }
+}
+
+/// `1m2.500s` as seconds.
+fn shell_time(text: &str) -> Option<f64> {
+    let (minutes, seconds) = text.strip_suffix('s')?.split_once('m')?;
+    Some(minutes.parse::<f64>().ok()? * 60.0 + seconds.parse::<f64>().ok()?)
+}
+
 fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
@@ -428,6 +533,13 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_782), (2024, 2, 29));
         assert_eq!(civil_from_days(20_819), (2027, 1, 1));
+    }
+
+    #[test]
+    fn shell_times() {
+        assert_eq!(shell_time("0m1.250s"), Some(1.25));
+        assert_eq!(shell_time("2m0.000s"), Some(120.0));
+        assert_eq!(shell_time("1.2"), None);
     }
 
     #[test]

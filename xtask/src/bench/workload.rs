@@ -77,6 +77,22 @@ pub(crate) fn gate() -> String {
         .to_string()
 }
 
+/// One task `all` depending on `count` tasks that run at the same time for about five seconds,
+/// each printing a line every half second (what the terminal renderer draws).
+pub(crate) fn running(count: usize) -> String {
+    let mut toml = String::new();
+    for i in 0..count {
+        let _ = write!(
+            toml,
+            "[tasks.{}]\ncmds = ['for i in 1 2 3 4 5 6 7 8 9 10; do echo \"line $i of {i}\"; sleep 0.5; done']\n\n",
+            name('w', i)
+        );
+    }
+    let deps: Vec<String> = (0..count).map(|i| format!("\"{}\"", name('w', i))).collect();
+    let _ = write!(toml, "[tasks.all]\ndeps = [{}]\n", deps.join(", "));
+    toml
+}
+
 /// A pipeline `p` over `count` no-op tasks, each depending on the previous one and on the task at
 /// half its index, so that the plan is a DAG rather than a plain chain.
 pub(crate) fn pipeline(count: usize) -> String {
