@@ -389,6 +389,7 @@ impl Unit {
             shell: Some(task.shell.clone()),
             interactive: false,
             errexit: false,
+            keep_background: false,
         };
         let mut stdout: Vec<String> = Vec::new();
         let mut stderr: Vec<String> = Vec::new();
@@ -425,6 +426,7 @@ impl Unit {
             shell: Some(task.shell.clone()),
             interactive: false,
             errexit: false,
+            keep_background: false,
         };
         run_shell(&cmd, self.shutdown.clone(), |_, _| {}).await.exit
     }
@@ -571,6 +573,7 @@ impl Unit {
             interactive: task.interactive,
             // As go-task runs every command: a failing line ends the script.
             errexit: true,
+            keep_background: task.keep_background,
         };
         let emitter = &self.emitter;
         let masker = &self.masker;
@@ -590,7 +593,9 @@ impl Unit {
         if finished.stragglers_killed {
             self.emitter.emit(Event::Warning {
                 task: Some(key.clone()),
-                message: "the command left processes running in its group; they were killed".into(),
+                message: "the command left processes running in its group; they were killed (to keep them running, \
+                          set `background = \"keep\"` on the task or at the top of tasks.toml)"
+                    .into(),
             });
         }
         let status = match &finished.exit {

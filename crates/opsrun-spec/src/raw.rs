@@ -43,6 +43,10 @@ pub(crate) struct RawFile {
     pub(crate) shopt: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) silent: bool,
+    /// `error` (default) or `empty`: what printing an undefined variable does.
+    pub(crate) undefined_vars: Option<Spanned<String>>,
+    /// `kill` (default) or `keep`: processes a command leaves running in the background.
+    pub(crate) background: Option<Spanned<String>>,
 }
 
 /// `output = "prefixed"` or `output = { group = { begin = "...", end = "..." } }`.
@@ -142,6 +146,11 @@ pub(crate) enum RawVar {
 pub(crate) struct RawVarTable {
     pub(crate) sh: Option<String>,
     pub(crate) value: Option<String>,
+    /// `{ ref = ".NAME" }`: another variable's value, unchanged.
+    #[serde(rename = "ref")]
+    pub(crate) reference: Option<String>,
+    /// `{ map = { key = "value" } }`: a map value (go-task's `map:` vars).
+    pub(crate) map: Option<toml::Table>,
     #[serde(default)]
     pub(crate) secret: bool,
 }
@@ -233,6 +242,8 @@ pub(crate) struct RawTask {
     pub(crate) shopt: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) dotenv: Vec<Spanned<String>>,
+    /// `kill` or `keep`: processes its commands leave running in the background.
+    pub(crate) background: Option<Spanned<String>>,
 }
 
 /// A command: a string, `{ cmd, ignore_error, silent }` or `{ task, vars }`.

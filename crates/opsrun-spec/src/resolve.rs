@@ -20,8 +20,8 @@ use indexmap::IndexMap;
 use crate::diagnostic::{Diagnostic, SpecError};
 use crate::load::template_error_location;
 use crate::model::{
-    Cmd, CmdKind, DurationSpec, ForSpec, HealthSpec, Method, OutputSetting, ProbeSpec, Retries, RunPolicy, Spec, Task,
-    TaskRef, Tmpl, VarDef, VarValue,
+    Background, Cmd, CmdKind, DurationSpec, ForSpec, HealthSpec, Method, OutputSetting, ProbeSpec, Retries, RunPolicy,
+    Spec, Task, TaskRef, Tmpl, UndefinedVars, VarDef, VarValue,
 };
 use crate::template::{Host, Scope, SystemHost, TemplateErrorKind, Value};
 
@@ -59,6 +59,9 @@ pub struct Resolver<'s> {
     env: HashMap<String, String>,
     dynamic: Mutex<HashMap<(String, PathBuf), Result<String, String>>>,
     secrets: Arc<Mutex<Vec<String>>>,
+    /// Undefined variables printed as empty strings (files with `undefined_vars = "empty"`),
+    /// once per name and place.
+    warnings: Mutex<Vec<Diagnostic>>,
 }
 
 /// The real machine, for every host fact but the environment.
@@ -164,6 +167,9 @@ pub struct ResolvedTask {
     pub method: Method,
     /// Set when the task is not for this platform: why it is skipped.
     pub platform_skip: Option<String>,
+    /// Processes its commands leave running in the background keep running (`background =
+    /// "keep"`) instead of being killed.
+    pub keep_background: bool,
 }
 
 /// How a task's output reaches the terminal, rendered.
@@ -352,7 +358,7 @@ impl<'s> Resolver<'s> {
     pub fn with_env(spec: &'s Spec, invocation: Invocation, env: HashMap<String, String>) -> Self {
         // A credential given on the command line (`API_TOKEN=...`) is a secret from the start.
         let secrets = Arc::new(Mutex::new(Vec::new()));
-        let resolver = Self { spec, invocation, env, dynamic: Mutex::default(), secrets };
+        let resolver = Self { spec, invocation, env, dynamic: Mutex::default(), secrets, warnings: Mutex::default() };
         let masker = resolver.masker();
         for (name, value) in &resolver.invocation.vars {
             if looks_secret(name) {
@@ -365,6 +371,13 @@ impl<'s> Resolver<'s> {
     /// The spec being resolved.
     pub fn spec(&self) -> &'s Spec {
         self.spec
+    }
+
+    /// The warnings rendering has produced since the last call (undefined variables printed as
+    /// empty strings in files with `undefined_vars = "empty"`), each place once; they point
+    /// into [`Spec::sources`].
+    pub fn take_warnings(&self) -> Vec<Diagnostic> {
+        self.warnings.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default()
     }
 
     /// The host templates render on: `{{env "X"}}` reads this resolver's environment (the one
@@ -535,6 +548,7 @@ impl<'s> Resolver<'s> {
             run,
             method: task.method.or(settings.method).unwrap_or_default(),
             platform_skip,
+            keep_background: task.background.or(settings.background) == Some(Background::Keep),
         })
     }
 
@@ -831,6 +845,10 @@ impl<'s> Resolver<'s> {
         let value = match &def.value {
             VarValue::Literal(v) => v.clone(),
             VarValue::Template(t) => Value::Str(self.render(t, scope, task)?),
+            VarValue::Ref(other) => scope
+                .lookup(other)
+                .map_err(|m| SpecError::plain(format!("in task `{task}`: variable `{name}` refers to `{other}`: {m}")))?
+                .unwrap_or_else(|| Value::Undefined(other.clone())),
             VarValue::Sh(t) => {
                 let cmd = self.render(t, scope, task)?;
                 let out = self.run_dynamic(&cmd, &scope.dir).map_err(|m| {
@@ -913,7 +931,20 @@ impl<'s> Resolver<'s> {
         if t.parsed.is_literal() {
             return Ok(t.source.clone());
         }
-        t.parsed.render(scope, &self.host()).map_err(|e| {
+        let lenient = self.spec.scopes.get(scope.file_scope).and_then(|s| s.settings.undefined_vars)
+            == Some(UndefinedVars::Empty);
+        let rendered = if lenient {
+            t.parsed.render_lenient(scope, &self.host())
+        } else {
+            t.parsed.render(scope, &self.host()).map(|text| (text, Vec::new()))
+        };
+        let rendered = rendered.map(|(text, undefined)| {
+            for (name, range) in undefined {
+                self.warn_undefined(t, &name, &range, task);
+            }
+            text
+        });
+        rendered.map_err(|e| {
             let at = template_error_location(&t.location, t.content_start, e.offset, e.len);
             let mut d = Diagnostic::new(format!("in task `{task}`: {e}"));
             d = match &e.kind {
@@ -930,6 +961,22 @@ impl<'s> Resolver<'s> {
             };
             SpecError::new(vec![d], Arc::clone(&self.spec.sources))
         })
+    }
+
+    /// Records that `name` was printed as an empty string in `t`, once per name and place.
+    fn warn_undefined(&self, t: &Tmpl, name: &str, range: &std::ops::Range<usize>, task: &str) {
+        let at = template_error_location(&t.location, t.content_start, range.start, range.len());
+        let Ok(mut warnings) = self.warnings.lock() else { return };
+        let seen = |d: &Diagnostic| d.location.as_ref() == Some(&at) && d.message.contains(&format!("`{name}`"));
+        if warnings.iter().any(seen) {
+            return;
+        }
+        let mut d = Diagnostic::warning(format!("in task `{task}`: undefined variable `{name}` printed as an empty string"))
+            .at(at, "undefined here");
+        if let Some(best) = self.closest_var(name, task) {
+            d = d.help(format!("did you mean `{best}`?"));
+        }
+        warnings.push(d.help(format!("define it, or pass it: `opsrun run {task} {name}=value`")));
     }
 
     /// The defined variable name closest to `name`, for "did you mean".
@@ -951,7 +998,7 @@ impl<'s> Resolver<'s> {
     fn var_error(&self, task: &Task, name: &str, message: &str) -> SpecError {
         let location = task.vars.get(name).and_then(|d| match &d.value {
             VarValue::Template(t) | VarValue::Sh(t) => Some(t.location.clone()),
-            VarValue::Literal(_) => None,
+            VarValue::Literal(_) | VarValue::Ref(_) => None,
         });
         let mut d = Diagnostic::new(format!("in task `{}`: variable `{name}`: {message}", task.name));
         if let Some(l) = location {

@@ -39,7 +39,22 @@ impl Template {
         if self.literal {
             return Ok(self.src.clone());
         }
-        render::render(&self.src, &self.nodes, scope, host)
+        render::render(&self.src, &self.nodes, scope, host, false).map(|(text, _)| text)
+    }
+
+    /// Renders like [`Template::render`], except that an undefined variable printed (or given
+    /// to a function that refuses undefined values) is an empty string (nil for the function)
+    /// instead of an error, as in go-task: the names printed so, with the byte range of each
+    /// one's action in the source, come back with the text.
+    pub fn render_lenient(
+        &self,
+        scope: &mut dyn Scope,
+        host: &dyn Host,
+    ) -> Result<(String, Vec<(String, std::ops::Range<usize>)>), TemplateError> {
+        if self.literal {
+            return Ok((self.src.clone(), Vec::new()));
+        }
+        render::render(&self.src, &self.nodes, scope, host, true)
     }
 
     /// The top-level variable names the template references (`.NAME` where

@@ -12,16 +12,27 @@ use super::host::Host;
 use super::scope::Scope;
 use super::value::Value;
 
-/// Renders `nodes` (parsed from `src`) into a new string.
+/// Renders `nodes` (parsed from `src`) into a new string. With `lenient`, an undefined variable
+/// that reaches the output (or a function that refuses one) prints as nothing instead of
+/// failing, and is returned with the byte range of its action.
 pub(crate) fn render(
     src: &str,
     nodes: &[Node],
     scope: &mut dyn Scope,
     host: &dyn Host,
-) -> Result<String, TemplateError> {
-    let mut renderer = Renderer { src, scope, host, vars: Vec::new(), out: String::with_capacity(src.len()) };
+    lenient: bool,
+) -> Result<(String, Vec<(String, std::ops::Range<usize>)>), TemplateError> {
+    let mut renderer = Renderer {
+        src,
+        scope,
+        host,
+        vars: Vec::new(),
+        out: String::with_capacity(src.len()),
+        lenient,
+        undefined: Vec::new(),
+    };
     renderer.walk(nodes, &Datum::Root)?;
-    Ok(renderer.out)
+    Ok((renderer.out, renderer.undefined))
 }
 
 /// What dot (or a variable) holds: the root variable map, or a value.
@@ -53,6 +64,10 @@ struct Renderer<'a, 's> {
     host: &'s dyn Host,
     vars: Vec<(&'a str, Datum)>,
     out: String,
+    /// Undefined values print as nothing (and are recorded) instead of failing.
+    lenient: bool,
+    /// The undefined variables printed in lenient mode, with their actions' byte ranges.
+    undefined: Vec<(String, std::ops::Range<usize>)>,
 }
 
 impl<'a> Renderer<'a, '_> {
@@ -86,7 +101,10 @@ impl<'a> Renderer<'a, '_> {
     fn print(&mut self, value: Datum, span: Span) -> Result<(), TemplateError> {
         let value = to_value(value, span)?;
         if let Some(name) = value.find_undefined() {
-            return Err(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.to_owned()), span));
+            if !self.lenient {
+                return Err(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.to_owned()), span));
+            }
+            self.undefined.push((name.to_owned(), span.range()));
         }
         value.write_display(&mut self.out);
         Ok(())
@@ -207,8 +225,17 @@ impl<'a> Renderer<'a, '_> {
         let undefined = args.iter().find(|a| matches!(a, Value::Undefined(_)));
         match (func.on_undefined, undefined) {
             (OnUndefined::Propagate, Some(undefined)) => return Ok(undefined.clone()),
-            (OnUndefined::Reject, Some(Value::Undefined(name))) => {
+            (OnUndefined::Reject, Some(Value::Undefined(name))) if !self.lenient => {
                 return Err(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.clone()), span));
+            }
+            (OnUndefined::Reject, Some(Value::Undefined(name))) => {
+                // As in Go, the function gets nil.
+                self.undefined.push((name.clone(), span.range()));
+                for arg in &mut args {
+                    if matches!(arg, Value::Undefined(_)) {
+                        *arg = Value::Nil;
+                    }
+                }
             }
             _ => {}
         }

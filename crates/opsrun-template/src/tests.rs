@@ -648,3 +648,16 @@ fn deep_nesting_is_rejected_not_overflowed() {
     let ok = format!("{{{{{}.NAME{}}}}}", "(".repeat(50), ")".repeat(50));
     assert_eq!(render(&ok).expect("moderate nesting"), "web");
 }
+
+#[test]
+fn lenient_rendering_prints_undefined_variables_as_nothing_and_names_them() {
+    let template =
+        Template::parse(r#"[{{.NOPE}}] [{{.NOPE.x}}] [{{upper .GONE}}] {{.V | default "d"}}"#).expect("parse");
+    let (text, undefined) = template.render_lenient(&mut vars(), &SystemHost).expect("lenient render");
+    assert_eq!(text, "[] [] [] d");
+    let names: Vec<&str> = undefined.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["NOPE", "NOPE", "GONE"]);
+    assert_eq!(undefined[0].1, 1..10, "the action of the first undefined variable");
+    // The strict form still refuses the same template.
+    assert!(template.render(&mut vars(), &SystemHost).is_err());
+}
