@@ -11,6 +11,7 @@ pub mod context;
 pub mod error;
 mod execute;
 pub mod exit;
+mod import;
 mod overrides;
 mod status;
 
@@ -60,6 +61,16 @@ fn run() -> ExitCode {
 }
 
 fn dispatch(cli: &Cli) -> Result<u8> {
+    if let Some(Command::Import(args)) = &cli.command {
+        return import::import(cli, args);
+    }
+    if !args::OUTPUT_MODES.contains(&cli.output.as_str()) {
+        return Err(CliError::Usage(format!(
+            "invalid value `{}` for `--output`\n  help: possible values: {}",
+            cli.output,
+            args::OUTPUT_MODES.join(", ")
+        )));
+    }
     if cli.list || cli.list_all || cli.summary.is_some() {
         let ctx = Context::load(cli)?;
         if let Some(task) = &cli.summary {
@@ -122,7 +133,7 @@ fn dispatch(cli: &Cli) -> Result<u8> {
             let args = args::TaskWords::try_parse_from(words).map_err(|e| CliError::Usage(e.to_string()))?;
             commands::run(cli, &ctx, &args.run)
         }
-        Command::Completions(_) | Command::Classify(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Classify(_) | Command::Import(_) => unreachable!("handled above"),
     }
 }
 

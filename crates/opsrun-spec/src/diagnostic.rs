@@ -146,6 +146,8 @@ pub enum Severity {
     /// Worth knowing, not wrong (a Taskfile key opsrun cannot express, an undefined variable
     /// printed as an empty string).
     Warning,
+    /// A suggestion (a better way to write something).
+    Note,
 }
 
 /// One problem, optionally tied to a place in a file.
@@ -244,6 +246,7 @@ pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap, color
         let mut cs = match d.severity {
             Severity::Error => CsDiagnostic::error(),
             Severity::Warning => CsDiagnostic::warning(),
+            Severity::Note => CsDiagnostic::note(),
         }
         .with_message(&d.message);
         if let Some(loc) = &d.location {
