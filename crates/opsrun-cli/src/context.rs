@@ -89,7 +89,9 @@ fn taskfile_notice(file: &Path, working_dir: &Path, warnings: usize) -> String {
         1 => "; 1 thing in it opsrun cannot express is left out (`opsrun import --check` shows it)".to_string(),
         n => format!("; {n} things in it opsrun cannot express are left out (`opsrun import --check` lists them)"),
     };
-    format!("opsrun: reading the go-task Taskfile {shown}{unsupported}; `opsrun import` converts it to tasks.toml for good")
+    format!(
+        "opsrun: reading the go-task Taskfile {shown}{unsupported}; `opsrun import` converts it to tasks.toml for good"
+    )
 }
 
 /// True for a variable name that says it holds a credential (`OP_TOKEN`, `DB_PASSWORD`, ...):

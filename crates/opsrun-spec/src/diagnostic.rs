@@ -45,8 +45,11 @@ pub struct Origin {
 /// file at `path`, and shows `original` in messages.
 #[derive(Debug, Clone)]
 pub struct GeneratedFile {
-    /// The original file (for example a `Taskfile.yml`), absolute.
+    /// The path the loader knows the document by (includes name it; `{{.TASKFILE}}`),
+    /// absolute.
     pub path: PathBuf,
+    /// The original file (for example a `Taskfile.yml`), shown in messages.
+    pub original_path: PathBuf,
     /// The original file's text, shown in snippets.
     pub original: String,
     /// The generated `tasks.toml` text the loader parses.
@@ -74,9 +77,9 @@ impl SourceMap {
     pub fn add_generated(&mut self, file: GeneratedFile) -> FileId {
         let mut origins = file.origins;
         origins.sort_by_key(|o| (o.generated.start, std::cmp::Reverse(o.generated.end)));
-        self.paths.push(file.path.clone());
+        self.paths.push(file.original_path.clone());
         self.generated.push(Some((file.text, origins)));
-        self.files.add(file.path.display().to_string(), file.original)
+        self.files.add(file.original_path.display().to_string(), file.original)
     }
 
     /// The path of a file.

@@ -41,16 +41,17 @@ mod raw;
 mod resolve;
 
 pub use diagnostic::{
-    Diagnostic, FileId, GeneratedFile, Location, Origin, Severity, SourceMap, SpecError, did_you_mean, render_diagnostics,
+    Diagnostic, FileId, GeneratedFile, Location, Origin, Severity, SourceMap, SpecError, did_you_mean,
+    render_diagnostics,
 };
 pub use duration::{format_duration, parse_duration};
 pub use files::matching_files;
 pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_generated, load_str};
 pub use mask::{MASK, Masker};
 pub use model::{
-    Background, Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec, Method,
-    OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task, TaskRef,
-    Tmpl, UndefinedVars, VarDef, VarValue, host_arch, host_os, wildcard_captures,
+    Background, Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec,
+    Method, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task,
+    TaskRef, Tmpl, UndefinedVars, VarDef, VarValue, host_arch, host_os, wildcard_captures,
 };
 pub use resolve::{
     DYNAMIC_VAR_TIMEOUT, DynamicEnv, EXIT_CODE_PLACEHOLDER, Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep,

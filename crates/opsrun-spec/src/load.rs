@@ -16,9 +16,9 @@ use crate::diagnostic::{
 };
 use crate::duration::parse_duration;
 use crate::model::{
-    Background, Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec, Method,
-    OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task, TaskRef,
-    Tmpl, UndefinedVars, VarDef, VarValue,
+    Background, Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec,
+    Method, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task,
+    TaskRef, Tmpl, UndefinedVars, VarDef, VarValue,
 };
 use crate::raw::{
     RawBackoff, RawCmd, RawDefer, RawDep, RawFile, RawFor, RawHealth, RawInclude, RawOutput, RawPrecondition,

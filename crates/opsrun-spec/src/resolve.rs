@@ -971,8 +971,9 @@ impl<'s> Resolver<'s> {
         if warnings.iter().any(seen) {
             return;
         }
-        let mut d = Diagnostic::warning(format!("in task `{task}`: undefined variable `{name}` printed as an empty string"))
-            .at(at, "undefined here");
+        let mut d =
+            Diagnostic::warning(format!("in task `{task}`: undefined variable `{name}` printed as an empty string"))
+                .at(at, "undefined here");
         if let Some(best) = self.closest_var(name, task) {
             d = d.help(format!("did you mean `{best}`?"));
         }

@@ -89,7 +89,8 @@ struct Converter<'a> {
 
 /// Converts one parsed Taskfile.
 pub(crate) fn convert_file(root: &Node, ctx: &FileContext<'_>) -> Converted {
-    let mut c = Converter { ctx, warnings: Vec::new(), errors: Vec::new(), rewrites: Vec::new(), suggestions: Vec::new() };
+    let mut c =
+        Converter { ctx, warnings: Vec::new(), errors: Vec::new(), rewrites: Vec::new(), suggestions: Vec::new() };
     let document = c.document(root);
     Converted { document, warnings: c.warnings, errors: c.errors, rewrites: c.rewrites, suggestions: c.suggestions }
 }
@@ -177,7 +178,8 @@ impl Converter<'_> {
             let mut e = Entry::new("run", v);
             e.key_origin = run.map(|r| r.span.clone());
             if run.is_none() {
-                e.comments.push("go-task's default: a task reached twice runs twice (opsrun: once per set of vars).".into());
+                e.comments
+                    .push("go-task's default: a task reached twice runs twice (opsrun: once per set of vars).".into());
             }
             top.push(e);
         }
@@ -185,7 +187,9 @@ impl Converter<'_> {
         undefined.comments.push("An undefined {{.VAR}} prints as \"\" with a warning (opsrun: an error).".into());
         top.push(undefined);
         let mut background = Entry::new("background", Val::str("keep", None));
-        background.comments.push("Processes a command starts with `&` keep running (opsrun: killed when it ends).".into());
+        background
+            .comments
+            .push("Processes a command starts with `&` keep running (opsrun: killed when it ends).".into());
         top.push(background);
         let mut tables = Vec::new();
         for (key, value) in entries {
@@ -276,7 +280,9 @@ impl Converter<'_> {
         for (k, v) in group.as_map().unwrap_or(&[]) {
             match k.as_str() {
                 Some(key @ ("begin" | "end")) => entries.extend(self.text(v, "`output`").map(|t| (key.to_string(), t))),
-                Some("error_only") => entries.extend(self.flag(v, "`error_only`").map(|t| ("error_only".to_string(), t))),
+                Some("error_only") => {
+                    entries.extend(self.flag(v, "`error_only`").map(|t| ("error_only".to_string(), t)))
+                }
                 _ => self.warn(&k.span, "unknown key in `output.group`".into(), "expected begin, end or error_only"),
             }
         }
@@ -367,10 +373,7 @@ impl Converter<'_> {
         let origin = Some(node.span.clone());
         match &node.kind {
             Kind::Map(entries) => Val::table(
-                entries
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), self.map_value(v))))
-                    .collect(),
+                entries.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), self.map_value(v)))).collect(),
                 origin,
             ),
             Kind::Seq(items) => Val::array(items.iter().map(|i| self.map_value(i)).collect(), origin),
@@ -419,7 +422,8 @@ impl Converter<'_> {
             if optional_missing && !fields.iter().any(|(k, _)| k == "optional") {
                 fields.push(("optional".into(), Val::bool(true, None)));
             }
-            let value = if fields.len() == 1 { fields.remove(0).1 } else { Val::table(fields, Some(entry.span.clone())) };
+            let value =
+                if fields.len() == 1 { fields.remove(0).1 } else { Val::table(fields, Some(entry.span.clone())) };
             let mut e = Entry::new(ns, value);
             e.key_origin = Some(key.span.clone());
             e.comments = comments_above(self.ctx.text, key.span.start);
@@ -594,7 +598,9 @@ impl Converter<'_> {
             if let Some(exclude) = item.get("exclude") {
                 self.warn(
                     &exclude.span,
-                    format!("task `{task}`: `exclude` in `sources` is not imported; the excluded files count as sources"),
+                    format!(
+                        "task `{task}`: `exclude` in `sources` is not imported; the excluded files count as sources"
+                    ),
                     "narrow the globs instead",
                 );
             } else {
@@ -622,7 +628,9 @@ impl Converter<'_> {
                         if e.get("ref").is_some() {
                             self.warn(
                                 &e.span,
-                                format!("task `{task}`: an `enum` given by `ref` is not imported; any value is accepted"),
+                                format!(
+                                    "task `{task}`: an `enum` given by `ref` is not imported; any value is accepted"
+                                ),
                                 "list the allowed values",
                             );
                         } else if let Some(list) = self.texts(e, "`enum`") {
@@ -688,7 +696,11 @@ impl Converter<'_> {
         for (k, v) in node.as_map().unwrap_or(&[]) {
             let Some(key) = k.as_str() else { continue };
             if !allowed.contains(&key) {
-                self.warn(&k.span, format!("unknown key `{key}` here"), &format!("expected one of: {}", allowed.join(", ")));
+                self.warn(
+                    &k.span,
+                    format!("unknown key `{key}` here"),
+                    &format!("expected one of: {}", allowed.join(", ")),
+                );
                 continue;
             }
             let val = match key {
@@ -769,12 +781,15 @@ impl Converter<'_> {
                 self.text(node, "a command").into_iter().collect()
             }
             Kind::Map(_) => {
-                let allowed = ["cmd", "task", "defer", "for", "vars", "silent", "ignore_error", "platforms", "set", "shopt"];
+                let allowed =
+                    ["cmd", "task", "defer", "for", "vars", "silent", "ignore_error", "platforms", "set", "shopt"];
                 if let Some(text) = node.get("cmd").and_then(Node::as_str) {
                     phases.scan(text, &node.span);
-                    let only_flags = node.as_map().unwrap_or(&[]).iter().all(|(k, _)| {
-                        matches!(k.as_str(), Some("cmd" | "silent" | "ignore_error"))
-                    });
+                    let only_flags = node
+                        .as_map()
+                        .unwrap_or(&[])
+                        .iter()
+                        .all(|(k, _)| matches!(k.as_str(), Some("cmd" | "silent" | "ignore_error")));
                     if only_flags {
                         let extra: Vec<(String, Val)> = node
                             .as_map()
@@ -791,9 +806,7 @@ impl Converter<'_> {
                 let table = self.call_table(node, &allowed);
                 // `{cmd: "..."}` alone reads better as the plain string.
                 match table {
-                    Some(Val { kind: ValKind::Table(mut fields), .. })
-                        if fields.len() == 1 && fields[0].0 == "cmd" =>
-                    {
+                    Some(Val { kind: ValKind::Table(mut fields), .. }) if fields.len() == 1 && fields[0].0 == "cmd" => {
                         vec![fields.remove(0).1]
                     }
                     other => other.into_iter().collect(),
@@ -809,11 +822,22 @@ impl Converter<'_> {
     /// `task X [VAR=value...]` (also `go-task X`, `mise exec -- task X`) as calls, when the
     /// command is nothing else and X is a task of this project that a `task` started in the
     /// task's directory would find; every candidate is recorded for the report.
-    fn rewrite(&mut self, text: &str, span: &Range<usize>, task_has_dir: bool, extra: &[(String, Val)]) -> Option<Vec<Val>> {
+    fn rewrite(
+        &mut self,
+        text: &str,
+        span: &Range<usize>,
+        task_has_dir: bool,
+        extra: &[(String, Val)],
+    ) -> Option<Vec<Val>> {
         let words = task_invocation(text)?;
         let location = self.at(span);
         let keep = |this: &mut Self, reason: String| {
-            this.rewrites.push(Rewrite { location: location.clone(), command: text.trim().to_string(), call: None, reason: Some(reason) });
+            this.rewrites.push(Rewrite {
+                location: location.clone(),
+                command: text.trim().to_string(),
+                call: None,
+                reason: Some(reason),
+            });
             None
         };
         let (mut names, mut vars) = (Vec::new(), Vec::new());
@@ -830,10 +854,7 @@ impl Converter<'_> {
             return keep(self, "it names no task (go-task would run `default`)".into());
         }
         if task_has_dir || !self.ctx.runs_in_root {
-            return keep(
-                self,
-                "it runs outside the root directory, where `task` may find another Taskfile".into(),
-            );
+            return keep(self, "it runs outside the root directory, where `task` may find another Taskfile".into());
         }
         if let Some(unknown) = names.iter().find(|n| !self.ctx.names.contains(n.as_str())) {
             return keep(self, format!("`{unknown}` is not a task of this Taskfile"));
@@ -891,7 +912,8 @@ fn regex_simple_template() -> &'static regex::Regex {
 
 fn is_var_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_toml_float(text: &str) -> bool {
@@ -982,9 +1004,8 @@ impl PhaseSigns {
             .expect("a valid regex")
         });
         let sleep = SLEEP.get_or_init(|| regex::Regex::new(r"(?m)^\s*sleep\s+\d+[smh]?\s*$").expect("a valid regex"));
-        let wait = WAIT.get_or_init(|| {
-            regex::Regex::new(r"(?m)kubectl\s+wait\b[^\n]*\|\|\s*(?:true|:)").expect("a valid regex")
-        });
+        let wait = WAIT
+            .get_or_init(|| regex::Regex::new(r"(?m)kubectl\s+wait\b[^\n]*\|\|\s*(?:true|:)").expect("a valid regex"));
         for cap in marker.captures_iter(text) {
             let file = cap[1].to_string();
             if !self.markers.contains(&file) {
@@ -1006,7 +1027,10 @@ impl PhaseSigns {
         }
         let mut signs = Vec::new();
         if !self.markers.is_empty() {
-            signs.push(format!("marker files ({})", self.markers.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")));
+            signs.push(format!(
+                "marker files ({})",
+                self.markers.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+            ));
         }
         if let Some(s) = self.sleeps.first() {
             signs.push(format!("a fixed wait (`{s}`)"));

@@ -68,11 +68,7 @@ pub fn is_taskfile(path: &Path) -> bool {
 /// found wins.
 pub fn find_project_file(start: &Path) -> Option<PathBuf> {
     start.ancestors().find_map(|dir| {
-        opsrun_spec::DEFAULT_FILE_NAMES
-            .iter()
-            .chain(TASKFILE_NAMES)
-            .map(|name| dir.join(name))
-            .find(|p| p.is_file())
+        opsrun_spec::DEFAULT_FILE_NAMES.iter().chain(TASKFILE_NAMES).map(|name| dir.join(name)).find(|p| p.is_file())
     })
 }
 
@@ -166,6 +162,7 @@ impl Conversion {
             .iter()
             .map(|f| GeneratedFile {
                 path: f.output.clone(),
+                original_path: f.taskfile.clone(),
                 original: f.original.clone(),
                 text: f.text.clone(),
                 origins: f.origins.clone(),
@@ -192,7 +189,9 @@ pub fn convert(root: &Path, layout: &Layout) -> Result<Conversion, SpecError> {
         .enumerate()
         .map(|(i, f)| match layout {
             Layout::Direct => f.path.clone(),
-            Layout::Import { output } if i == 0 => project::normalise(&std::path::absolute(output).unwrap_or_else(|_| output.clone())),
+            Layout::Import { output } if i == 0 => {
+                project::normalise(&std::path::absolute(output).unwrap_or_else(|_| output.clone()))
+            }
             Layout::Import { .. } => output_for(&f.path),
         })
         .collect();
@@ -241,14 +240,7 @@ pub fn convert(root: &Path, layout: &Layout) -> Result<Conversion, SpecError> {
     if !errors.is_empty() {
         return Err(SpecError::new(errors, sources));
     }
-    Ok(Conversion {
-        files,
-        warnings,
-        suggestions,
-        rewrites,
-        listed: project.listed.into_iter().collect(),
-        sources,
-    })
+    Ok(Conversion { files, warnings, suggestions, rewrites, listed: project.listed.into_iter().collect(), sources })
 }
 
 /// Where `opsrun import` writes the document of an included Taskfile: `tasks.toml` for a

@@ -80,11 +80,7 @@ impl Project {
         let mut stack = Vec::new();
         let root_inclusion = Inclusion { namespaces: vec![String::new()], in_root: true, ..Inclusion::default() };
         project.add(root, text, &root_inclusion, &mut stack);
-        if project.errors.is_empty() {
-            Ok(project)
-        } else {
-            Err((project.errors, project.sources))
-        }
+        if project.errors.is_empty() { Ok(project) } else { Err((project.errors, project.sources)) }
     }
 
     /// Adds a file (reading its includes recursively) and returns its index.
@@ -104,21 +100,31 @@ impl Project {
             Ok(root) => root,
             Err(e) => {
                 self.errors.push(
-                    Diagnostic::new(format!("invalid YAML: {}", e.message)).at(Location { file: id, span: e.at }, "here"),
+                    Diagnostic::new(format!("invalid YAML: {}", e.message))
+                        .at(Location { file: id, span: e.at }, "here"),
                 );
                 return None;
             }
         };
         if !matches!(root.kind, Kind::Map(_)) && !root.is_null() {
             self.errors.push(
-                Diagnostic::new(format!("a Taskfile is a map of keys (version, vars, tasks, ...), not {}", root.describe()))
-                    .at(Location { file: id, span: root.span.clone() }, "here"),
+                Diagnostic::new(format!(
+                    "a Taskfile is a map of keys (version, vars, tasks, ...), not {}",
+                    root.describe()
+                ))
+                .at(Location { file: id, span: root.span.clone() }, "here"),
             );
             return None;
         }
         self.check_version(&root, id);
         let index = self.files.len();
-        self.files.push(SourceFile { path: path.clone(), text, root: root.clone(), id, runs_in_root: inclusion.in_root });
+        self.files.push(SourceFile {
+            path: path.clone(),
+            text,
+            root: root.clone(),
+            id,
+            runs_in_root: inclusion.in_root,
+        });
         self.includes.push(Vec::new());
         self.name_tasks(&root, inclusion);
         stack.push(path);
@@ -136,7 +142,13 @@ impl Project {
     }
 
     /// Names the tasks of a file included again, and what its own includes bring in.
-    fn follow_known(&mut self, file: usize, includes: &[(String, Target)], inclusion: &Inclusion, stack: &mut Vec<PathBuf>) {
+    fn follow_known(
+        &mut self,
+        file: usize,
+        includes: &[(String, Target)],
+        inclusion: &Inclusion,
+        stack: &mut Vec<PathBuf>,
+    ) {
         let root = self.files[file].root.clone();
         for (ns, target) in includes {
             let Target::File(child) = target else { continue };
@@ -198,14 +210,18 @@ impl Project {
             }
         };
         let Some(raw) = path_node.as_str() else {
-            self.errors.push(Diagnostic::new(format!("include `{ns}`: `taskfile` must be a path")).at(at(&path_node.span), "here"));
+            self.errors.push(
+                Diagnostic::new(format!("include `{ns}`: `taskfile` must be a path")).at(at(&path_node.span), "here"),
+            );
             return Target::Skipped;
         };
         if raw.contains("://") {
             self.warnings.push(
-                Diagnostic::warning(format!("remote include `{ns}` (`{raw}`) is not fetched; its tasks are not imported"))
-                    .at(at(&path_node.span), "remote Taskfile")
-                    .help("download it next to the Taskfile and include the local copy"),
+                Diagnostic::warning(format!(
+                    "remote include `{ns}` (`{raw}`) is not fetched; its tasks are not imported"
+                ))
+                .at(at(&path_node.span), "remote Taskfile")
+                .help("download it next to the Taskfile and include the local copy"),
             );
             return Target::Skipped;
         }
@@ -216,9 +232,11 @@ impl Project {
             .replace("{{.TASKFILE_DIR}}", &file_dir.display().to_string());
         if resolved.contains("{{") {
             self.warnings.push(
-                Diagnostic::warning(format!("include `{ns}`: the path `{raw}` is a template opsrun cannot resolve when importing"))
-                    .at(at(&path_node.span), "templated path")
-                    .help("write the path literally (`{{.ROOT_DIR}}` and `{{.TASKFILE_DIR}}` are understood)"),
+                Diagnostic::warning(format!(
+                    "include `{ns}`: the path `{raw}` is a template opsrun cannot resolve when importing"
+                ))
+                .at(at(&path_node.span), "templated path")
+                .help("write the path literally (`{{.ROOT_DIR}}` and `{{.TASKFILE_DIR}}` are understood)"),
             );
             return Target::Skipped;
         }

@@ -103,7 +103,10 @@ pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
         SyntaxError { message: e.info().to_string(), at: at..(at + 1).min(text.len()).max(at) }
     })?;
     let Some(doc) = docs.into_iter().next() else {
-        return Ok(Node { span: 0..0, kind: Kind::Scalar(ScalarValue { text: String::new(), kind: ScalarKind::Null }) });
+        return Ok(Node {
+            span: 0..0,
+            kind: Kind::Scalar(ScalarValue { text: String::new(), kind: ScalarKind::Null }),
+        });
     };
     Ok(convert(&doc, text, &offsets, 0))
 }
