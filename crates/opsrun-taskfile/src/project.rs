@@ -227,16 +227,14 @@ impl Project {
         }
         let root_dir = self.files[0].path.parent().map(Path::to_path_buf).unwrap_or_default();
         let file_dir = self.files[from].path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let resolved = raw
-            .replace("{{.ROOT_DIR}}", &root_dir.display().to_string())
-            .replace("{{.TASKFILE_DIR}}", &file_dir.display().to_string());
+        let resolved = self.expand_path(raw, from, &root_dir, &file_dir);
         if resolved.contains("{{") {
             self.warnings.push(
                 Diagnostic::warning(format!(
                     "include `{ns}`: the path `{raw}` is a template opsrun cannot resolve when importing"
                 ))
                 .at(at(&path_node.span), "templated path")
-                .help("write the path literally (`{{.ROOT_DIR}}` and `{{.TASKFILE_DIR}}` are understood)"),
+                .help("write the path literally, or with `{{.VAR}}` of a plain variable of this file or the root file"),
             );
             return Target::Skipped;
         }
@@ -276,6 +274,24 @@ impl Project {
         };
         let child = child_inclusion(inclusion, ns, entry);
         self.add(target, text, &child, stack).map_or(Target::Skipped, Target::File)
+    }
+
+    /// An include path with its `{{.NAME}}`s replaced: plain variables of the including file or
+    /// the root file (as go-task renders include paths), `{{.ROOT_DIR}}` and `{{.TASKFILE_DIR}}`
+    /// (which go-task 3.54 renders empty there; opsrun takes them at their word).
+    fn expand_path(&self, raw: &str, from: usize, root_dir: &Path, file_dir: &Path) -> String {
+        let mut text = raw
+            .replace("{{.ROOT_DIR}}", &root_dir.display().to_string())
+            .replace("{{.TASKFILE_DIR}}", &file_dir.display().to_string());
+        for file in [from, 0] {
+            for (k, v) in self.files[file].root.get("vars").and_then(Node::as_map).unwrap_or(&[]) {
+                let (Some(name), Some(value)) = (k.as_str(), v.as_str()) else { continue };
+                if !value.contains("{{") {
+                    text = text.replace(&format!("{{{{.{name}}}}}"), value);
+                }
+            }
+        }
+        text
     }
 
     /// Adds the names the tasks of `root` get under `inclusion`.
