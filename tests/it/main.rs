@@ -15,6 +15,7 @@ mod errors;
 mod examples;
 mod features;
 mod gotask;
+mod import;
 mod output;
 mod process;
 mod recovery;

@@ -829,7 +829,6 @@ impl Converter<'_> {
         task_has_dir: bool,
         extra: &[(String, Val)],
     ) -> Option<Vec<Val>> {
-        let words = task_invocation(text)?;
         let location = self.at(span);
         let keep = |this: &mut Self, reason: String| {
             this.rewrites.push(Rewrite {
@@ -839,6 +838,12 @@ impl Converter<'_> {
                 reason: Some(reason),
             });
             None
+        };
+        let Some(words) = task_invocation(text) else {
+            if mentions_task(text) {
+                return keep(self, "there is shell logic around it".into());
+            }
+            return None;
         };
         let (mut names, mut vars) = (Vec::new(), Vec::new());
         for word in &words {
@@ -903,6 +908,17 @@ pub(crate) fn task_invocation(text: &str) -> Option<Vec<String>> {
         }
     }
     Some(words)
+}
+
+/// True when a command runs go-task somewhere (at the start of a line or after `;`, `&&`,
+/// `||`, `|`).
+fn mentions_task(text: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"(?m)(?:^|[;&|(]\s*)(?:task|go-task|mise\s+(?:exec|x)\s+--\s+task)\s+[A-Za-z0-9_:{]")
+            .expect("a valid regex")
+    })
+    .is_match(text)
 }
 
 fn regex_simple_template() -> &'static regex::Regex {
