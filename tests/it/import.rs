@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use crate::support::Test;
 
 /// A Taskfile exercising what the importer reports.
-const REPORTED: &str = r#"version: '3'
+const REPORTED: &str = r"version: '3'
 interval: 5s
 includes:
   remote: https://example.invalid/Taskfile.yml
@@ -38,7 +38,7 @@ tasks:
       - exclude: src/generated/**
     cmds: [echo watching]
     colour: red
-"#;
+";
 
 #[test]
 fn import_rewrites_task_commands_and_reports_what_it_cannot_express_with_locations() {

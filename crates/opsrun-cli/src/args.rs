@@ -18,7 +18,8 @@ use clap::{Args, Parser, Subcommand};
     allow_external_subcommands = true
 )]
 pub struct Cli {
-    /// The tasks file (default: tasks.toml in the current directory or the nearest parent).
+    /// The tasks file (default: tasks.toml, or else a go-task Taskfile.yml, in the current
+    /// directory or the nearest parent that has one).
     #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Change to DIR before doing anything.

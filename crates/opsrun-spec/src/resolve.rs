@@ -934,7 +934,7 @@ impl<'s> Resolver<'s> {
         let lenient = self.spec.scopes.get(scope.file_scope).and_then(|s| s.settings.undefined_vars)
             == Some(UndefinedVars::Empty);
         let rendered = if lenient {
-            t.parsed.render_lenient(scope, &self.host())
+            t.parsed.render_lenient(scope, &self.host()).map(|r| (r.text, r.undefined))
         } else {
             t.parsed.render(scope, &self.host()).map(|text| (text, Vec::new()))
         };

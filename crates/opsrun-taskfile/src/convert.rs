@@ -281,7 +281,7 @@ impl Converter<'_> {
             match k.as_str() {
                 Some(key @ ("begin" | "end")) => entries.extend(self.text(v, "`output`").map(|t| (key.to_string(), t))),
                 Some("error_only") => {
-                    entries.extend(self.flag(v, "`error_only`").map(|t| ("error_only".to_string(), t)))
+                    entries.extend(self.flag(v, "`error_only`").map(|t| ("error_only".to_string(), t)));
                 }
                 _ => self.warn(&k.span, "unknown key in `output.group`".into(), "expected begin, end or error_only"),
             }
@@ -340,7 +340,7 @@ impl Converter<'_> {
             Kind::Map(entries) => {
                 let keys: Vec<&str> = entries.iter().filter_map(|(k, _)| k.as_str()).collect();
                 match keys.as_slice() {
-                    ["sh"] | ["value"] | ["ref"] => {
+                    ["sh" | "value" | "ref"] => {
                         let key = keys[0];
                         let inner = node.get(key)?;
                         if key == "value" {
@@ -351,7 +351,7 @@ impl Converter<'_> {
                     }
                     ["map"] => {
                         let inner = node.get("map")?;
-                        Some(Val::table(vec![("map".into(), self.map_value(inner))], origin))
+                        Some(Val::table(vec![("map".into(), map_value(inner))], origin))
                     }
                     _ => {
                         self.error(
@@ -368,23 +368,6 @@ impl Converter<'_> {
         }
     }
 
-    /// A `map:` variable's value, as TOML.
-    fn map_value(&mut self, node: &Node) -> Val {
-        let origin = Some(node.span.clone());
-        match &node.kind {
-            Kind::Map(entries) => Val::table(
-                entries.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), self.map_value(v)))).collect(),
-                origin,
-            ),
-            Kind::Seq(items) => Val::array(items.iter().map(|i| self.map_value(i)).collect(), origin),
-            Kind::Scalar(s) => match s.kind {
-                ScalarKind::Bool(b) => Val::bool(b, origin),
-                ScalarKind::Int(i) => Val { kind: ValKind::Int(i), origin },
-                _ => Val::str(s.text.clone(), origin),
-            },
-        }
-    }
-
     /// The `includes` entries, with paths as the layout wants them.
     fn includes(&mut self, node: &Node) -> Vec<Entry> {
         let mut out = Vec::new();
@@ -397,7 +380,7 @@ impl Converter<'_> {
             let mut fields = vec![("path".to_string(), Val::str(path, Some(path_origin)))];
             for (k, v) in entry.as_map().unwrap_or(&[]) {
                 match k.as_str() {
-                    Some("taskfile") => {}
+                    Some("taskfile") | None => {}
                     Some("dir") => fields.extend(self.text(v, "`dir`").map(|t| ("dir".to_string(), t))),
                     Some(flag @ ("optional" | "internal" | "flatten")) => {
                         fields.extend(self.flag(v, &format!("`{flag}`")).map(|t| (flag.to_string(), t)));
@@ -416,7 +399,6 @@ impl Converter<'_> {
                         "",
                     ),
                     Some(other) => self.warn(&k.span, format!("include `{ns}`: unknown key `{other}`"), ""),
-                    None => {}
                 }
             }
             if optional_missing && !fields.iter().any(|(k, _)| k == "optional") {
@@ -567,14 +549,12 @@ impl Converter<'_> {
                         });
                     }
                 }
-                "watch" => {
-                    if v.as_str() == Some("true") {
-                        self.warn(
-                            &k.span,
-                            format!("task `{name}`: `watch` is not imported: opsrun has no watch mode"),
-                            "run the task from a file watcher (for example `watchexec -- opsrun run TASK`)",
-                        );
-                    }
+                "watch" if v.as_str() == Some("true") => {
+                    self.warn(
+                        &k.span,
+                        format!("task `{name}`: `watch` is not imported: opsrun has no watch mode"),
+                        "run the task from a file watcher (for example `watchexec -- opsrun run TASK`)",
+                    );
                 }
                 "failfast" => self.warn(
                     &k.span,
@@ -886,6 +866,23 @@ impl Converter<'_> {
             reason: None,
         });
         Some(calls)
+    }
+}
+
+/// A `map:` variable's value, as TOML.
+fn map_value(node: &Node) -> Val {
+    let origin = Some(node.span.clone());
+    match &node.kind {
+        Kind::Map(entries) => Val::table(
+            entries.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), map_value(v)))).collect(),
+            origin,
+        ),
+        Kind::Seq(items) => Val::array(items.iter().map(map_value).collect(), origin),
+        Kind::Scalar(s) => match s.kind {
+            ScalarKind::Bool(b) => Val::bool(b, origin),
+            ScalarKind::Int(i) => Val { kind: ValKind::Int(i), origin },
+            _ => Val::str(s.text.clone(), origin),
+        },
     }
 }
 

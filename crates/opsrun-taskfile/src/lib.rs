@@ -116,7 +116,7 @@ pub struct Conversion {
 }
 
 impl Conversion {
-    /// The warnings, rendered like `tasks.toml` errors (file:line:column, snippet, help).
+    /// The warnings, rendered like `tasks.toml` errors (`file:line:column`, snippet, help).
     pub fn render_warnings(&self, color: bool) -> String {
         render_diagnostics(&self.warnings, &self.sources, color)
     }

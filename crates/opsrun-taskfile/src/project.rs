@@ -91,7 +91,7 @@ impl Project {
             let root = self.files[i].root.clone();
             let includes = std::mem::take(&mut self.includes[i]);
             self.name_tasks(&root, inclusion);
-            self.follow_known(i, &includes, inclusion, stack);
+            self.follow_known(i, &includes, inclusion);
             self.includes[i] = includes;
             return Some(i);
         }
@@ -142,13 +142,7 @@ impl Project {
     }
 
     /// Names the tasks of a file included again, and what its own includes bring in.
-    fn follow_known(
-        &mut self,
-        file: usize,
-        includes: &[(String, Target)],
-        inclusion: &Inclusion,
-        stack: &mut Vec<PathBuf>,
-    ) {
+    fn follow_known(&mut self, file: usize, includes: &[(String, Target)], inclusion: &Inclusion) {
         let root = self.files[file].root.clone();
         for (ns, target) in includes {
             let Target::File(child) = target else { continue };
@@ -158,7 +152,7 @@ impl Project {
             self.files[*child].runs_in_root &= child_inclusion.in_root;
             self.name_tasks(&child_root, &child_inclusion);
             let grandchildren = std::mem::take(&mut self.includes[*child]);
-            self.follow_known(*child, &grandchildren, &child_inclusion, stack);
+            self.follow_known(*child, &grandchildren, &child_inclusion);
             self.includes[*child] = grandchildren;
         }
     }

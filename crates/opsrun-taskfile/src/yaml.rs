@@ -6,7 +6,6 @@
 //! scalar's text as written, so `version: 3.10` or `cmds: [true]` read as the strings go-task
 //! sees.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, ScalarStyle, YamlData};
@@ -187,11 +186,11 @@ fn scalar_value(scalar: &Scalar<'_>, written: &str) -> ScalarValue {
 }
 
 /// A scalar saphyr left unparsed: plain ones typed by the core schema, quoted ones strings.
-fn represent(value: &Cow<'_, str>, style: ScalarStyle) -> ScalarValue {
+fn represent(value: &str, style: ScalarStyle) -> ScalarValue {
     if style != ScalarStyle::Plain {
         return ScalarValue { text: value.to_string(), kind: ScalarKind::Str };
     }
-    let kind = match value.as_ref() {
+    let kind = match value {
         "" | "~" | "null" | "Null" | "NULL" => ScalarKind::Null,
         "true" | "True" | "TRUE" => ScalarKind::Bool(true),
         "false" | "False" | "FALSE" => ScalarKind::Bool(false),

@@ -21,7 +21,7 @@ pub(crate) fn render(
     scope: &mut dyn Scope,
     host: &dyn Host,
     lenient: bool,
-) -> Result<(String, Vec<(String, std::ops::Range<usize>)>), TemplateError> {
+) -> Result<(String, Vec<UndefinedUse>), TemplateError> {
     let mut renderer = Renderer {
         src,
         scope,
@@ -34,6 +34,9 @@ pub(crate) fn render(
     renderer.walk(nodes, &Datum::Root)?;
     Ok((renderer.out, renderer.undefined))
 }
+
+/// An undefined variable printed in lenient mode, with its action's byte range.
+pub(crate) type UndefinedUse = (String, std::ops::Range<usize>);
 
 /// What dot (or a variable) holds: the root variable map, or a value.
 #[derive(Debug, Clone)]
@@ -67,7 +70,7 @@ struct Renderer<'a, 's> {
     /// Undefined values print as nothing (and are recorded) instead of failing.
     lenient: bool,
     /// The undefined variables printed in lenient mode, with their actions' byte ranges.
-    undefined: Vec<(String, std::ops::Range<usize>)>,
+    undefined: Vec<UndefinedUse>,
 }
 
 impl<'a> Renderer<'a, '_> {

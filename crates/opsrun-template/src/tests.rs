@@ -653,7 +653,8 @@ fn deep_nesting_is_rejected_not_overflowed() {
 fn lenient_rendering_prints_undefined_variables_as_nothing_and_names_them() {
     let template =
         Template::parse(r#"[{{.NOPE}}] [{{.NOPE.x}}] [{{upper .GONE}}] {{.V | default "d"}}"#).expect("parse");
-    let (text, undefined) = template.render_lenient(&mut vars(), &SystemHost).expect("lenient render");
+    let rendered = template.render_lenient(&mut vars(), &SystemHost).expect("lenient render");
+    let (text, undefined) = (rendered.text, rendered.undefined);
     assert_eq!(text, "[] [] [] d");
     let names: Vec<&str> = undefined.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["NOPE", "NOPE", "GONE"]);
