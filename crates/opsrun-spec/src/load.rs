@@ -1320,3 +1320,46 @@ fn plain_type_words(message: &str) -> String {
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Origin;
+
+    #[test]
+    fn generated_documents_load_as_one_spec_and_errors_point_into_the_originals() {
+        let original = "tasks:\n  a:\n    deps: [nope]\n";
+        let text = "[tasks.a]\ndeps = [\"nope\"]\n[includes]\nsub = \"sub/Taskfile.yml\"\n";
+        let dep_generated = text.find("\"nope\"").unwrap();
+        let dep_original = original.find("nope").unwrap();
+        let root = GeneratedFile {
+            path: PathBuf::from("/srv/p/Taskfile.yml"),
+            original_path: PathBuf::from("/srv/p/Taskfile.yml"),
+            original: original.to_string(),
+            text: text.to_string(),
+            origins: vec![Origin {
+                generated: dep_generated..dep_generated + 6,
+                source: dep_original..dep_original + 4,
+            }],
+        };
+        let sub = GeneratedFile {
+            path: PathBuf::from("/srv/p/sub/Taskfile.yml"),
+            original_path: PathBuf::from("/srv/p/sub/Taskfile.yml"),
+            original: "tasks: {b: echo b}\n".to_string(),
+            text: "[tasks.b]\ncmds = [\"echo b\"]\n".to_string(),
+            origins: Vec::new(),
+        };
+        let err = load_generated(Path::new("/srv/p/Taskfile.yml"), vec![root.clone(), sub.clone()]).unwrap_err();
+        let rendered = err.render(false);
+        assert!(rendered.contains("/srv/p/Taskfile.yml:3:12"), "{rendered}");
+        assert!(rendered.contains("deps: [nope]"), "the snippet is the original: {rendered}");
+
+        let fixed = GeneratedFile {
+            text: "[tasks.a]\ndeps = [\"sub:b\"]\n[includes]\nsub = \"sub/./Taskfile.yml\"\n".into(),
+            ..root
+        };
+        let spec = load_generated(Path::new("/srv/p/Taskfile.yml"), vec![fixed, sub]).expect("loads");
+        assert!(spec.task("sub:b").is_some());
+        assert_eq!(spec.scopes[1].file, PathBuf::from("/srv/p/sub/Taskfile.yml"));
+    }
+}

@@ -1316,6 +1316,56 @@ mod tests {
     }
 
     #[test]
+    fn undefined_vars_empty_prints_nothing_and_warns_once_per_place() {
+        let text =
+            "undefined_vars = \"empty\"\n[tasks.t]\ncmds = [\"echo [{{.NOPE}}]\", \"echo {{.NOPE}}{{.NOPE}}\"]\n";
+        let spec = spec(text);
+        let resolver = Resolver::new(&spec, Invocation::default());
+        let task = resolver.resolve("t", &IndexMap::new()).expect("renders");
+        assert_eq!(shell(&task), ["echo []", "echo "]);
+        // Resolving again adds no warning for the same places.
+        let _ = resolver.resolve("t", &IndexMap::new()).expect("renders");
+        let warnings = resolver.take_warnings();
+        assert_eq!(warnings.len(), 3, "{warnings:#?}");
+        assert!(warnings.iter().all(|w| w.severity == crate::Severity::Warning));
+        let rendered = crate::render_diagnostics(&warnings, &spec.sources, false);
+        assert!(rendered.contains("undefined variable `NOPE` printed as an empty string"), "{rendered}");
+        assert!(rendered.contains("tasks.toml:3:16"), "{rendered}");
+        assert!(resolver.take_warnings().is_empty(), "taken");
+    }
+
+    #[test]
+    fn ref_and_map_vars_keep_their_values() {
+        let text = r#"
+            vars = { LIST = ["a", "b"], ALIAS = { ref = ".LIST" }, PORTS = { map = { http = 80 } } }
+            [tasks.t]
+            cmds = ["echo {{index .ALIAS 1}} {{.PORTS.http}} {{len .ALIAS}}"]
+        "#;
+        assert_eq!(shell(&resolve(text, "t", &[]).unwrap()), ["echo b 80 2"]);
+        let bad = "vars = { X = { ref = \"index .L 0\" } }\n";
+        let err = crate::load_str(Path::new("/tmp/opsrun-test/tasks.toml"), bad).unwrap_err().to_string();
+        assert!(err.contains("invalid `ref`"), "{err}");
+    }
+
+    #[test]
+    fn background_is_a_file_and_task_setting() {
+        let text = r#"
+            background = "keep"
+            [tasks.kept]
+            cmds = ["true"]
+            [tasks.killed]
+            background = "kill"
+            cmds = ["true"]
+        "#;
+        assert!(resolve(text, "kept", &[]).unwrap().keep_background);
+        assert!(!resolve(text, "killed", &[]).unwrap().keep_background);
+        let err = crate::load_str(Path::new("/tmp/opsrun-test/tasks.toml"), "background = \"keep-it\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid `background` `keep-it`") && err.contains("did you mean `keep`"), "{err}");
+    }
+
+    #[test]
     fn dynamic_vars_run_once_and_secrets_are_recorded() {
         let text = r#"
             vars = { TOKEN = { sh = "echo s3cr3t-value", secret = true } }

@@ -1012,7 +1012,7 @@ impl PhaseSigns {
         static WAIT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
         let marker = MARKER.get_or_init(|| {
             regex::Regex::new(
-                r#"(?:touch|test\s+-[ef]|\[\[?\s+-[ef])\s+["']?([^\s"';|&)\]]*(?:complete|done|finished|-state/|\.marker|\.phase)[^\s"';|&)\]]*)"#,
+                r#"(?:touch|test\s+-[ef]|\[\[?\s+-[ef])\s+["']?([^\s"';|&)\]]*(?:phase|stage|-state/|complete|[._-]done|finished|\.marker)[^\s"';|&)\]]*)"#,
             )
             .expect("a valid regex")
         });
@@ -1088,6 +1088,24 @@ mod tests {
         assert_eq!(task_invocation("task $(echo x)"), None);
         assert_eq!(task_invocation("tasks build"), None);
         assert_eq!(task_invocation("task a\ntask b"), None);
+    }
+
+    #[test]
+    fn phase_signs_are_marker_files_fixed_waits_and_ignored_waits() {
+        let mut signs = PhaseSigns::default();
+        signs.scan("test -f done && echo ok", &(0..0));
+        signs.scan("touch out.txt", &(0..0));
+        assert!(signs.markers.is_empty(), "an ordinary file is no marker: {:?}", signs.markers);
+        signs.scan("mkdir -p .bootstrap-state\ntouch .bootstrap-state/phase-2-complete", &(0..0));
+        signs.scan("sleep 30", &(0..0));
+        signs.scan("kubectl wait --for=condition=Ready pod -l app=x || true", &(0..0));
+        assert_eq!(signs.markers, [".bootstrap-state/phase-2-complete"]);
+        assert_eq!(signs.sleeps, ["sleep 30"]);
+        assert_eq!(signs.waits.len(), 1);
+        let at = Location { file: 0, span: 0..1 };
+        let note = signs.suggestion("phase-2", at).expect("a suggestion");
+        assert_eq!(note.severity, opsrun_spec::Severity::Note);
+        assert!(note.help.iter().any(|h| h.contains("[pipelines.NAME]")));
     }
 
     #[test]
