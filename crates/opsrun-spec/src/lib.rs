@@ -50,8 +50,8 @@ pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_generated, load_s
 pub use mask::{MASK, Masker};
 pub use model::{
     Background, Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec,
-    Method, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task,
-    TaskRef, Tmpl, UndefinedVars, VarDef, VarValue, host_arch, host_os, wildcard_captures,
+    MatrixRow, Method, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy,
+    Spec, Task, TaskRef, Tmpl, UndefinedVars, VarDef, VarValue, host_arch, host_os, wildcard_captures,
 };
 pub use resolve::{
     DYNAMIC_VAR_TIMEOUT, DynamicEnv, EXIT_CODE_PLACEHOLDER, Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep,

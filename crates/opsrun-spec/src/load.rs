@@ -17,12 +17,12 @@ use crate::diagnostic::{
 use crate::duration::parse_duration;
 use crate::model::{
     Background, Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec,
-    Method, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task,
-    TaskRef, Tmpl, UndefinedVars, VarDef, VarValue,
+    MatrixRow, Method, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy,
+    Spec, Task, TaskRef, Tmpl, UndefinedVars, VarDef, VarValue,
 };
 use crate::raw::{
-    RawBackoff, RawCmd, RawDefer, RawDep, RawFile, RawFor, RawHealth, RawInclude, RawOutput, RawPrecondition,
-    RawRequiredVar, RawRetries, RawStatusCodes, RawTask, RawVar,
+    RawBackoff, RawCmd, RawDefer, RawDep, RawFile, RawFor, RawHealth, RawInclude, RawMatrixRow, RawOutput,
+    RawPrecondition, RawRequiredVar, RawRetries, RawStatusCodes, RawTask, RawVar,
 };
 use crate::template::{Template, Value};
 
@@ -714,7 +714,28 @@ impl Loader {
                 (Some(var), None) => {
                     Some(ForSpec::Var { var: var.clone(), split: t.split.clone(), as_name: t.as_name.clone() })
                 }
-                (None, Some(m)) if t.split.is_none() && t.as_name.is_none() => Some(ForSpec::Matrix(m.clone())),
+                (None, Some(m)) if t.split.is_none() && t.as_name.is_none() => {
+                    let mut rows = IndexMap::new();
+                    for (key, row) in m {
+                        let row = match row {
+                            RawMatrixRow::Values(values) => MatrixRow::Values(values.clone()),
+                            RawMatrixRow::Ref { reference } => {
+                                let name = reference.trim().trim_start_matches('.');
+                                if !reference.trim().starts_with('.') || name.is_empty() {
+                                    self.diags.push(
+                                        Diagnostic::new(format!("matrix row `{key}`: invalid `ref` `{reference}`"))
+                                            .at(location.clone(), "here")
+                                            .help("write `{ ref = \".LIST\" }`, naming a list variable"),
+                                    );
+                                    return None;
+                                }
+                                MatrixRow::Ref(name.to_string())
+                            }
+                        };
+                        rows.insert(key.clone(), row);
+                    }
+                    Some(ForSpec::Matrix(rows))
+                }
                 _ => {
                     self.diags.push(
                         Diagnostic::new("a `for` table needs `var` (with optional `split` and `as`) or `matrix`")

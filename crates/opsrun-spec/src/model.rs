@@ -251,11 +251,20 @@ pub enum ForSpec {
         as_name: Option<String>,
     },
     /// Every combination of the rows; `ITEM` is a map.
-    Matrix(IndexMap<String, Vec<String>>),
+    Matrix(IndexMap<String, MatrixRow>),
     /// The task's sources (relative paths).
     Sources,
     /// The task's generated files (relative paths).
     Generates,
+}
+
+/// One row of a `for` matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatrixRow {
+    /// The values, as written.
+    Values(Vec<String>),
+    /// The values of a list variable (`{ ref = ".LIST" }`), looked up per invocation.
+    Ref(String),
 }
 
 /// A reference to a task: its name, or a template that renders to one.

@@ -110,7 +110,18 @@ pub(crate) struct RawForTable {
     pub(crate) split: Option<String>,
     #[serde(rename = "as")]
     pub(crate) as_name: Option<String>,
-    pub(crate) matrix: Option<IndexMap<String, Vec<String>>>,
+    pub(crate) matrix: Option<IndexMap<String, RawMatrixRow>>,
+}
+
+/// A matrix row: its values, or `{ ref = ".LIST" }` (a list variable's values).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawMatrixRow {
+    Values(Vec<String>),
+    Ref {
+        #[serde(rename = "ref")]
+        reference: String,
+    },
 }
 
 /// `defer = "echo cleanup"` or `defer = { task = "cleanup", vars = { ... } }`.

@@ -20,8 +20,8 @@ use indexmap::IndexMap;
 use crate::diagnostic::{Diagnostic, SpecError};
 use crate::load::template_error_location;
 use crate::model::{
-    Background, Cmd, CmdKind, DurationSpec, ForSpec, HealthSpec, Method, OutputSetting, ProbeSpec, Retries, RunPolicy,
-    Spec, Task, TaskRef, Tmpl, UndefinedVars, VarDef, VarValue,
+    Background, Cmd, CmdKind, DurationSpec, ForSpec, HealthSpec, MatrixRow, Method, OutputSetting, ProbeSpec, Retries,
+    RunPolicy, Spec, Task, TaskRef, Tmpl, UndefinedVars, VarDef, VarValue,
 };
 use crate::template::{Host, Scope, SystemHost, TemplateErrorKind, Value};
 
@@ -752,7 +752,22 @@ impl<'s> Resolver<'s> {
             }
             ForSpec::Matrix(rows) => {
                 let mut combos: Vec<IndexMap<String, Value>> = vec![IndexMap::new()];
-                for (key, values) in rows {
+                for (key, row) in rows {
+                    let values: Vec<String> = match row {
+                        MatrixRow::Values(values) => values.clone(),
+                        MatrixRow::Ref(var) => {
+                            match scope.lookup(var).map_err(|m| self.var_error(ctx.task, var, &m))? {
+                                Some(Value::List(items)) => items.iter().map(Value::to_display_string).collect(),
+                                other => {
+                                    return Err(SpecError::plain(format!(
+                                        "in task `{}`: matrix row `{key}` refers to `{var}`, which is {}, not a list",
+                                        ctx.task_name,
+                                        other.map_or("not defined", |v| v.type_name())
+                                    )));
+                                }
+                            }
+                        }
+                    };
                     combos = combos
                         .into_iter()
                         .flat_map(|c| {

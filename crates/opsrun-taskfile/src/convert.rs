@@ -721,12 +721,13 @@ impl Converter<'_> {
                             let mut rows = Vec::new();
                             for (rk, rv) in v.as_map().unwrap_or(&[]) {
                                 let Some(row) = rk.as_str() else { continue };
-                                if rv.get("ref").is_some() {
-                                    self.warn(
-                                        &rv.span,
-                                        format!("matrix row `{row}` given by `ref` is not imported"),
-                                        "list the row's values",
-                                    );
+                                if let Some(r) = rv.get("ref") {
+                                    if let Some(text) = self.text(r, "`ref`") {
+                                        rows.push((
+                                            row.to_string(),
+                                            Val::table(vec![("ref".into(), text)], Some(rv.span.clone())),
+                                        ));
+                                    }
                                     continue;
                                 }
                                 rows.extend(self.texts(rv, "a matrix row").map(|t| (row.to_string(), t)));

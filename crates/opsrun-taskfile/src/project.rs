@@ -271,12 +271,17 @@ impl Project {
     }
 
     /// An include path with its `{{.NAME}}`s replaced: plain variables of the including file or
-    /// the root file (as go-task renders include paths), `{{.ROOT_DIR}}` and `{{.TASKFILE_DIR}}`
-    /// (which go-task 3.54 renders empty there; opsrun takes them at their word).
+    /// the root file (as go-task renders include paths), `{{OS}}`, `{{ARCH}}` and `{{exeExt}}` (this
+    /// machine's, as go-task renders them: an imported file then names this platform's file),
+    /// `{{.ROOT_DIR}}` and `{{.TASKFILE_DIR}}` (which go-task 3.54 renders empty there; opsrun
+    /// takes them at their word).
     fn expand_path(&self, raw: &str, from: usize, root_dir: &Path, file_dir: &Path) -> String {
         let mut text = raw
             .replace("{{.ROOT_DIR}}", &root_dir.display().to_string())
-            .replace("{{.TASKFILE_DIR}}", &file_dir.display().to_string());
+            .replace("{{.TASKFILE_DIR}}", &file_dir.display().to_string())
+            .replace("{{OS}}", opsrun_spec::host_os())
+            .replace("{{ARCH}}", opsrun_spec::host_arch())
+            .replace("{{exeExt}}", "");
         for file in [from, 0] {
             for (k, v) in self.files[file].root.get("vars").and_then(Node::as_map).unwrap_or(&[]) {
                 let (Some(name), Some(value)) = (k.as_str(), v.as_str()) else { continue };

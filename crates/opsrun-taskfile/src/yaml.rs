@@ -167,6 +167,26 @@ fn convert(node: &MarkedYaml<'_>, text: &str, offsets: &Offsets, depth: usize) -
         YamlData::Tagged(_, inner) => return convert(inner, text, offsets, depth + 1),
         YamlData::Alias(_) | YamlData::BadValue => null(),
     };
+    // A block collection's end marker is the next token (often lines further down): it ends
+    // where its last child does.
+    let last = match &kind {
+        Kind::Seq(items) => items.iter().map(|i| i.span.end).max(),
+        Kind::Map(entries) => entries.iter().map(|(k, v)| k.span.end.max(v.span.end)).max(),
+        Kind::Scalar(_) => None,
+    };
+    let span = match last {
+        Some(end) if end > span.start && end < span.end => {
+            // A flow collection keeps its closing bracket.
+            let closing = text.get(end..span.end).and_then(|t| t.trim_start().chars().next());
+            let end = if matches!(closing, Some(']' | '}')) {
+                end + text[end..].find(['}', ']']).unwrap_or(0) + 1
+            } else {
+                end
+            };
+            span.start..end
+        }
+        _ => span,
+    };
     Node { span, kind }
 }
 
