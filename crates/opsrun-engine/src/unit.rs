@@ -197,6 +197,14 @@ impl Unit {
             Ok(env) => env,
             Err(why) => return result(self.failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint),
         };
+        // As go-task does, a task's directory that does not exist yet is made before its
+        // commands run (`dir = "build"`); preconditions and status checks do not make it.
+        if !task.dir.exists()
+            && let Err(e) = std::fs::create_dir_all(&task.dir)
+        {
+            let why = format!("cannot create the task's directory `{}`: {e}", task.dir.display());
+            return result(self.failed(&task), true, Some(why), 0, fingerprint);
+        }
         // A caller's timeout covers what it calls.
         let own = task.timeout.map(|t| Instant::now() + t);
         let deadline = match (own, self.call.and_then(|c| c.deadline)) {
