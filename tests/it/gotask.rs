@@ -610,6 +610,7 @@ cases! {
     ignore_error_on_task,
     import_background_kept,
     import_include_options,
+    import_missing_task_reference,
     import_nested_templated,
     import_task_commands,
     import_vars_kinds,

@@ -413,3 +413,21 @@ fn a_large_generated_taskfile_runs_as_go_task_runs_it() {
     run.status(0);
     assert_eq!(sorted(run.stdout()), expected, "after import");
 }
+
+#[test]
+fn a_reference_to_a_missing_task_is_a_warning_and_fails_only_when_reached() {
+    let taskfile = "version: '3'\ntasks:\n  ok:\n    desc: fine\n    cmds: [echo ok]\n  broken:\n    desc: calls a task that is gone\n    cmds:\n      - task: gone\n";
+    let listed = Test::new().file("Taskfile.yml", taskfile).args(&["list"]).run();
+    listed.status(0);
+    listed.stdout_contains("broken");
+    let ok = listed.then().args(&["run", "ok"]).run();
+    ok.status(0);
+    assert_eq!(ok.stdout(), "ok\n");
+    let broken = ok.then().args(&["run", "broken"]).run();
+    broken.status(1);
+    broken.stderr_contains("task: Task \"gone\" does not exist");
+    let imported = broken.then().args(&["import"]).run();
+    imported.status(0);
+    imported.stderr_contains("task `broken` refers to `gone`, which is not a task of this Taskfile");
+    imported.stderr_contains("Taskfile.yml:9:15");
+}

@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use opsrun_spec::{Diagnostic, FileId, Location};
 
+use crate::project::qualify;
 use crate::toml_out::{Document, Entry, Table, Val, ValKind};
 use crate::yaml::{Kind, Node, ScalarKind};
 
@@ -35,6 +36,8 @@ pub(crate) struct FileContext<'a> {
     pub(crate) names: &'a std::collections::BTreeSet<String>,
     /// The `includes` entries: key → path to write (or `None` to leave the entry out).
     pub(crate) include_paths: Vec<(String, Option<String>, bool)>,
+    /// The namespaces the file's tasks get, where a task name written in it is looked up.
+    pub(crate) namespaces: &'a [String],
 }
 
 /// What converting one file produced.
@@ -81,6 +84,8 @@ const TASK_KEYS: &[&str] = &[
 
 struct Converter<'a> {
     ctx: &'a FileContext<'a>,
+    /// The task being converted, for messages.
+    current: String,
     warnings: Vec<Diagnostic>,
     errors: Vec<Diagnostic>,
     rewrites: Vec<Rewrite>,
@@ -89,8 +94,14 @@ struct Converter<'a> {
 
 /// Converts one parsed Taskfile.
 pub(crate) fn convert_file(root: &Node, ctx: &FileContext<'_>) -> Converted {
-    let mut c =
-        Converter { ctx, warnings: Vec::new(), errors: Vec::new(), rewrites: Vec::new(), suggestions: Vec::new() };
+    let mut c = Converter {
+        ctx,
+        current: String::new(),
+        warnings: Vec::new(),
+        errors: Vec::new(),
+        rewrites: Vec::new(),
+        suggestions: Vec::new(),
+    };
     let document = c.document(root);
     Converted { document, warnings: c.warnings, errors: c.errors, rewrites: c.rewrites, suggestions: c.suggestions }
 }
@@ -421,6 +432,7 @@ impl Converter<'_> {
             self.warn(&name_node.span, "a task name that is not a string".into(), "");
             return None;
         };
+        self.current.clone_from(&name);
         let mut table = Table {
             comments: comments_above(self.ctx.text, name_node.span.start),
             path: vec!["tasks".into(), name.clone()],
@@ -634,12 +646,58 @@ impl Converter<'_> {
         let mut out = Vec::new();
         for item in &items {
             match &item.kind {
-                Kind::Scalar(_) => out.extend(self.text(item, "a dependency")),
-                Kind::Map(_) => out.extend(self.call_table(item, &["task", "vars", "silent", "for"])),
+                Kind::Scalar(_) => match self.unknown_target(item) {
+                    Some(name) => out.push(Val::str(failing_name(&name), Some(item.span.clone()))),
+                    None => out.extend(self.text(item, "a dependency")),
+                },
+                Kind::Map(_) => {
+                    let unknown = item.get("task").and_then(|t| self.unknown_target(t));
+                    let mut dep = self.call_table(item, &["task", "vars", "silent", "for"]);
+                    if let (Some(name), Some(Val { kind: ValKind::Table(fields), .. })) = (unknown, dep.as_mut()) {
+                        for (k, v) in fields.iter_mut() {
+                            if k == "task" {
+                                v.kind = ValKind::Str(failing_name(&name));
+                            }
+                        }
+                    }
+                    out.extend(dep);
+                }
                 Kind::Seq(_) => self.error(&item.span, "a dependency must be a name or a map".into(), "here"),
             }
         }
         Some(Val::array(out, Some(node.span.clone())))
+    }
+
+    /// The name a call or dependency written as `node` names, when it is no task of the project:
+    /// go-task fails only when such a reference is reached, while the loader refuses the whole
+    /// file, so the caller writes it in a form that fails when reached (warned about here).
+    fn unknown_target(&mut self, node: &Node) -> Option<String> {
+        let name = node.as_str()?;
+        if name.contains("{{") || self.task_known(name) {
+            return None;
+        }
+        let task = self.current.clone();
+        self.warnings.push(
+            Diagnostic::warning(format!(
+                "task `{task}` refers to `{name}`, which is not a task of this Taskfile; it fails when reached, as under go-task"
+            ))
+            .at(self.at(&node.span), "no task by this name")
+            .help("fix the name, or remove the reference"),
+        );
+        Some(name.to_string())
+    }
+
+    /// Whether `name`, written in this file, names a task (or alias, or wildcard) of the project,
+    /// looked up as the loader looks it up: in the file's namespace, then at the root.
+    fn task_known(&self, name: &str) -> bool {
+        let candidates: Vec<String> = match name.strip_prefix(':') {
+            Some(root) => vec![root.to_string()],
+            None => self.ctx.namespaces.iter().flat_map(|ns| [qualify(ns, name), name.to_string()]).collect(),
+        };
+        candidates.iter().any(|c| {
+            self.ctx.names.contains(c)
+                || self.ctx.names.iter().any(|n| n.contains('*') && opsrun_spec::wildcard_captures(n, c).is_some())
+        })
     }
 
     /// `preconditions`: commands or `{sh, msg}`.
@@ -744,6 +802,9 @@ impl Converter<'_> {
 
     /// `defer: command` or `defer: {task, vars, silent}`.
     fn defer(&mut self, node: &Node) -> Option<Val> {
+        if let Some(name) = node.get("task").and_then(|t| self.unknown_target(t)) {
+            return Some(Val::str(failing_command(&name), Some(node.span.clone())));
+        }
         match &node.kind {
             Kind::Map(_) => self.call_table(node, &["task", "vars", "silent"]),
             _ => self.text(node, "`defer`"),
@@ -783,6 +844,16 @@ impl Converter<'_> {
                             return calls;
                         }
                     }
+                }
+                if node.get("defer").is_none()
+                    && let Some(name) = node.get("task").and_then(|t| self.unknown_target(t))
+                {
+                    let mut fields =
+                        vec![("cmd".to_string(), Val::str(failing_command(&name), Some(node.span.clone())))];
+                    if let Some(f) = node.get("ignore_error").and_then(|v| self.flag(v, "`ignore_error`")) {
+                        fields.push(("ignore_error".into(), f));
+                    }
+                    return vec![Val::table(fields, Some(node.span.clone()))];
                 }
                 let table = self.call_table(node, &allowed);
                 // `{cmd: "..."}` alone reads better as the plain string.
@@ -885,6 +956,17 @@ fn map_value(node: &Node) -> Val {
             _ => Val::str(s.text.clone(), origin),
         },
     }
+}
+
+/// A command that fails as go-task fails a call of a task that does not exist.
+fn failing_command(name: &str) -> String {
+    format!("echo 'task: Task \"{}\" does not exist' >&2; exit 1", name.replace('\'', ""))
+}
+
+/// A task name that the loader accepts and that fails when a run plans it: a template that
+/// renders to a name no task has.
+fn failing_name(name: &str) -> String {
+    format!("{{{{\"{}\"}}}}", name.replace(['"', '\\'], ""))
 }
 
 /// The words after `task`, for a command that is exactly one go-task invocation and nothing

@@ -221,6 +221,7 @@ pub fn convert(root: &Path, layout: &Layout) -> Result<Conversion, SpecError> {
             runs_in_root: file.runs_in_root,
             names: &project.names,
             include_paths,
+            namespaces: &file.namespaces,
         };
         let converted = convert_file(&file.root, &ctx);
         warnings.extend(converted.warnings);

@@ -22,6 +22,9 @@ pub(crate) struct SourceFile {
     /// Every inclusion of this file runs its tasks in the root directory (no include `dir`
     /// anywhere on the way), so a `task X` in its commands finds the root Taskfile.
     pub(crate) runs_in_root: bool,
+    /// The namespaces its tasks get (`""` for the root; several when included several times or
+    /// with aliases): where a task name written in it is looked up.
+    pub(crate) namespaces: Vec<String>,
 }
 
 /// How one `includes` entry resolved.
@@ -88,6 +91,7 @@ impl Project {
         if let Some(i) = self.files.iter().position(|f| f.path == path) {
             // Included again (another namespace): its names are added for this inclusion too.
             self.files[i].runs_in_root &= inclusion.in_root;
+            self.files[i].namespaces.extend(inclusion.namespaces.iter().cloned());
             let root = self.files[i].root.clone();
             let includes = std::mem::take(&mut self.includes[i]);
             self.name_tasks(&root, inclusion);
@@ -124,6 +128,7 @@ impl Project {
             root: root.clone(),
             id,
             runs_in_root: inclusion.in_root,
+            namespaces: inclusion.namespaces.clone(),
         });
         self.includes.push(Vec::new());
         self.name_tasks(&root, inclusion);
@@ -150,6 +155,7 @@ impl Project {
             let child_inclusion = child_inclusion(inclusion, ns, entry);
             let child_root = self.files[*child].root.clone();
             self.files[*child].runs_in_root &= child_inclusion.in_root;
+            self.files[*child].namespaces.extend(child_inclusion.namespaces.iter().cloned());
             self.name_tasks(&child_root, &child_inclusion);
             let grandchildren = std::mem::take(&mut self.includes[*child]);
             self.follow_known(*child, &grandchildren, &child_inclusion);
