@@ -48,6 +48,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "opsrun",
         &[
             "opsrun-spec",
+            "opsrun-taskfile",
             "opsrun-plan",
             "opsrun-engine",
             "opsrun-event",
