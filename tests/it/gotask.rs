@@ -32,7 +32,9 @@
 //! **imported** (the same copy after `opsrun import`, which must succeed, running the written
 //! `tasks.toml`); both must behave as go-task does. A `[difference]` applies to those two runs
 //! only with `also_for_taskfile = true`: the settings a Taskfile gets (`run = "always"`,
-//! `undefined_vars = "empty"`, `background = "keep"`) remove the others. Both tools run with `CI=true`, `NO_COLOR=1`,
+//! `undefined_vars = "empty"`, `background = "keep"`) remove the others. Those two runs must
+//! also list the tasks `task --list-all --json` lists (by name; failing to list where go-task
+//! fails). Both tools run with `CI=true`, `NO_COLOR=1`,
 //! stdin at `/dev/null`, and no `OPSRUN_*`, `TASK_*` or `RUST_LOG` variables inherited.
 //!
 //! What is compared: the commands' own stdout (line by line, or as a sorted multiset with
@@ -50,7 +52,7 @@
 //! A missing `task` binary fails every case (it is not skipped): install it with
 //! `python3 -m pip install go-task-bin==3.54.0`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::ErrorKind;
@@ -401,6 +403,33 @@ fn run_case_with(tool: Tool, name: &str, case: &Case) -> Outcome {
     Outcome { tool, args, _tempdir: tempdir, project, runs }
 }
 
+/// The names `tool` lists in `project` as `task --list-all --json` lists them (internal tasks
+/// left out), or `None` when listing fails.
+fn listed(tool: Tool, project: &Path) -> Option<BTreeSet<String>> {
+    let args: Vec<String> = match tool {
+        Tool::GoTask => vec!["--list-all".into(), "--json".into()],
+        Tool::Opsrun | Tool::OpsrunDirect | Tool::OpsrunImported => {
+            vec!["list".into(), "--all".into(), "--json".into()]
+        }
+    };
+    let run = run_tool(tool, &args, project, &BTreeMap::new());
+    // go-task exits 1 when there is nothing to list, after printing an empty list.
+    if !run.status.success() && !(tool == Tool::GoTask && run.status.code() == Some(1)) {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{} listed invalid JSON ({e}):\n{}", tool.name(), run.stdout));
+    // go-task's `name` is the label; `task` is the task's name.
+    let (tasks, key) = match tool {
+        Tool::GoTask => (json["tasks"].as_array().cloned().unwrap_or_default(), "task"),
+        _ => (
+            json.as_array().cloned().unwrap_or_default().into_iter().filter(|t| t["internal"] == false).collect(),
+            "name",
+        ),
+    };
+    Some(tasks.iter().filter_map(|t| t[key].as_str().map(str::to_owned)).collect())
+}
+
 /// Reads and checks `case.toml` of the case `name`.
 fn load_case(name: &str) -> Case {
     let path = fixtures().join(name).join("case.toml");
@@ -511,6 +540,7 @@ fn check_case(name: &str) {
     let gotask_observed = Observed::of(&gotask, case.parallel);
     let mut problems = Vec::new();
     let mut dumps = gotask.dump();
+    let gotask_listed = listed(Tool::GoTask, &gotask.project);
     // The Taskfile runs: held to go-task unless the difference is one a Taskfile keeps too.
     let taskfile_case = Case {
         difference: case.difference.as_ref().filter(|d| d.also_for_taskfile).map(|d| Difference {
@@ -538,6 +568,12 @@ fn check_case(name: &str) {
             if from_gotask != from_opsrun {
                 problems
                     .push(prefix(format!("file {file}: go-task left {from_gotask:?}, opsrun left {from_opsrun:?}")));
+            }
+        }
+        if tool != Tool::Opsrun {
+            let opsrun_listed = listed(tool, &opsrun.project);
+            if opsrun_listed != gotask_listed {
+                problems.push(prefix(format!("lists {opsrun_listed:?}, go-task --list-all lists {gotask_listed:?}")));
             }
         }
         dumps.push_str(&opsrun.dump());

@@ -184,13 +184,15 @@ fn a_broken_taskfile_is_refused_with_its_location() {
     out.stderr_contains("Taskfile.yml:4:1");
     let loader = out
         .then()
-        .file("Taskfile.yml", "version: '3'\ntasks:\n  a:\n    deps: [nope]\n    cmds:\n      - echo {{.X | bogus}}\n")
+        .file(
+            "Taskfile.yml",
+            "version: '3'\ntasks:\n  a:\n    platforms: [plan10]\n    cmds:\n      - echo {{.X | bogus}}\n",
+        )
         .args(&["run", "a"])
         .run();
     loader.status(2);
     let stderr = loader.stderr();
-    for expected in
-        ["unknown function `bogus`", "Taskfile.yml:6:21", "depends on unknown task `nope`", "Taskfile.yml:4:12"]
+    for expected in ["unknown function `bogus`", "Taskfile.yml:6:21", "invalid platform `plan10`", "Taskfile.yml:4:17"]
     {
         assert!(stderr.contains(expected), "no {expected:?} in:\n{stderr}");
     }
