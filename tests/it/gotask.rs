@@ -414,7 +414,7 @@ fn listed(tool: Tool, project: &Path) -> Option<BTreeSet<String>> {
     };
     let run = run_tool(tool, &args, project, &BTreeMap::new());
     // go-task exits 1 when there is nothing to list, after printing an empty list.
-    if !run.status.success() && !(tool == Tool::GoTask && run.status.code() == Some(1)) {
+    if !(run.status.success() || tool == Tool::GoTask && run.status.code() == Some(1)) {
         return None;
     }
     let json: serde_json::Value = serde_json::from_str(&run.stdout)
