@@ -142,6 +142,7 @@ pub struct Location {
 
 /// Whether a diagnostic stops the load or only informs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Severity {
     /// Something is wrong: nothing runs.
     #[default]

@@ -74,6 +74,7 @@ pub fn find_project_file(start: &Path) -> Option<PathBuf> {
 
 /// Where converted documents live.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Layout {
     /// In memory, each in place of its Taskfile (includes name the Taskfiles).
     Direct,
