@@ -5,13 +5,15 @@
 //! command line (clap), the terminal renderers (indicatif) and logging setup
 //! (tracing-subscriber); the `report` feature adds the renderers back.
 //!
-//! - [`Project`] loads a `tasks.toml` (or takes a spec [built in code](spec::build)) and
-//!   plans targets or a pipeline, with command-line-style variables;
+//! - [`Project`] loads a `tasks.toml` or a go-task `Taskfile.yml` (or takes a spec
+//!   [built in code](spec::build)) and plans targets or a pipeline, with command-line-style
+//!   variables;
 //! - [`Runner`] runs a plan: a required [`SignalPolicy`], a [`CancelToken`], custom gate
 //!   [`Probe`]s, events as a stream or through sinks, state for resume. Secrets the plan knows
 //!   are masked in everything it reports;
-//! - the crates underneath are re-exported as modules: [`spec`], [`plan`], [`engine`],
-//!   [`event`], [`change`] (and `report` with that feature).
+//! - the crates underneath are re-exported as modules: [`spec`], [`taskfile`] (the Taskfile
+//!   conversion behind `opsrun import`), [`plan`], [`engine`], [`event`], [`change`] (and
+//!   `report` with that feature).
 //!
 //! ```
 //! use opsrun::spec::build::{GateBuilder, SpecBuilder, TaskBuilder};
@@ -64,6 +66,7 @@ pub use opsrun_plan as plan;
 #[cfg(feature = "report")]
 pub use opsrun_report as report;
 pub use opsrun_spec as spec;
+pub use opsrun_taskfile as taskfile;
 
 pub use opsrun_engine::{
     CancelToken, EngineError, EventStream, Probe, ProbeContext, ProbeRegistry, ProbeResult, RunReport, Runner,
@@ -111,9 +114,14 @@ impl Project {
         Self { spec, vars: IndexMap::new() }
     }
 
-    /// Loads a `tasks.toml` and the files it includes.
+    /// Loads a `tasks.toml` and the files it includes, or a go-task `Taskfile.yml` (a `.yml` or
+    /// `.yaml` file), converted as `opsrun import` converts it.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
-        Ok(Self::new(opsrun_spec::load(path.as_ref())?))
+        let path = path.as_ref();
+        if opsrun_taskfile::is_taskfile(path) {
+            return Ok(Self::new(opsrun_taskfile::load(path)?.spec));
+        }
+        Ok(Self::new(opsrun_spec::load(path)?))
     }
 
     /// Sets a variable as `VAR=value` on the command line does (over every file and task

@@ -22,11 +22,19 @@
 //! reason = "why opsrun differs"
 //! opsrun_stdout = ["a"]                  # opsrun's stdout instead of go-task's
 //! opsrun_success = true                  # opsrun's success instead of go-task's
+//! also_for_taskfile = true               # optional: the Taskfile read directly or imported too
 //! ```
 //!
-//! The case directory is copied into two fresh temporary directories, both named after the case
+//! The case directory is copied into fresh temporary directories, all named after the case
 //! (so `basename "$PWD"` agrees): `Taskfile.yml` files go only to go-task's copy, `tasks.toml`
-//! files only to opsrun's, `case.toml` to neither. Both tools run with `CI=true`, `NO_COLOR=1`,
+//! files only to opsrun's, `case.toml` to neither. opsrun also runs the Taskfile itself, twice:
+//! **directly** (a copy with only the `Taskfile.yml` files, found by opsrun's discovery) and
+//! **imported** (the same copy after `opsrun import`, which must succeed, running the written
+//! `tasks.toml`); both must behave as go-task does. A `[difference]` applies to those two runs
+//! only with `also_for_taskfile = true`: the settings a Taskfile gets (`run = "always"`,
+//! `undefined_vars = "empty"`, `background = "keep"`) remove the others. Those two runs must
+//! also list the tasks `task --list-all --json` lists (by name; failing to list where go-task
+//! fails). Both tools run with `CI=true`, `NO_COLOR=1`,
 //! stdin at `/dev/null`, and no `OPSRUN_*`, `TASK_*` or `RUST_LOG` variables inherited.
 //!
 //! What is compared: the commands' own stdout (line by line, or as a sorted multiset with
@@ -44,7 +52,7 @@
 //! A missing `task` binary fails every case (it is not skipped): install it with
 //! `python3 -m pip install go-task-bin==3.54.0`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::ErrorKind;
@@ -126,6 +134,10 @@ struct Difference {
     opsrun_stdout: Option<Vec<String>>,
     /// Whether opsrun succeeds (default: as go-task does).
     opsrun_success: Option<bool>,
+    /// The difference holds for the Taskfile read directly or imported too (default: those runs
+    /// must do what go-task does).
+    #[serde(default)]
+    also_for_taskfile: bool,
 }
 
 fn one() -> usize {
@@ -141,6 +153,10 @@ fn yes() -> bool {
 enum Tool {
     GoTask,
     Opsrun,
+    /// opsrun reading the `Taskfile.yml` directly.
+    OpsrunDirect,
+    /// opsrun running what `opsrun import` wrote from the `Taskfile.yml`.
+    OpsrunImported,
 }
 
 impl Tool {
@@ -148,34 +164,29 @@ impl Tool {
         match self {
             Self::GoTask => "go-task",
             Self::Opsrun => "opsrun",
+            Self::OpsrunDirect => "opsrun (Taskfile.yml read directly)",
+            Self::OpsrunImported => "opsrun (after opsrun import)",
         }
     }
 
     fn program(self) -> &'static str {
         match self {
             Self::GoTask => GO_TASK,
-            Self::Opsrun => OPSRUN,
+            Self::Opsrun | Self::OpsrunDirect | Self::OpsrunImported => OPSRUN,
         }
     }
 
-    /// The file name only this tool's copy of the project gets.
-    fn own_file(self) -> &'static str {
-        match self {
-            Self::GoTask => "Taskfile.yml",
-            Self::Opsrun => "tasks.toml",
-        }
-    }
-
-    /// The file name only the other tool's copy gets.
+    /// The tasks files this tool's copy of the project leaves out.
     fn other_file(self) -> &'static str {
         match self {
-            Self::GoTask => Tool::Opsrun.own_file(),
-            Self::Opsrun => Tool::GoTask.own_file(),
+            Self::GoTask | Self::OpsrunDirect | Self::OpsrunImported => "tasks.toml",
+            Self::Opsrun => "Taskfile.yml",
         }
     }
 }
 
 /// One finished invocation of a tool.
+#[derive(Clone)]
 struct Run {
     status: ExitStatus,
     stdout: String,
@@ -338,11 +349,29 @@ fn run_tool(tool: Tool, args: &[String], project: &Path, env: &BTreeMap<String, 
     Run { status, stdout: read(&stdout_path), stderr: read(&stderr_path) }
 }
 
+/// Runs `opsrun import` in `project`: `None` when it succeeded, else its run (a refused
+/// Taskfile is an error with exit code 2, never a panic), which stands for every run of the
+/// case (they fail, as go-task's must for the case to pass).
+fn import(name: &str, project: &Path) -> Option<Run> {
+    let run = run_tool(Tool::OpsrunImported, &["import".to_owned()], project, &BTreeMap::new());
+    if run.status.success() {
+        return None;
+    }
+    assert!(
+        run.status.code() == Some(2) && !run.stderr.contains("panicked"),
+        "case {name}: `opsrun import` failed badly: {}\n--- stdout:\n{}--- stderr:\n{}",
+        run.status,
+        run.stdout,
+        run.stderr
+    );
+    Some(run)
+}
+
 /// Runs `tool` for `case` (named `name`) in a fresh copy of the case directory.
 fn run_case_with(tool: Tool, name: &str, case: &Case) -> Outcome {
     let args = match tool {
         Tool::GoTask => case.gotask_args.clone().unwrap_or_else(|| case.args.clone()),
-        Tool::Opsrun => case
+        Tool::Opsrun | Tool::OpsrunDirect | Tool::OpsrunImported => case
             .opsrun_args
             .clone()
             .unwrap_or_else(|| std::iter::once("run".to_owned()).chain(case.args.iter().cloned()).collect()),
@@ -350,6 +379,12 @@ fn run_case_with(tool: Tool, name: &str, case: &Case) -> Outcome {
     let tempdir = tempfile::Builder::new().prefix("opsrun-gotask-").tempdir().expect("create a temp dir");
     let project = tempdir.path().join(name);
     copy_project(&fixtures().join(name), &project, tool);
+    if tool == Tool::OpsrunImported
+        && let Some(refused) = import(name, &project)
+    {
+        let runs = vec![refused; case.runs];
+        return Outcome { tool, args: vec!["import".to_owned()], _tempdir: tempdir, project, runs };
+    }
     let mut runs = Vec::with_capacity(case.runs);
     for i in 0..case.runs {
         if let Some(script) = i.checked_sub(1).and_then(|j| case.between.get(j))
@@ -366,6 +401,33 @@ fn run_case_with(tool: Tool, name: &str, case: &Case) -> Outcome {
         runs.push(run_tool(tool, &args, &project, &case.env));
     }
     Outcome { tool, args, _tempdir: tempdir, project, runs }
+}
+
+/// The names `tool` lists in `project` as `task --list-all --json` lists them (internal tasks
+/// left out), or `None` when listing fails.
+fn listed(tool: Tool, project: &Path) -> Option<BTreeSet<String>> {
+    let args: Vec<String> = match tool {
+        Tool::GoTask => vec!["--list-all".into(), "--json".into()],
+        Tool::Opsrun | Tool::OpsrunDirect | Tool::OpsrunImported => {
+            vec!["list".into(), "--all".into(), "--json".into()]
+        }
+    };
+    let run = run_tool(tool, &args, project, &BTreeMap::new());
+    // go-task exits 1 when there is nothing to list, after printing an empty list.
+    if !(run.status.success() || tool == Tool::GoTask && run.status.code() == Some(1)) {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{} listed invalid JSON ({e}):\n{}", tool.name(), run.stdout));
+    // go-task's `name` is the label; `task` is the task's name.
+    let (tasks, key) = match tool {
+        Tool::GoTask => (json["tasks"].as_array().cloned().unwrap_or_default(), "task"),
+        _ => (
+            json.as_array().cloned().unwrap_or_default().into_iter().filter(|t| t["internal"] == false).collect(),
+            "name",
+        ),
+    };
+    Some(tasks.iter().filter_map(|t| t[key].as_str().map(str::to_owned)).collect())
 }
 
 /// Reads and checks `case.toml` of the case `name`.
@@ -469,28 +531,52 @@ fn problems(case: &Case, gotask: &Observed, opsrun: &Observed) -> Vec<String> {
     problems
 }
 
-/// Runs the case `name` with both tools and asserts they behave alike (or as documented).
+/// Runs the case `name` with go-task and with opsrun (its `tasks.toml`, and the `Taskfile.yml`
+/// read directly and imported) and asserts they behave alike (or as documented).
 fn check_case(name: &str) {
     require_go_task();
     let case = load_case(name);
     let gotask = run_case_with(Tool::GoTask, name, &case);
-    let opsrun = run_case_with(Tool::Opsrun, name, &case);
-
+    let gotask_observed = Observed::of(&gotask, case.parallel);
     let mut problems = Vec::new();
-    if opsrun.runs.iter().any(|run| run.stderr.contains("panicked") || run.status.code() == Some(70)) {
-        problems.push("opsrun panicked".to_owned());
-    }
-    problems.extend(self::problems(
-        &case,
-        &Observed::of(&gotask, case.parallel),
-        &Observed::of(&opsrun, case.parallel),
-    ));
-    for file in &case.files {
-        let read = |outcome: &Outcome| fs::read_to_string(outcome.project.join(file)).ok();
-        let (from_gotask, from_opsrun) = (read(&gotask), read(&opsrun));
-        if from_gotask != from_opsrun {
-            problems.push(format!("file {file}: go-task left {from_gotask:?}, opsrun left {from_opsrun:?}"));
+    let mut dumps = gotask.dump();
+    let gotask_listed = listed(Tool::GoTask, &gotask.project);
+    // The Taskfile runs: held to go-task unless the difference is one a Taskfile keeps too.
+    let taskfile_case = Case {
+        difference: case.difference.as_ref().filter(|d| d.also_for_taskfile).map(|d| Difference {
+            reason: d.reason.clone(),
+            opsrun_stdout: d.opsrun_stdout.clone(),
+            opsrun_success: d.opsrun_success,
+            also_for_taskfile: true,
+        }),
+        ..load_case(name)
+    };
+    for (tool, rules) in
+        [(Tool::Opsrun, &case), (Tool::OpsrunDirect, &taskfile_case), (Tool::OpsrunImported, &taskfile_case)]
+    {
+        let opsrun = run_case_with(tool, name, &case);
+        let prefix = |p: String| if tool == Tool::Opsrun { p } else { format!("[{}] {p}", tool.name()) };
+        if opsrun.runs.iter().any(|run| run.stderr.contains("panicked") || run.status.code() == Some(70)) {
+            problems.push(prefix("opsrun panicked".to_owned()));
         }
+        problems.extend(
+            self::problems(rules, &gotask_observed, &Observed::of(&opsrun, case.parallel)).into_iter().map(prefix),
+        );
+        for file in &case.files {
+            let read = |outcome: &Outcome| fs::read_to_string(outcome.project.join(file)).ok();
+            let (from_gotask, from_opsrun) = (read(&gotask), read(&opsrun));
+            if from_gotask != from_opsrun {
+                problems
+                    .push(prefix(format!("file {file}: go-task left {from_gotask:?}, opsrun left {from_opsrun:?}")));
+            }
+        }
+        if tool != Tool::Opsrun {
+            let opsrun_listed = listed(tool, &opsrun.project);
+            if opsrun_listed != gotask_listed {
+                problems.push(prefix(format!("lists {opsrun_listed:?}, go-task --list-all lists {gotask_listed:?}")));
+            }
+        }
+        dumps.push_str(&opsrun.dump());
     }
 
     if !problems.is_empty() {
@@ -504,7 +590,7 @@ fn check_case(name: &str) {
         for problem in &problems {
             let _ = write!(message, "\n* {}", problem.trim_end());
         }
-        let _ = write!(message, "\n{}{}", gotask.dump(), opsrun.dump());
+        let _ = write!(message, "\n{dumps}");
         panic!("{message}");
     }
 }
@@ -558,6 +644,13 @@ cases! {
     generates_missing_reruns,
     ignore_error_on_command,
     ignore_error_on_task,
+    import_background_kept,
+    import_include_options,
+    import_missing_task_reference,
+    import_nested_templated,
+    import_task_commands,
+    import_vars_kinds,
+    import_yaml_forms,
     include_dir_sets_working_dir,
     include_excludes,
     include_flatten,

@@ -169,13 +169,15 @@ fn a_body_that_stalls_is_an_error_not_a_pass_for_body_not() {
 }
 
 #[test]
-fn a_missing_directory_is_named_as_such() {
-    let tasks = "[tasks.t]\ndir = 'nowhere'\nenv = { X = { sh = 'echo x' } }\ncmds = ['true']\n";
-    let out = Test::new().tasks(tasks).args(&["--output", "plain", "run", "t"]).run();
-    out.status(1)
-        .stderr_contains("its directory")
-        .stderr_contains("nowhere` does not exist")
-        .output_lacks("environment variable");
+fn a_directory_that_cannot_be_made_is_named_as_such() {
+    // A missing directory is made before the env commands run (as go-task does); one that
+    // cannot be made (a file is in the way) is reported as what it is.
+    let tasks = "[tasks.t]\ndir = 'blocker/sub'\nenv = { X = { sh = 'echo x' } }\ncmds = ['true']\n[tasks.made]\ndir = 'new/dir'\nenv = { X = { sh = 'pwd' } }\ncmds = ['echo \"$X\"']\n";
+    let test = Test::new().tasks(tasks).file("blocker", "a file, not a directory");
+    let out = test.args(&["--output", "plain", "run", "t"]).run();
+    out.status(1).stderr_contains("cannot create the task's directory").output_lacks("environment variable");
+    let made = out.then().args(&["--output", "plain", "run", "made"]).run();
+    made.stdout_contains("new/dir");
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod features;
 mod gitops;
 mod gotask;
 mod hardening;
+mod import;
 mod init;
 mod output;
 mod preflight;

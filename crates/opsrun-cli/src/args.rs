@@ -19,16 +19,18 @@ use clap_complete::engine::ArgValueCompleter;
     allow_external_subcommands = true
 )]
 pub struct Cli {
-    /// The tasks file (default: tasks.toml in the current directory or the nearest parent).
+    /// The tasks file (default: tasks.toml, or else a go-task Taskfile.yml, in the current
+    /// directory or the nearest parent that has one).
     #[arg(short = 'f', long = "file", global = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub file: Option<PathBuf>,
     /// Change to DIR before doing anything.
     #[arg(short = 'C', long = "dir", global = true, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
-    /// Output: bars on a terminal, plain lines in CI and pipes, or JSON lines; or how tasks'
-    /// lines are shown, as go-task's --output: interleaved (as printed), prefixed ([task] line),
-    /// group (each task's lines together when it ends).
-    #[arg(long, short = 'o', global = true, value_name = "MODE", default_value = "auto", value_parser = ["auto", "plain", "json", "interleaved", "prefixed", "group"])]
+    /// Output: auto (bars on a terminal, plain lines in CI and pipes), plain, or json lines; or
+    /// how tasks' lines are shown, as go-task's --output: interleaved (as printed), prefixed
+    /// ([task] line), group (each task's lines together when it ends). For `opsrun import`: the
+    /// .toml file to write.
+    #[arg(long, short = 'o', global = true, value_name = "MODE|FILE", default_value = "auto")]
     pub output: String,
     /// List the tasks with a description (as `opsrun list`).
     #[arg(short = 'l', long = "list")]
@@ -105,6 +107,8 @@ pub enum Command {
     Schema,
     /// Write a commented starter tasks.toml here (never over an existing file).
     Init(InitArgs),
+    /// Convert a go-task Taskfile (and every file it includes) into tasks.toml.
+    Import(ImportArgs),
     /// `opsrun TASK [VAR=value...] [-- ARGS]` runs a task, as `opsrun run` does (a task named
     /// like a command stays reachable through `opsrun run`).
     #[command(external_subcommand)]
@@ -394,6 +398,28 @@ pub struct ClassifyArgs {
     #[arg(long)]
     pub probe: bool,
 }
+
+/// `opsrun import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The Taskfile (default: the one go-task would read, from the current directory up). Write
+    /// the result elsewhere with -o FILE.toml (default: tasks.toml next to the Taskfile; an
+    /// included NAME.yml becomes NAME.toml, an included Taskfile.yml tasks.toml, beside it).
+    #[arg(value_name = "TASKFILE")]
+    pub taskfile: Option<PathBuf>,
+    /// Fail (exit 2, nothing written) if anything cannot be expressed in tasks.toml.
+    #[arg(long)]
+    pub strict: bool,
+    /// Convert and report, but write nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// Overwrite .toml files that `opsrun import` did not write.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The values `--output` takes for everything but `opsrun import`.
+pub const OUTPUT_MODES: &[&str] = &["auto", "plain", "json", "interleaved", "prefixed", "group"];
 
 /// `opsrun completions`.
 #[derive(Debug, Args)]

@@ -26,20 +26,30 @@ pub struct Context {
 }
 
 impl Context {
-    /// Loads the tasks file named by `-f`, or found from the current directory upwards.
+    /// Loads the tasks file named by `-f`, or found from the current directory upwards (in each
+    /// directory `tasks.toml` first, then a go-task Taskfile). A Taskfile is read directly,
+    /// converted in memory, with one line on stderr saying how to convert it for good.
     pub fn load(cli: &Cli) -> Result<Context> {
         let working_dir =
             std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the current directory: {e}")))?;
         let file = match &cli.file {
             Some(f) => f.clone(),
-            None => opsrun_spec::find_tasks_file(&working_dir).ok_or_else(|| {
+            None => opsrun_taskfile::find_project_file(&working_dir).ok_or_else(|| {
                 CliError::Usage(format!(
-                    "no tasks.toml in `{}` or any parent directory\n  help: create one (see docs/tasks-toml.md), or point at one with `-f FILE`",
+                    "no tasks.toml (or Taskfile.yml) in `{}` or any parent directory\n  help: create one (see docs/tasks-toml.md), or point at one with `-f FILE`",
                     working_dir.display()
                 ))
             })?,
         };
-        let spec = opsrun_spec::load(&file)?;
+        let spec = if opsrun_taskfile::is_taskfile(&file) {
+            let loaded = opsrun_taskfile::load(&file)?;
+            if !cli.quiet {
+                eprintln!("{}", taskfile_notice(&file, &working_dir, loaded.conversion.warnings.len()));
+            }
+            loaded.spec
+        } else {
+            opsrun_spec::load(&file)?
+        };
         let output_style = match cli.output.as_str() {
             "interleaved" => Some(opsrun_spec::OutputSetting::Interleaved),
             "prefixed" => Some(opsrun_spec::OutputSetting::Prefixed),
@@ -69,6 +79,19 @@ impl Context {
             output: self.output_style.clone(),
         }
     }
+}
+
+/// The one line printed when a Taskfile is read directly.
+fn taskfile_notice(file: &Path, working_dir: &Path, warnings: usize) -> String {
+    let shown = file.strip_prefix(working_dir).unwrap_or(file).display().to_string();
+    let unsupported = match warnings {
+        0 => String::new(),
+        1 => "; 1 thing in it opsrun cannot express is left out (`opsrun import --check` shows it)".to_string(),
+        n => format!("; {n} things in it opsrun cannot express are left out (`opsrun import --check` lists them)"),
+    };
+    format!(
+        "opsrun: reading the go-task Taskfile {shown}{unsupported}; `opsrun import` converts it to tasks.toml for good"
+    )
 }
 
 /// True for a variable name that says it holds a credential (`OP_TOKEN`, `DB_PASSWORD`, ...):

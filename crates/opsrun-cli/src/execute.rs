@@ -57,6 +57,7 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
             Plan::build(&strict, &e.targets, &e.plan_options)?;
         }
     }
+    print_warnings(ctx, &resolver);
     let masker = plan.masker().clone();
     let state_dir = ctx.state_dir();
     // Predicting what will run costs a fingerprint of every task: only a dry run, and a plan
@@ -80,6 +81,17 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
         remember_var_names(&state_dir, &e.name, &e.vars);
     }
     Ok(exit_code(&run_plan(cli, ctx, plan, runner)?))
+}
+
+/// What rendering the plan had to say (undefined variables printed as empty strings in a
+/// Taskfile), on stderr before anything runs.
+fn print_warnings(ctx: &Context, resolver: &Resolver<'_>) {
+    let warnings = resolver.take_warnings();
+    if warnings.is_empty() {
+        return;
+    }
+    let color = crate::context::terminal_info().stderr_is_tty && std::env::var_os("NO_COLOR").is_none();
+    eprintln!("{}", opsrun_spec::render_diagnostics(&warnings, &ctx.spec.sources, color));
 }
 
 /// The run this opsrun joins: the one holding the state directory's lock, when it handed its

@@ -13,6 +13,7 @@ pub mod error;
 mod execute;
 pub mod exit;
 mod gitops;
+mod import;
 mod incident;
 mod init;
 mod journals;
@@ -73,6 +74,16 @@ fn run() -> ExitCode {
 }
 
 fn dispatch(cli: &Cli) -> Result<u8> {
+    if let Some(Command::Import(args)) = &cli.command {
+        return import::import(cli, args);
+    }
+    if !args::OUTPUT_MODES.contains(&cli.output.as_str()) {
+        return Err(CliError::Usage(format!(
+            "invalid value `{}` for `--output`\n  help: possible values: {}",
+            cli.output,
+            args::OUTPUT_MODES.join(", ")
+        )));
+    }
     if cli.list || cli.list_all || cli.summary.is_some() {
         let ctx = Context::load(cli)?;
         if let Some(task) = &cli.summary {
@@ -146,7 +157,7 @@ fn dispatch(cli: &Cli) -> Result<u8> {
             let args = args::TaskWords::try_parse_from(words).map_err(|e| CliError::Usage(e.to_string()))?;
             commands::run(cli, &ctx, &args.run)
         }
-        Command::Completions(_) | Command::Classify(_) | Command::Schema | Command::Init(_) => {
+        Command::Completions(_) | Command::Classify(_) | Command::Schema | Command::Init(_) | Command::Import(_) => {
             unreachable!("handled above")
         }
     }

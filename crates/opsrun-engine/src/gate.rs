@@ -130,6 +130,7 @@ async fn probe_cmd(
         shell: None,
         interactive: false,
         errexit: false,
+        keep_background: false,
     };
     let mut tail: Vec<String> = Vec::new();
     let mut fatal_hit: Option<String> = None;

@@ -205,9 +205,14 @@ impl Unit {
         let changed = self.prior.as_ref().map(|p| fingerprint.changed_parts(&p.parts)).unwrap_or_default();
         self.emitter.emit(Event::TaskExecuting { task: key.clone(), reason: runs_because, changed });
 
-        // Said as what it is, before a dynamic env value's command fails on it.
-        if !task.dir.is_dir() {
-            let why = format!("its directory `{}` does not exist", task.dir.display());
+        // As go-task does, a task's directory that does not exist yet is made before its
+        // commands (and its dynamic env values' commands) run (`dir = "build"`); preconditions
+        // and status checks do not make it. A directory that cannot be made is said as such,
+        // not as the failure of an env value's command.
+        if !task.dir.exists()
+            && let Err(e) = std::fs::create_dir_all(&task.dir)
+        {
+            let why = format!("cannot create the task's directory `{}`: {e}", task.dir.display());
             return result(self.failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint);
         }
         let env = match self.full_env(&task, env).await {
@@ -407,6 +412,7 @@ impl Unit {
             shell: Some(task.shell.clone()),
             interactive: false,
             errexit: false,
+            keep_background: false,
         };
         let mut stdout: Vec<String> = Vec::new();
         let mut stderr: Vec<String> = Vec::new();
@@ -443,6 +449,7 @@ impl Unit {
             shell: Some(task.shell.clone()),
             interactive: false,
             errexit: false,
+            keep_background: false,
         };
         run_shell(&cmd, self.shutdown.clone(), |_, _| {}).await.exit
     }
@@ -589,6 +596,7 @@ impl Unit {
             interactive: task.interactive,
             // As go-task runs every command: a failing line ends the script.
             errexit: true,
+            keep_background: task.keep_background,
         };
         let emitter = &self.emitter;
         let masker = &self.masker;
@@ -604,7 +612,9 @@ impl Unit {
         if finished.stragglers_killed {
             self.emitter.emit(Event::Warning {
                 task: Some(key.clone()),
-                message: "the command left processes running in its group; they were killed".into(),
+                message: "the command left processes running in its group; they were killed (to keep them running, \
+                          set `background = \"keep\"` on the task or at the top of tasks.toml)"
+                    .into(),
             });
         }
         let status = match &finished.exit {

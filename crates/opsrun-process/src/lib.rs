@@ -101,6 +101,7 @@ impl ShellCommand {
             shell: None,
             interactive: false,
             errexit: true,
+            keep_background: false,
         }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Every command runs as `sh -c SCRIPT` in a new process group, so a timeout, a cancel or an
 //! interrupt can end the whole tree (`sleep 100 & wait` included), not just the shell. After
-//! the shell exits, anything left in its group is a straggler: it is killed and reported.
+//! the shell exits, anything left in its group is a straggler: it is killed and reported, unless
+//! the command keeps its background processes (`keep_background`, go-task's behaviour), in which
+//! case they are left running and their output is read (and dropped) for as long as opsrun runs.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -39,6 +41,9 @@ pub struct ShellCommand {
     /// Run with `-e` (errexit): a failing line ends the script, as every command of a go-task
     /// Taskfile does.
     pub errexit: bool,
+    /// Processes the command started in the background (`cmd &`) and left running when its
+    /// shell exits keep running (as under go-task) instead of being killed as stragglers.
+    pub keep_background: bool,
 }
 
 /// How a command ended.
@@ -84,6 +89,8 @@ pub struct Finished {
     pub exit: Exit,
     /// Processes it left behind in its group were killed.
     pub stragglers_killed: bool,
+    /// Processes it left behind in its group were kept running (`keep_background`).
+    pub background_kept: bool,
 }
 
 /// Runs `cmd`, calling `on_line` for each output line, until it exits, times out, or
@@ -109,7 +116,7 @@ pub async fn run_shell_reporting(
     mut on_line: impl FnMut(Stream, String),
 ) -> Finished {
     if let Shutdown::Graceful(_) | Shutdown::Kill = *shutdown.borrow() {
-        return Finished { exit: Exit::Interrupted, stragglers_killed: false };
+        return Finished { exit: Exit::Interrupted, stragglers_killed: false, background_kept: false };
     }
     let program = match cmd.shell.as_deref() {
         None | Some("sh") => shell(),
@@ -146,7 +153,7 @@ pub async fn run_shell_reporting(
             } else {
                 e.to_string()
             };
-            return Finished { exit: Exit::SpawnFailed(why), stragglers_killed: false };
+            return Finished { exit: Exit::SpawnFailed(why), stragglers_killed: false, background_kept: false };
         }
     };
     let pgid = child
@@ -172,6 +179,7 @@ pub async fn run_shell_reporting(
     // process that escaped the group could keep a pipe open forever.
     let mut drain_until: Option<tokio::time::Instant> = None;
     let mut stragglers_killed = false;
+    let mut background_kept = false;
     loop {
         if exited.is_some() && stdout.is_none() && stderr.is_none() {
             break;
@@ -184,17 +192,34 @@ pub async fn run_shell_reporting(
                 // are ending).
                 // (An interactive command has no group of its own, and its reaped pid may be
                 // reused: nothing to end.)
-                stragglers_killed =
-                    pgid.is_some_and(|t| t.group) && signal_group(pgid, Signal::SIGKILL) && ending.is_none();
+                let group = pgid.is_some_and(|t| t.group);
+                if cmd.keep_background && ending.is_none() {
+                    // Left running, as go-task leaves them; they may hold the pipes open for
+                    // ever, so the drain ends once the pipes go quiet (see below).
+                    background_kept = group && pgid.is_some_and(|t| killpg(t.pid, None).is_ok());
+                } else {
+                    stragglers_killed = group && signal_group(pgid, Signal::SIGKILL) && ending.is_none();
+                }
                 guard.0 = None;
-                drain_until = Some(tokio::time::Instant::now() + Duration::from_secs(2));
+                let drain = if background_kept { KEPT_DRAIN_QUIET } else { Duration::from_secs(2) };
+                drain_until = Some(tokio::time::Instant::now() + drain);
             }
             line = next_line(&mut stdout) => match line {
-                Some(text) => on_line(Stream::Stdout, text),
+                Some(text) => {
+                    on_line(Stream::Stdout, text);
+                    if background_kept {
+                        drain_until = Some(tokio::time::Instant::now() + KEPT_DRAIN_QUIET);
+                    }
+                }
                 None => stdout = None,
             },
             line = next_line(&mut stderr) => match line {
-                Some(text) => on_line(Stream::Stderr, text),
+                Some(text) => {
+                    on_line(Stream::Stderr, text);
+                    if background_kept {
+                        drain_until = Some(tokio::time::Instant::now() + KEPT_DRAIN_QUIET);
+                    }
+                }
                 None => stderr = None,
             },
             changed = shutdown.changed(), if !kill_sent && exited.is_none() => {
@@ -236,6 +261,12 @@ pub async fn run_shell_reporting(
             () = sleep_until_opt(drain_until) => break,
         }
     }
+    if background_kept {
+        // What the kept processes print from now on is read and dropped while opsrun runs (a
+        // closed pipe would kill them with SIGPIPE at their next line).
+        keep_reading(stdout.take());
+        keep_reading(stderr.take());
+    }
     let status = exited.unwrap_or_else(|| Err(std::io::Error::other("the command's output never ended")));
     let exit = match (ending, status) {
         (Some(e), _) => e,
@@ -249,7 +280,21 @@ pub async fn run_shell_reporting(
         }
         (None, Err(e)) => Exit::SpawnFailed(e.to_string()),
     };
-    Finished { exit, stragglers_killed }
+    Finished { exit, stragglers_killed, background_kept }
+}
+
+/// How long the pipes of a command whose background processes are kept must stay quiet, after
+/// its shell exited, before the command counts as finished: what the shell itself printed is
+/// already in the pipe and arrives well within it.
+const KEPT_DRAIN_QUIET: Duration = Duration::from_millis(50);
+
+/// Reads and drops a kept background process's output until it ends (or the runtime does).
+fn keep_reading<R: AsyncBufRead + Unpin + Send + 'static>(lines: Option<Lines<R>>) {
+    if let Some(mut lines) = lines
+        && let Ok(runtime) = tokio::runtime::Handle::try_current()
+    {
+        runtime.spawn(async move { while lines.next().await.is_some() {} });
+    }
 }
 
 /// What to signal: a command's process group, or (interactive commands) its shell.
@@ -365,6 +410,7 @@ mod tests {
             shell: None,
             interactive: false,
             errexit: false,
+            keep_background: false,
         }
     }
 
@@ -393,6 +439,24 @@ mod tests {
         let f = run_shell(&cmd("sleep 30 >/dev/null 2>&1 &"), rx, |_, _| {}).await;
         assert_eq!(f.exit, Exit::Code(0));
         assert!(f.stragglers_killed);
+    }
+
+    #[tokio::test]
+    async fn kept_background_processes_survive_the_command() {
+        let (_tx, rx) = watch::channel(Shutdown::Running);
+        let marker = tempfile::NamedTempFile::new().unwrap();
+        let mut c = cmd(&format!("sleep 30 & echo $! > {}; echo started", marker.path().display()));
+        c.keep_background = true;
+        let started = Instant::now();
+        let mut lines = Vec::new();
+        let f = run_shell(&c, rx, |_, line| lines.push(line)).await;
+        assert_eq!(f.exit, Exit::Code(0));
+        assert!(f.background_kept && !f.stragglers_killed, "{f:?}");
+        assert_eq!(lines, ["started"], "the shell's own output is read before the command ends");
+        assert!(started.elapsed() < Duration::from_secs(2), "the open pipes do not hold the command up");
+        let pid = Pid::from_raw(std::fs::read_to_string(marker.path()).unwrap().trim().parse().unwrap());
+        assert!(kill(pid, None).is_ok() && !is_zombie(pid.as_raw()), "the background process still runs");
+        let _ = kill(pid, Signal::SIGKILL);
     }
 
     #[tokio::test]

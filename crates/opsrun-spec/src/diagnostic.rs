@@ -3,6 +3,10 @@
 //! Every error a user can cause by writing `tasks.toml` (or a variable on the command line) is a
 //! [`SpecError`]: one or more [`Diagnostic`]s plus the [`SourceMap`] they point into. Rendering
 //! is done by `codespan-reporting`, which owns line/column arithmetic and snippet layout.
+//!
+//! A file can also be *generated* from another (a `Taskfile.yml` converted to TOML in memory):
+//! the loader parses the generated text, and every location is shown in the original through
+//! the file's [`Origin`]s, so an error in a converted Taskfile points at its YAML line.
 
 use std::fmt;
 use std::ops::Range;
@@ -19,8 +23,39 @@ pub type FileId = usize;
 /// The text of every file read while loading a spec, kept for error snippets.
 #[derive(Default)]
 pub struct SourceMap {
+    /// What snippets show: the file as the user wrote it.
     files: SimpleFiles<String, String>,
     paths: Vec<PathBuf>,
+    /// For a generated file, the text the loader parsed (locations are offsets into it) and the
+    /// origins that map them back to the shown text.
+    generated: Vec<Option<(String, Vec<Origin>)>>,
+}
+
+/// Where a piece of a generated file came from: `generated` (a byte range of the generated
+/// text) was written for `source` (a byte range of the original file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The range in the generated text.
+    pub generated: Range<usize>,
+    /// The range in the original text.
+    pub source: Range<usize>,
+}
+
+/// A file written by a converter for another file: the loader reads `text` as if it were the
+/// file at `path`, and shows `original` in messages.
+#[derive(Debug, Clone)]
+pub struct GeneratedFile {
+    /// The path the loader knows the document by (includes name it; `{{.TASKFILE}}`),
+    /// absolute.
+    pub path: PathBuf,
+    /// The original file (for example a `Taskfile.yml`), shown in messages.
+    pub original_path: PathBuf,
+    /// The original file's text, shown in snippets.
+    pub original: String,
+    /// The generated `tasks.toml` text the loader parses.
+    pub text: String,
+    /// Ranges of `text` and the ranges of `original` they were written for.
+    pub origins: Vec<Origin>,
 }
 
 impl fmt::Debug for SourceMap {
@@ -33,7 +68,18 @@ impl SourceMap {
     /// Adds a file and returns its id.
     pub fn add(&mut self, path: &Path, text: String) -> FileId {
         self.paths.push(path.to_path_buf());
+        self.generated.push(None);
         self.files.add(path.display().to_string(), text)
+    }
+
+    /// Adds a generated file: [`SourceMap::text`] is the generated text, snippets show the
+    /// original.
+    pub fn add_generated(&mut self, file: GeneratedFile) -> FileId {
+        let mut origins = file.origins;
+        origins.sort_by_key(|o| (o.generated.start, std::cmp::Reverse(o.generated.end)));
+        self.paths.push(file.original_path.clone());
+        self.generated.push(Some((file.text, origins)));
+        self.files.add(file.original_path.display().to_string(), file.original)
     }
 
     /// The path of a file.
@@ -41,18 +87,47 @@ impl SourceMap {
         &self.paths[id]
     }
 
-    /// The text of a file.
+    /// The text of a file as the loader parsed it (for a generated file, the generated text).
     pub fn text(&self, id: FileId) -> &str {
+        if let Some(Some((text, _))) = self.generated.get(id) {
+            return text;
+        }
         self.files.get(id).map_or("", |f| f.source().as_str())
     }
 
-    /// `(line, column)`, both 1-based, of a byte offset.
+    /// `(line, column)`, both 1-based, of a byte offset into [`SourceMap::text`] (for a generated
+    /// file, in the original).
     pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
+        let offset = self.shown_span(id, offset..offset).start;
         let Ok(line) = self.files.line_index(id, offset) else {
             return (1, 1);
         };
         let col = self.files.column_number(id, line, offset).unwrap_or(1);
         (line + 1, col)
+    }
+
+    /// The range of the shown file a range of [`SourceMap::text`] stands for: itself for a file
+    /// read as is; for a generated file, the original range of the narrowest origin holding its
+    /// start (shifted into it when the origin was copied byte for byte).
+    pub fn shown_span(&self, id: FileId, span: Range<usize>) -> Range<usize> {
+        let Some(Some((text, origins))) = self.generated.get(id) else {
+            return span;
+        };
+        let best = origins
+            .iter()
+            .filter(|o| o.generated.start <= span.start && span.start < o.generated.end.max(o.generated.start + 1))
+            .min_by_key(|o| o.generated.len());
+        let Some(origin) = best.or_else(|| origins.iter().rev().find(|o| o.generated.start <= span.start)) else {
+            return 0..0;
+        };
+        let original = self.files.get(id).map_or("", |f| f.source().as_str());
+        let copied = text.get(origin.generated.clone()) == original.get(origin.source.clone());
+        if copied && span.start >= origin.generated.start {
+            let start = origin.source.start + (span.start - origin.generated.start);
+            let end = (start + span.len()).min(origin.source.end).max(start);
+            return start..end;
+        }
+        origin.source.clone()
     }
 }
 
@@ -65,9 +140,25 @@ pub struct Location {
     pub span: Range<usize>,
 }
 
+/// Whether a diagnostic stops the load or only informs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Severity {
+    /// Something is wrong: nothing runs.
+    #[default]
+    Error,
+    /// Worth knowing, not wrong (a Taskfile key opsrun cannot express, an undefined variable
+    /// printed as an empty string).
+    Warning,
+    /// A suggestion (a better way to write something).
+    Note,
+}
+
 /// One problem, optionally tied to a place in a file.
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
     /// What is wrong, as a lowercase sentence fragment.
     pub message: String,
     /// Where, when known.
@@ -81,7 +172,18 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic without a location.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), location: None, label: String::new(), help: Vec::new() }
+        Self {
+            severity: Severity::Error,
+            message: message.into(),
+            location: None,
+            label: String::new(),
+            help: Vec::new(),
+        }
+    }
+
+    /// A warning without a location.
+    pub fn warning(message: impl Into<String>) -> Self {
+        Self { severity: Severity::Warning, ..Self::new(message) }
     }
 
     /// Points the diagnostic at a place.
@@ -136,20 +238,7 @@ impl SpecError {
 
     /// Renders every diagnostic like rustc does, with ANSI colours when `color` is set.
     pub fn render(&self, color: bool) -> String {
-        let mut out = codespan_reporting::term::termcolor::Buffer::no_color();
-        let mut colored = codespan_reporting::term::termcolor::Buffer::ansi();
-        let buffer = if color { &mut colored } else { &mut out };
-        let config = Config::default();
-        for d in &self.diagnostics {
-            let mut cs = CsDiagnostic::error().with_message(&d.message);
-            if let Some(loc) = &d.location {
-                cs = cs.with_labels(vec![Label::primary(loc.file, loc.span.clone()).with_message(&d.label)]);
-            }
-            cs = cs.with_notes(d.help.iter().map(|h| format!("help: {h}")).collect());
-            // Rendering into memory cannot fail except on a bad span, which we clamp on creation.
-            let _ = term::emit(buffer, &config, &self.sources.files, &cs);
-        }
-        String::from_utf8_lossy(buffer.as_slice()).trim_end().to_string()
+        render_diagnostics(&self.diagnostics, &self.sources, color)
     }
 
     /// The first diagnostic's `file:line:column`, if it has a location.
@@ -158,6 +247,36 @@ impl SpecError {
         let (line, col) = self.sources.line_col(loc.file, loc.span.start);
         Some((self.sources.path(loc.file).to_path_buf(), line, col))
     }
+
+    /// The sources the diagnostics point into.
+    pub fn sources(&self) -> &Arc<SourceMap> {
+        &self.sources
+    }
+}
+
+/// Renders diagnostics (errors and warnings) like rustc does, with ANSI colours when `color` is
+/// set; locations in generated files are shown in their originals.
+pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
+    let mut out = codespan_reporting::term::termcolor::Buffer::no_color();
+    let mut colored = codespan_reporting::term::termcolor::Buffer::ansi();
+    let buffer = if color { &mut colored } else { &mut out };
+    let config = Config::default();
+    for d in diagnostics {
+        let mut cs = match d.severity {
+            Severity::Error => CsDiagnostic::error(),
+            Severity::Warning => CsDiagnostic::warning(),
+            Severity::Note => CsDiagnostic::note(),
+        }
+        .with_message(&d.message);
+        if let Some(loc) = &d.location {
+            let span = sources.shown_span(loc.file, loc.span.clone());
+            cs = cs.with_labels(vec![Label::primary(loc.file, span).with_message(&d.label)]);
+        }
+        cs = cs.with_notes(d.help.iter().map(|h| format!("help: {h}")).collect());
+        // Rendering into memory cannot fail except on a bad span, which we clamp on creation.
+        let _ = term::emit(buffer, &config, &sources.files, &cs);
+    }
+    String::from_utf8_lossy(buffer.as_slice()).trim_end().to_string()
 }
 
 impl fmt::Debug for SpecError {

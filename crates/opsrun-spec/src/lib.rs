@@ -40,15 +40,18 @@ mod model;
 mod raw;
 mod resolve;
 
-pub use diagnostic::{Diagnostic, FileId, Location, SourceMap, SpecError, did_you_mean};
+pub use diagnostic::{
+    Diagnostic, FileId, GeneratedFile, Location, Origin, Severity, SourceMap, SpecError, did_you_mean,
+    render_diagnostics,
+};
 pub use duration::{format_duration, parse_duration};
 pub use files::matching_files;
-pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_str};
+pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_generated, load_str};
 pub use mask::{MASK, MIN_SECRET, MIN_SECRET_LINE, Masker};
 pub use model::{
-    Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec, Method,
-    Needs, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task,
-    TaskRef, Tmpl, VarDef, VarValue, host_arch, host_os, wildcard_captures,
+    Background, Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec,
+    MatrixRow, Method, Needs, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries,
+    RunPolicy, Spec, Task, TaskRef, Tmpl, UndefinedVars, VarDef, VarValue, host_arch, host_os, wildcard_captures,
 };
 pub use resolve::{
     DYNAMIC_VAR_TIMEOUT, DynamicEnv, EXIT_CODE_PLACEHOLDER, Invocation, ResolvedCmd, ResolvedCmdKind, ResolvedDep,

@@ -11,15 +11,17 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use toml::Spanned;
 
-use crate::diagnostic::{Diagnostic, FileId, Location, SourceMap, SpecError, did_you_mean, unknown_field_help};
+use crate::diagnostic::{
+    Diagnostic, FileId, GeneratedFile, Location, SourceMap, SpecError, did_you_mean, unknown_field_help,
+};
 use crate::duration::parse_duration;
 use crate::model::{
-    Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec, Method,
-    Needs, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries, RunPolicy, Spec, Task,
-    TaskRef, Tmpl, VarDef, VarValue,
+    Background, Backoff, Cmd, CmdKind, Dep, DurationSpec, FileScope, FileSettings, ForSpec, GitopsConfig, HealthSpec,
+    MatrixRow, Method, Needs, OutputSetting, Pipeline, Platform, Precondition, ProbeSpec, Requirement, Retries,
+    RunPolicy, Spec, Task, TaskRef, Tmpl, UndefinedVars, VarDef, VarValue,
 };
 use crate::raw::{
-    RawBackoff, RawCmd, RawDefer, RawDep, RawFile, RawFor, RawGitops, RawHealth, RawInclude, RawOutput,
+    RawBackoff, RawCmd, RawDefer, RawDep, RawFile, RawFor, RawGitops, RawHealth, RawInclude, RawMatrixRow, RawOutput,
     RawPrecondition, RawRequiredVar, RawRetries, RawStatusCodes, RawTask, RawVar,
 };
 use crate::template::{Template, Value};
@@ -38,6 +40,38 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
     let mut loader = Loader::default();
     loader.load_file(&file, "", &IncludeOptions::default(), None)?;
     loader.finish(file)
+}
+
+/// Loads a spec whose files were generated from other files (a `Taskfile.yml` and the files it
+/// includes, converted to `tasks.toml` text in memory by `opsrun-taskfile`). `root` is the
+/// path of the first document; an include naming the path of another document reads it instead
+/// of the disk. Every location is shown in the original files.
+pub fn load_generated(root: &Path, documents: Vec<GeneratedFile>) -> Result<Spec, SpecError> {
+    let file = normalise(&std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()));
+    let mut loader = Loader::default();
+    for d in documents {
+        loader.generated.insert(normalise(&d.path), d);
+    }
+    loader.load_file(&file, "", &IncludeOptions::default(), None)?;
+    loader.finish(file)
+}
+
+/// `path` with `.` and `..` components resolved lexically (no file system access), so that the
+/// paths of generated documents compare equal however an include spelled them.
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push(c);
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Parses a tasks file from a string (for tests and embedders); `path` is used for messages and
@@ -92,6 +126,9 @@ struct Loader {
     raw_deps: Vec<PendingRef>,
     /// Files being loaded, to refuse include cycles.
     visiting: Vec<PathBuf>,
+    /// Documents generated from other files, by their (normalised) path: read instead of the
+    /// disk.
+    generated: HashMap<PathBuf, GeneratedFile>,
 }
 
 impl Loader {
@@ -126,6 +163,10 @@ impl Loader {
         include: &IncludeOptions,
         parent: Option<usize>,
     ) -> Result<(), SpecError> {
+        if let Some(document) = self.generated.get(&normalise(path)) {
+            let file_id = self.sources.add_generated(document.clone());
+            return self.load_parsed(path, file_id, namespace, include, parent);
+        }
         let text = std::fs::read_to_string(path).map_err(|e| {
             let mut d = Diagnostic::new(format!("cannot read tasks file `{}`: {e}", path.display()));
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -136,10 +177,6 @@ impl Loader {
         self.load_text(path, text, namespace, include, parent)
     }
 
-    #[expect(
-        clippy::too_many_lines,
-        reason = "lowers every top-level key of one file in file order; each step is short and shares the loader's diagnostics"
-    )]
     fn load_text(
         &mut self,
         path: &Path,
@@ -149,6 +186,21 @@ impl Loader {
         parent: Option<usize>,
     ) -> Result<(), SpecError> {
         let file_id = self.sources.add(path, text);
+        self.load_parsed(path, file_id, namespace, include, parent)
+    }
+
+    #[expect(
+        clippy::too_many_lines,
+        reason = "lowers every top-level key of one file in file order; each step is short and shares the loader's diagnostics"
+    )]
+    fn load_parsed(
+        &mut self,
+        path: &Path,
+        file_id: FileId,
+        namespace: &str,
+        include: &IncludeOptions,
+        parent: Option<usize>,
+    ) -> Result<(), SpecError> {
         let raw: RawFile = match toml::from_str(self.sources.text(file_id)) {
             Ok(raw) => raw,
             Err(e) => {
@@ -245,11 +297,12 @@ impl Loader {
                 ),
             };
             let mut target = file_dir.join(&inc_path);
-            if target.is_dir() {
+            let generated = self.generated.contains_key(&normalise(&target));
+            if !generated && target.is_dir() {
                 target = DEFAULT_FILE_NAMES.iter().map(|n| target.join(n)).find(|p| p.is_file()).unwrap_or(target);
             }
             let full_ns = if flatten { namespace.to_string() } else { qualify(namespace, ns) };
-            if !target.is_file() {
+            if !generated && !target.is_file() {
                 if !optional {
                     self.diags.push(
                         Diagnostic::new(format!("included file `{}` does not exist", target.display()))
@@ -297,12 +350,26 @@ impl Loader {
             RawVar::Float(f) => VarValue::Literal(Value::Float(*f)),
             RawVar::Bool(b) => VarValue::Literal(Value::Bool(*b)),
             RawVar::List(items) => VarValue::Literal(Value::List(items.iter().cloned().map(Value::Str).collect())),
-            RawVar::Table(t) => match (&t.sh, &t.value) {
-                (Some(sh), None) => VarValue::Sh(self.tmpl(sh, &location, false)?),
-                (None, Some(v)) => VarValue::Template(self.tmpl(v, &location, false)?),
+            RawVar::Table(t) => match (&t.sh, &t.value, &t.reference, &t.map) {
+                (Some(sh), None, None, None) => VarValue::Sh(self.tmpl(sh, &location, false)?),
+                (None, Some(v), None, None) => VarValue::Template(self.tmpl(v, &location, false)?),
+                (None, None, Some(r), None) => {
+                    let name = r.trim().trim_start_matches('.');
+                    let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if !plain || !r.trim().starts_with('.') {
+                        self.diags.push(
+                            Diagnostic::new(format!("invalid `ref` `{r}`: expected a variable like `.NAME`"))
+                                .at(location, "here")
+                                .help("`ref` gives another variable's value as it is; for an expression, write a template string"),
+                        );
+                        return None;
+                    }
+                    VarValue::Ref(name.to_string())
+                }
+                (None, None, None, Some(m)) => VarValue::Literal(toml_value(&toml::Value::Table(m.clone()))),
                 _ => {
                     self.diags.push(
-                        Diagnostic::new("a variable table needs exactly one of `sh` or `value`")
+                        Diagnostic::new("a variable table needs exactly one of `sh`, `value`, `ref` or `map`")
                             .at(location, "here")
                             .help("write `{ sh = \"command\" }` for a dynamic value or `{ value = \"...\", secret = true }`"),
                     );
@@ -499,6 +566,7 @@ impl Loader {
         let shell = raw.shell.as_ref().map(|s| s.get_ref().clone());
         let set = self.set_options(&raw.set, file);
         let shopt = raw.shopt.iter().map(|s| s.get_ref().clone()).collect();
+        let background = raw.background.as_ref().and_then(|b| self.background(b, file));
         let task = Task {
             name: full.clone(),
             desc: raw.desc.clone(),
@@ -533,6 +601,7 @@ impl Loader {
             shell,
             set,
             shopt,
+            background,
             scope,
             location,
         };
@@ -658,7 +727,28 @@ impl Loader {
                 (Some(var), None) => {
                     Some(ForSpec::Var { var: var.clone(), split: t.split.clone(), as_name: t.as_name.clone() })
                 }
-                (None, Some(m)) if t.split.is_none() && t.as_name.is_none() => Some(ForSpec::Matrix(m.clone())),
+                (None, Some(m)) if t.split.is_none() && t.as_name.is_none() => {
+                    let mut rows = IndexMap::new();
+                    for (key, row) in m {
+                        let row = match row {
+                            RawMatrixRow::Values(values) => MatrixRow::Values(values.clone()),
+                            RawMatrixRow::Ref { reference } => {
+                                let name = reference.trim().trim_start_matches('.');
+                                if !reference.trim().starts_with('.') || name.is_empty() {
+                                    self.diags.push(
+                                        Diagnostic::new(format!("matrix row `{key}`: invalid `ref` `{reference}`"))
+                                            .at(location.clone(), "here")
+                                            .help("write `{ ref = \".LIST\" }`, naming a list variable"),
+                                    );
+                                    return None;
+                                }
+                                MatrixRow::Ref(name.to_string())
+                            }
+                        };
+                        rows.insert(key.clone(), row);
+                    }
+                    Some(ForSpec::Matrix(rows))
+                }
                 _ => {
                     self.diags.push(
                         Diagnostic::new("a `for` table needs `var` (with optional `split` and `as`) or `matrix`")
@@ -838,7 +928,26 @@ impl Loader {
         s.set.extend(self.set_options(&raw.set, file));
         s.shopt.extend(raw.shopt.iter().map(|o| o.get_ref().clone()));
         s.silent |= raw.silent;
+        if let Some(u) = &raw.undefined_vars
+            && let Some(u) = self.one_of(
+                u,
+                file,
+                "undefined_vars",
+                &[("error", UndefinedVars::Error), ("empty", UndefinedVars::Empty)],
+            )
+        {
+            s.undefined_vars = Some(u);
+        }
+        if let Some(b) = &raw.background
+            && let Some(b) = self.background(b, file)
+        {
+            s.background = Some(b);
+        }
         s
+    }
+
+    fn background(&mut self, value: &Spanned<String>, file: FileId) -> Option<Background> {
+        self.one_of(value, file, "background", &[("kill", Background::Kill), ("keep", Background::Keep)])
     }
 
     /// Reads `dotenv` files (relative to `base`) into `env`; the first file that sets a key wins.
@@ -1214,6 +1323,19 @@ impl Loader {
     }
 }
 
+/// A TOML value as a template value (maps keep their order).
+fn toml_value(value: &toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::Str(s.clone()),
+        toml::Value::Integer(i) => Value::Int(*i),
+        toml::Value::Float(f) => Value::Float(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::Str(d.to_string()),
+        toml::Value::Array(items) => Value::List(items.iter().map(toml_value).collect()),
+        toml::Value::Table(t) => Value::Map(t.iter().map(|(k, v)| (k.clone(), toml_value(v))).collect()),
+    }
+}
+
 /// Where an error at `offset` inside a template points: precisely when the template's start in
 /// the file is known, otherwise at the whole value.
 pub(crate) fn template_error_location(
@@ -1295,4 +1417,47 @@ fn plain_type_words(message: &str) -> String {
         m = m.replace(rust, plain);
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Origin;
+
+    #[test]
+    fn generated_documents_load_as_one_spec_and_errors_point_into_the_originals() {
+        let original = "tasks:\n  a:\n    deps: [nope]\n";
+        let text = "[tasks.a]\ndeps = [\"nope\"]\n[includes]\nsub = \"sub/Taskfile.yml\"\n";
+        let dep_generated = text.find("\"nope\"").unwrap();
+        let dep_original = original.find("nope").unwrap();
+        let root = GeneratedFile {
+            path: PathBuf::from("/srv/p/Taskfile.yml"),
+            original_path: PathBuf::from("/srv/p/Taskfile.yml"),
+            original: original.to_string(),
+            text: text.to_string(),
+            origins: vec![Origin {
+                generated: dep_generated..dep_generated + 6,
+                source: dep_original..dep_original + 4,
+            }],
+        };
+        let sub = GeneratedFile {
+            path: PathBuf::from("/srv/p/sub/Taskfile.yml"),
+            original_path: PathBuf::from("/srv/p/sub/Taskfile.yml"),
+            original: "tasks: {b: echo b}\n".to_string(),
+            text: "[tasks.b]\ncmds = [\"echo b\"]\n".to_string(),
+            origins: Vec::new(),
+        };
+        let err = load_generated(Path::new("/srv/p/Taskfile.yml"), vec![root.clone(), sub.clone()]).unwrap_err();
+        let rendered = err.render(false);
+        assert!(rendered.contains("/srv/p/Taskfile.yml:3:12"), "{rendered}");
+        assert!(rendered.contains("deps: [nope]"), "the snippet is the original: {rendered}");
+
+        let fixed = GeneratedFile {
+            text: "[tasks.a]\ndeps = [\"sub:b\"]\n[includes]\nsub = \"sub/./Taskfile.yml\"\n".into(),
+            ..root
+        };
+        let spec = load_generated(Path::new("/srv/p/Taskfile.yml"), vec![fixed, sub]).expect("loads");
+        assert!(spec.task("sub:b").is_some());
+        assert_eq!(spec.scopes[1].file, PathBuf::from("/srv/p/sub/Taskfile.yml"));
+    }
 }

@@ -111,7 +111,8 @@ pub struct FileScope {
     pub settings: FileSettings,
 }
 
-/// File-level settings (`shell`, `output`, `method`, `run`, `set`, `shopt`, `silent`).
+/// File-level settings (`shell`, `output`, `method`, `run`, `set`, `shopt`, `silent`,
+/// `undefined_vars`, `background`).
 #[derive(Debug, Default, Clone)]
 pub struct FileSettings {
     /// The program that runs commands as `SHELL -c SCRIPT`.
@@ -128,6 +129,32 @@ pub struct FileSettings {
     pub shopt: Vec<String>,
     /// No command is echoed.
     pub silent: bool,
+    /// What printing an undefined variable does.
+    pub undefined_vars: Option<UndefinedVars>,
+    /// What happens to processes a command leaves running in the background.
+    pub background: Option<Background>,
+}
+
+/// What printing an undefined variable (`{{.NOPE}}`) does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UndefinedVars {
+    /// An error naming it, before anything runs (opsrun's default).
+    #[default]
+    Error,
+    /// An empty string and a warning (go-task's behaviour; what a Taskfile gets).
+    Empty,
+}
+
+/// What happens to processes a command started in the background (`cmd &`) that are still
+/// running when the command's shell exits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Background {
+    /// They are killed, with a warning (opsrun's default: a task leaves nothing behind).
+    #[default]
+    Kill,
+    /// They keep running (go-task's behaviour; what a Taskfile gets), e.g. a
+    /// `kubectl port-forward ... &` later commands use.
+    Keep,
 }
 
 /// go-task's `output`: how the lines a task prints reach opsrun's stdout and stderr.
@@ -243,11 +270,20 @@ pub enum ForSpec {
         as_name: Option<String>,
     },
     /// Every combination of the rows; `ITEM` is a map.
-    Matrix(IndexMap<String, Vec<String>>),
+    Matrix(IndexMap<String, MatrixRow>),
     /// The task's sources (relative paths).
     Sources,
     /// The task's generated files (relative paths).
     Generates,
+}
+
+/// One row of a `for` matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatrixRow {
+    /// The values, as written.
+    Values(Vec<String>),
+    /// The values of a list variable (`{ ref = ".LIST" }`), looked up per invocation.
+    Ref(String),
 }
 
 /// A reference to a task: its name, or a template that renders to one.
@@ -281,6 +317,8 @@ pub enum VarValue {
     Template(Tmpl),
     /// `{ sh = "..." }`: the trimmed stdout of a command, run at most once per run, when used.
     Sh(Tmpl),
+    /// `{ ref = ".NAME" }`: the value of another variable, as it is (a list stays a list).
+    Ref(String),
 }
 
 /// One `[tasks.NAME]`.
@@ -353,6 +391,8 @@ pub struct Task {
     pub set: Vec<String>,
     /// `shopt -s` options.
     pub shopt: Vec<String>,
+    /// What happens to processes its commands leave running (over the file's setting).
+    pub background: Option<Background>,
     /// Index into [`Spec::scopes`].
     pub scope: usize,
     /// Where the task's name was written.

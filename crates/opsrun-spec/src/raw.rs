@@ -68,6 +68,12 @@ pub(crate) struct RawFile {
     /// Echo no command of any task.
     #[serde(default)]
     pub(crate) silent: bool,
+    /// `error` (default) or `empty`: what printing an undefined variable does.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    pub(crate) undefined_vars: Option<Spanned<String>>,
+    /// `kill` (default) or `keep`: processes a command leaves running in the background.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    pub(crate) background: Option<Spanned<String>>,
 }
 
 /// `output = "prefixed"` or `output = { group = { begin = "...", end = "..." } }`.
@@ -158,7 +164,22 @@ pub(crate) struct RawForTable {
     pub(crate) split: Option<String>,
     #[serde(rename = "as")]
     pub(crate) as_name: Option<String>,
-    pub(crate) matrix: Option<IndexMap<String, Vec<String>>>,
+    pub(crate) matrix: Option<IndexMap<String, RawMatrixRow>>,
+}
+
+/// A matrix row: its values, or `{ ref = ".LIST" }` (a list variable's values).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawMatrixRow {
+    /// The row's values.
+    Values(Vec<String>),
+    /// A list variable's values.
+    Ref {
+        /// `.NAME` of a list variable.
+        #[serde(rename = "ref")]
+        reference: String,
+    },
 }
 
 /// `defer = "echo cleanup"` or `defer = { task = "cleanup", vars = { ... } }`.
@@ -202,6 +223,12 @@ pub(crate) struct RawVarTable {
     pub(crate) sh: Option<String>,
     /// The value.
     pub(crate) value: Option<String>,
+    /// `{ ref = ".NAME" }`: another variable's value, unchanged.
+    #[serde(rename = "ref")]
+    pub(crate) reference: Option<String>,
+    /// `{ map = { key = "value" } }`: a map value (go-task's `map:` vars).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<serde_json::Map<String, serde_json::Value>>"))]
+    pub(crate) map: Option<toml::Table>,
     /// Mask the value in every output.
     #[serde(default)]
     pub(crate) secret: bool,
@@ -360,6 +387,9 @@ pub(crate) struct RawTask {
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) dotenv: Vec<Spanned<String>>,
+    /// `kill` or `keep`: processes its commands leave running in the background.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    pub(crate) background: Option<Spanned<String>>,
 }
 
 /// A command: a string, `{ cmd, ignore_error, silent }` or `{ task, vars }`.

@@ -20,8 +20,8 @@ use indexmap::IndexMap;
 use crate::diagnostic::{Diagnostic, SpecError};
 use crate::load::template_error_location;
 use crate::model::{
-    Cmd, CmdKind, DurationSpec, ForSpec, HealthSpec, Method, OutputSetting, ProbeSpec, Retries, RunPolicy, Spec, Task,
-    TaskRef, Tmpl, VarDef, VarValue,
+    Background, Cmd, CmdKind, DurationSpec, ForSpec, HealthSpec, MatrixRow, Method, OutputSetting, ProbeSpec, Retries,
+    RunPolicy, Spec, Task, TaskRef, Tmpl, UndefinedVars, VarDef, VarValue,
 };
 use crate::template::{Host, Scope, SystemHost, TemplateErrorKind, Value};
 
@@ -61,6 +61,9 @@ pub struct Resolver<'s> {
     masker: crate::Masker,
     /// Unmet `requires.vars` are recorded on the task instead of failing it (preflight).
     defer_requires: bool,
+    /// Undefined variables printed as empty strings (files with `undefined_vars = "empty"`),
+    /// once per name and place.
+    warnings: Mutex<Vec<Diagnostic>>,
 }
 
 /// The real machine, for every host fact but the environment.
@@ -171,6 +174,9 @@ pub struct ResolvedTask {
     /// The `requires.vars` not met, one message each; only filled by a resolver with
     /// [`Resolver::defer_requirements`] (otherwise they are an error).
     pub unmet_requirements: Vec<String>,
+    /// Processes its commands leave running in the background keep running (`background =
+    /// "keep"`) instead of being killed.
+    pub keep_background: bool,
 }
 
 /// A task's `requires` beyond variables, rendered for one invocation: what `opsrun preflight`
@@ -380,7 +386,15 @@ impl<'s> Resolver<'s> {
                 masker.add(value);
             }
         }
-        Self { spec, invocation, env, dynamic: Mutex::default(), masker, defer_requires: false }
+        Self {
+            spec,
+            invocation,
+            env,
+            dynamic: Mutex::default(),
+            masker,
+            defer_requires: false,
+            warnings: Mutex::default(),
+        }
     }
 
     /// Unmet `requires.vars` do not fail a task: each is listed in its
@@ -396,6 +410,13 @@ impl<'s> Resolver<'s> {
     /// The spec being resolved.
     pub fn spec(&self) -> &'s Spec {
         self.spec
+    }
+
+    /// The warnings rendering has produced since the last call (undefined variables printed as
+    /// empty strings in files with `undefined_vars = "empty"`), each place once; they point
+    /// into [`Spec::sources`].
+    pub fn take_warnings(&self) -> Vec<Diagnostic> {
+        self.warnings.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default()
     }
 
     /// The host templates render on: `{{env "X"}}` reads this resolver's environment (the one
@@ -589,6 +610,7 @@ impl<'s> Resolver<'s> {
             platform_skip,
             needs,
             unmet_requirements,
+            keep_background: task.background.or(settings.background) == Some(Background::Keep),
         })
     }
 
@@ -801,7 +823,22 @@ impl<'s> Resolver<'s> {
             }
             ForSpec::Matrix(rows) => {
                 let mut combos: Vec<IndexMap<String, Value>> = vec![IndexMap::new()];
-                for (key, values) in rows {
+                for (key, row) in rows {
+                    let values: Vec<String> = match row {
+                        MatrixRow::Values(values) => values.clone(),
+                        MatrixRow::Ref(var) => {
+                            match scope.lookup(var).map_err(|m| self.var_error(ctx.task, var, &m))? {
+                                Some(Value::List(items)) => items.iter().map(Value::to_display_string).collect(),
+                                other => {
+                                    return Err(SpecError::plain(format!(
+                                        "in task `{}`: matrix row `{key}` refers to `{var}`, which is {}, not a list",
+                                        ctx.task_name,
+                                        other.map_or("not defined", |v| v.type_name())
+                                    )));
+                                }
+                            }
+                        }
+                    };
                     combos = combos
                         .into_iter()
                         .flat_map(|c| {
@@ -904,6 +941,10 @@ impl<'s> Resolver<'s> {
         let value = match &def.value {
             VarValue::Literal(v) => v.clone(),
             VarValue::Template(t) => Value::Str(self.render(t, scope, task)?),
+            VarValue::Ref(other) => scope
+                .lookup(other)
+                .map_err(|m| SpecError::plain(format!("in task `{task}`: variable `{name}` refers to `{other}`: {m}")))?
+                .unwrap_or_else(|| Value::Undefined(other.clone())),
             VarValue::Sh(t) => {
                 let cmd = self.render(t, scope, task)?;
                 let out = self.run_dynamic(&cmd, &scope.dir).map_err(|m| {
@@ -979,7 +1020,22 @@ impl<'s> Resolver<'s> {
         if t.parsed.is_literal() {
             return Ok(t.source.clone());
         }
-        t.parsed.render_all(scope, &self.host()).map_err(|errors| {
+        let lenient = self.spec.scopes.get(scope.file_scope).and_then(|s| s.settings.undefined_vars)
+            == Some(UndefinedVars::Empty);
+        // A Taskfile-style file prints undefined variables as empty strings (with a warning);
+        // otherwise every undefined variable of the template is an error, all reported.
+        let rendered = if lenient {
+            t.parsed.render_lenient(scope, &self.host()).map(|r| (r.text, r.undefined)).map_err(|e| vec![e])
+        } else {
+            t.parsed.render_all(scope, &self.host()).map(|text| (text, Vec::new()))
+        };
+        let rendered = rendered.map(|(text, undefined)| {
+            for (name, range) in undefined {
+                self.warn_undefined(t, &name, &range, task);
+            }
+            text
+        });
+        rendered.map_err(|errors| {
             let diagnostics = errors
                 .iter()
                 .map(|e| {
@@ -1003,6 +1059,23 @@ impl<'s> Resolver<'s> {
         })
     }
 
+    /// Records that `name` was printed as an empty string in `t`, once per name and place.
+    fn warn_undefined(&self, t: &Tmpl, name: &str, range: &std::ops::Range<usize>, task: &str) {
+        let at = template_error_location(&t.location, t.content_start, range.start, range.len());
+        let Ok(mut warnings) = self.warnings.lock() else { return };
+        let seen = |d: &Diagnostic| d.location.as_ref() == Some(&at) && d.message.contains(&format!("`{name}`"));
+        if warnings.iter().any(seen) {
+            return;
+        }
+        let mut d =
+            Diagnostic::warning(format!("in task `{task}`: undefined variable `{name}` printed as an empty string"))
+                .at(at, "undefined here");
+        if let Some(best) = self.closest_var(name, task) {
+            d = d.help(format!("did you mean `{best}`?"));
+        }
+        warnings.push(d.help(format!("define it, or pass it: `opsrun run {task} {name}=value`")));
+    }
+
     /// The defined variable name closest to `name`, for "did you mean".
     fn closest_var(&self, name: &str, task: &str) -> Option<String> {
         let mut names: Vec<&str> = self.invocation.vars.keys().map(String::as_str).collect();
@@ -1022,7 +1095,7 @@ impl<'s> Resolver<'s> {
     fn var_error(&self, task: &Task, name: &str, message: &str) -> SpecError {
         let location = task.vars.get(name).and_then(|d| match &d.value {
             VarValue::Template(t) | VarValue::Sh(t) => Some(t.location.clone()),
-            VarValue::Literal(_) => None,
+            VarValue::Literal(_) | VarValue::Ref(_) => None,
         });
         let mut d = Diagnostic::new(format!("in task `{}`: variable `{name}`: {message}", task.name));
         if let Some(l) = location {
@@ -1339,6 +1412,56 @@ mod tests {
         let err = resolve(text, "t", &[]).unwrap_err().to_string();
         assert!(err.contains("undefined variable `NOPE`"), "{err}");
         assert!(err.contains("tasks.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn undefined_vars_empty_prints_nothing_and_warns_once_per_place() {
+        let text =
+            "undefined_vars = \"empty\"\n[tasks.t]\ncmds = [\"echo [{{.NOPE}}]\", \"echo {{.NOPE}}{{.NOPE}}\"]\n";
+        let spec = spec(text);
+        let resolver = Resolver::new(&spec, Invocation::default());
+        let task = resolver.resolve("t", &IndexMap::new()).expect("renders");
+        assert_eq!(shell(&task), ["echo []", "echo "]);
+        // Resolving again adds no warning for the same places.
+        let _ = resolver.resolve("t", &IndexMap::new()).expect("renders");
+        let warnings = resolver.take_warnings();
+        assert_eq!(warnings.len(), 3, "{warnings:#?}");
+        assert!(warnings.iter().all(|w| w.severity == crate::Severity::Warning));
+        let rendered = crate::render_diagnostics(&warnings, &spec.sources, false);
+        assert!(rendered.contains("undefined variable `NOPE` printed as an empty string"), "{rendered}");
+        assert!(rendered.contains("tasks.toml:3:16"), "{rendered}");
+        assert!(resolver.take_warnings().is_empty(), "taken");
+    }
+
+    #[test]
+    fn ref_and_map_vars_keep_their_values() {
+        let text = r#"
+            vars = { LIST = ["a", "b"], ALIAS = { ref = ".LIST" }, PORTS = { map = { http = 80 } } }
+            [tasks.t]
+            cmds = ["echo {{index .ALIAS 1}} {{.PORTS.http}} {{len .ALIAS}}"]
+        "#;
+        assert_eq!(shell(&resolve(text, "t", &[]).unwrap()), ["echo b 80 2"]);
+        let bad = "vars = { X = { ref = \"index .L 0\" } }\n";
+        let err = crate::load_str(Path::new("/tmp/opsrun-test/tasks.toml"), bad).unwrap_err().to_string();
+        assert!(err.contains("invalid `ref`"), "{err}");
+    }
+
+    #[test]
+    fn background_is_a_file_and_task_setting() {
+        let text = r#"
+            background = "keep"
+            [tasks.kept]
+            cmds = ["true"]
+            [tasks.killed]
+            background = "kill"
+            cmds = ["true"]
+        "#;
+        assert!(resolve(text, "kept", &[]).unwrap().keep_background);
+        assert!(!resolve(text, "killed", &[]).unwrap().keep_background);
+        let err = crate::load_str(Path::new("/tmp/opsrun-test/tasks.toml"), "background = \"keep-it\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid `background` `keep-it`") && err.contains("did you mean `keep`"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,16 @@ use super::host::Host;
 use super::scope::Scope;
 use super::{parser, render};
 
+/// What [`Template::render_lenient`] produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LenientRender {
+    /// The rendered text.
+    pub text: String,
+    /// Each undefined variable printed as nothing (or given to a function as nil), with the byte
+    /// range of its action in the template source.
+    pub undefined: Vec<(String, std::ops::Range<usize>)>,
+}
+
 /// A parsed Go text/template: parse once, render many times.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -46,7 +56,20 @@ impl Template {
         if self.literal {
             return Ok(self.src.clone());
         }
-        render::render(&self.src, &self.nodes, scope, host)
+        render::render(&self.src, &self.nodes, scope, host, false).map(|(text, _)| text)
+    }
+
+    /// Renders like [`Template::render`], except that an undefined variable printed (or given
+    /// to a function that refuses undefined values) is an empty string (nil for the function)
+    /// instead of an error, as in go-task: the names printed so, with the byte range of each
+    /// one's action in the source, come back with the text.
+    pub fn render_lenient(&self, scope: &mut dyn Scope, host: &dyn Host) -> Result<LenientRender, TemplateError> {
+        if self.literal {
+            return Ok(LenientRender { text: self.src.clone(), undefined: Vec::new() });
+        }
+        render::render(&self.src, &self.nodes, scope, host, true)
+            .map(|(text, undefined)| LenientRender { text, undefined })
+            .map_err(|mut errors| errors.swap_remove(0))
     }
 
     /// The top-level variable names the template references (`.NAME` where

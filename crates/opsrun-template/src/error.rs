@@ -102,6 +102,10 @@ impl Span {
         self.start + self.len
     }
 
+    pub(crate) fn range(self) -> std::ops::Range<usize> {
+        self.start..self.end()
+    }
+
     /// The smallest span covering both `self` and `other`.
     pub(crate) fn to(self, other: Span) -> Span {
         Span::new(self.start.min(other.start), self.end().max(other.end()))

@@ -48,7 +48,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-pub use compiled::Template;
+pub use compiled::{LenientRender, Template};
 pub use error::{TemplateError, TemplateErrorKind};
 pub use host::{Host, SystemHost, go_arch, go_os};
 pub use render::{MAX_OUTPUT, MAX_STEPS};

@@ -12,15 +12,17 @@ use super::host::Host;
 use super::scope::Scope;
 use super::value::Value;
 
-/// Renders `nodes` (parsed from `src`) into a new string. Every undefined variable that
-/// reaches the output is an error, and all of them are reported (rendering goes on past one);
-/// any other error ends the rendering.
+/// Renders `nodes` (parsed from `src`) into a new string. An undefined variable that reaches
+/// the output is an error, and all of them are reported (rendering goes on past one); with
+/// `lenient`, it prints as nothing instead and is returned with the byte range of its action.
+/// Any other error ends the rendering (the last error of the list).
 pub(crate) fn render(
     src: &str,
     nodes: &[Node],
     scope: &mut dyn Scope,
     host: &dyn Host,
-) -> Result<String, Vec<TemplateError>> {
+    lenient: bool,
+) -> Result<(String, Vec<UndefinedUse>), Vec<TemplateError>> {
     let mut renderer = Renderer {
         src,
         scope,
@@ -28,14 +30,19 @@ pub(crate) fn render(
         vars: Vec::new(),
         out: String::with_capacity(src.len()),
         steps: 0,
+        lenient,
         undefined: Vec::new(),
+        lenient_undefined: Vec::new(),
     };
     if let Err(e) = renderer.walk(nodes, &Datum::Root) {
         renderer.undefined.push(e);
         return Err(renderer.undefined);
     }
-    if renderer.undefined.is_empty() { Ok(renderer.out) } else { Err(renderer.undefined) }
+    if renderer.undefined.is_empty() { Ok((renderer.out, renderer.lenient_undefined)) } else { Err(renderer.undefined) }
 }
+
+/// An undefined variable printed in lenient mode, with its action's byte range.
+pub(crate) type UndefinedUse = (String, std::ops::Range<usize>);
 
 /// The most one rendering may produce: a command, a variable or a message longer than this is
 /// a runaway template (variables doubling each other, say).
@@ -75,8 +82,12 @@ struct Renderer<'a, 's> {
     vars: Vec<(&'a str, Datum)>,
     out: String,
     steps: u64,
-    /// Undefined variables printed so far: rendering goes on to find the others.
+    /// Undefined values print as nothing (and are recorded) instead of failing.
+    lenient: bool,
+    /// Undefined variables printed so far (strict): rendering goes on to find the others.
     undefined: Vec<TemplateError>,
+    /// The undefined variables printed in lenient mode, with their actions' byte ranges.
+    lenient_undefined: Vec<UndefinedUse>,
 }
 
 impl<'a> Renderer<'a, '_> {
@@ -137,7 +148,11 @@ impl<'a> Renderer<'a, '_> {
     fn print(&mut self, value: Datum, span: Span) -> Result<(), TemplateError> {
         let value = to_value(value, span)?;
         if let Some(name) = value.find_undefined() {
-            self.undefined.push(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.to_owned()), span));
+            if self.lenient {
+                self.lenient_undefined.push((name.to_owned(), span.range()));
+            } else {
+                self.undefined.push(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.to_owned()), span));
+            }
             return Ok(());
         }
         value.write_display(&mut self.out);
@@ -267,8 +282,17 @@ impl<'a> Renderer<'a, '_> {
         let undefined = args.iter().find(|a| matches!(a, Value::Undefined(_)));
         match (func.on_undefined, undefined) {
             (OnUndefined::Propagate, Some(undefined)) => return Ok(undefined.clone()),
-            (OnUndefined::Reject, Some(Value::Undefined(name))) => {
+            (OnUndefined::Reject, Some(Value::Undefined(name))) if !self.lenient => {
                 return Err(TemplateError::new(TemplateErrorKind::UndefinedVariable(name.clone()), span));
+            }
+            (OnUndefined::Reject, Some(Value::Undefined(name))) => {
+                // As in Go, the function gets nil.
+                self.lenient_undefined.push((name.clone(), span.range()));
+                for arg in &mut args {
+                    if matches!(arg, Value::Undefined(_)) {
+                        *arg = Value::Nil;
+                    }
+                }
             }
             _ => {}
         }

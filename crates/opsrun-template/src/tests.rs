@@ -682,3 +682,17 @@ fn every_undefined_variable_that_is_printed_is_reported() {
     // `render` keeps its contract: the first error.
     assert_eq!(template.render(&mut EmptyScope, &SystemHost).expect_err("undefined"), errors[0]);
 }
+
+#[test]
+fn lenient_rendering_prints_undefined_variables_as_nothing_and_names_them() {
+    let template =
+        Template::parse(r#"[{{.NOPE}}] [{{.NOPE.x}}] [{{upper .GONE}}] {{.V | default "d"}}"#).expect("parse");
+    let rendered = template.render_lenient(&mut vars(), &SystemHost).expect("lenient render");
+    let (text, undefined) = (rendered.text, rendered.undefined);
+    assert_eq!(text, "[] [] [] d");
+    let names: Vec<&str> = undefined.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["NOPE", "NOPE", "GONE"]);
+    assert_eq!(undefined[0].1, 1..10, "the action of the first undefined variable");
+    // The strict form still refuses the same template.
+    assert!(template.render(&mut vars(), &SystemHost).is_err());
+}

@@ -30,10 +30,12 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("opsrun-engine", &["opsrun-spec", "opsrun-plan", "opsrun-event", "opsrun-process"]),
     ("opsrun-report", &["opsrun-event"]),
     ("opsrun-change", &[]),
+    ("opsrun-taskfile", &["opsrun-spec"]),
     (
         "opsrun-cli",
         &[
             "opsrun-spec",
+            "opsrun-taskfile",
             "opsrun-plan",
             "opsrun-engine",
             "opsrun-event",
@@ -46,6 +48,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "opsrun",
         &[
             "opsrun-spec",
+            "opsrun-taskfile",
             "opsrun-plan",
             "opsrun-engine",
             "opsrun-event",

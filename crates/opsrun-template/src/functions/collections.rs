@@ -90,6 +90,53 @@ pub(super) fn last(args: Vec<Value>) -> Result<Value, CallError> {
     Ok(list_arg(value, "last")?.pop().unwrap_or(Value::Nil))
 }
 
+/// Sprig's `append` (`push`): the list with one more element at the end.
+pub(super) fn append(args: Vec<Value>) -> Result<Value, CallError> {
+    let [list, value] = exact(args)?;
+    let mut items = list_arg(list, "append")?;
+    items.push(value);
+    Ok(Value::List(items))
+}
+
+/// Sprig's `prepend`: the list with one more element at the front.
+pub(super) fn prepend(args: Vec<Value>) -> Result<Value, CallError> {
+    let [list, value] = exact(args)?;
+    let mut items = list_arg(list, "prepend")?;
+    items.insert(0, value);
+    Ok(Value::List(items))
+}
+
+/// Sprig's `concat`: the lists one after the other.
+pub(super) fn concat(args: Vec<Value>) -> Result<Value, CallError> {
+    let mut out = Vec::new();
+    for list in args {
+        out.extend(list_arg(list, "concat")?);
+    }
+    Ok(Value::List(out))
+}
+
+/// Sprig's `has`: whether the list holds the value (`has NEEDLE LIST`).
+pub(super) fn has(args: Vec<Value>) -> Result<Value, CallError> {
+    let [needle, list] = exact(args)?;
+    let needle = needle.to_display_string();
+    Ok(Value::Bool(list_arg(list, "has")?.iter().any(|v| v.to_display_string() == needle)))
+}
+
+/// Sprig's `uniq`: the list without repeated elements, first ones kept.
+pub(super) fn uniq(args: Vec<Value>) -> Result<Value, CallError> {
+    let [list] = exact(args)?;
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for item in list_arg(list, "uniq")? {
+        let key = item.to_display_string();
+        if !seen.contains(&key) {
+            seen.push(key);
+            out.push(item);
+        }
+    }
+    Ok(Value::List(out))
+}
+
 pub(super) fn to_json(args: Vec<Value>) -> Result<Value, CallError> {
     let [value] = exact(args)?;
     serde_json::to_string(&to_json_value(&value)).map(Value::Str).map_err(|e| CallError::Message(e.to_string()))
@@ -141,6 +188,21 @@ mod tests {
         assert_eq!(got, Ok(Value::Int(2)));
         assert!(index(vec![Value::List(vec![]), Value::Int(0)]).is_err());
         assert!(index(vec![Value::List(vec![Value::Nil]), Value::Int(-1)]).is_err());
+    }
+
+    #[test]
+    fn list_functions_build_new_lists() {
+        let abc = || Value::List(vec![Value::Str("a".into()), Value::Str("b".into())]);
+        let strs = |v: Value| match v {
+            Value::List(items) => items.iter().map(Value::to_display_string).collect::<Vec<_>>(),
+            other => panic!("not a list: {other:?}"),
+        };
+        assert_eq!(strs(append(vec![abc(), Value::Str("c".into())]).unwrap()), ["a", "b", "c"]);
+        assert_eq!(strs(prepend(vec![abc(), Value::Str("z".into())]).unwrap()), ["z", "a", "b"]);
+        assert_eq!(strs(concat(vec![abc(), abc()]).unwrap()), ["a", "b", "a", "b"]);
+        assert_eq!(strs(uniq(vec![concat(vec![abc(), abc()]).unwrap()]).unwrap()), ["a", "b"]);
+        assert_eq!(has(vec![Value::Str("b".into()), abc()]), Ok(Value::Bool(true)));
+        assert!(append(vec![Value::Str("x".into()), Value::Int(1)]).is_err());
     }
 
     #[test]

@@ -153,6 +153,12 @@ static FUNCTIONS: &[Func] = &[
     plain("list", collections::list),
     plain("first", collections::first),
     plain("last", collections::last),
+    plain("append", collections::append),
+    plain("push", collections::append),
+    plain("prepend", collections::prepend),
+    plain("concat", collections::concat),
+    plain("has", collections::has),
+    plain("uniq", collections::uniq),
     plain("toJson", collections::to_json),
     plain("fromJson", collections::from_json),
     // Sprig: integer arithmetic.

@@ -179,7 +179,8 @@ fn format_verb(verb: char, spec: Spec, arg: &Value) -> String {
     };
     match verb {
         'v' | 's' => {
-            let s = arg.to_display_string();
+            // Go's fmt prints a nil as `<nil>` (a bare nil in a template action prints nothing).
+            let s = if matches!(arg, Value::Nil) { "<nil>".to_owned() } else { arg.to_display_string() };
             match spec.precision {
                 Some(p) => s.chars().take(p).collect(),
                 None => s,
