@@ -168,3 +168,15 @@ cmds = ["echo {{.FOURTH}}"]
     }
     assert_eq!(out.stderr().matches("error: ").count(), 4, "{}", out.stderr());
 }
+
+#[test]
+fn a_probe_gate_the_binary_cannot_run_is_refused_before_anything_runs() {
+    let out = Test::new()
+        .tasks("[tasks.first]\ncmds = ['touch ran']\n[tasks.g]\ndeps = ['first']\ncmds = ['true']\nhealth = { probe = 'api-ready' }\n")
+        .args(&["run", "g"])
+        .run();
+    out.status(2)
+        .stderr_contains("its gate calls the probe `api-ready`, which is not registered")
+        .stderr_contains("on the command line use `cmd`, `http` or `tcp`");
+    assert!(!out.exists("ran"), "nothing ran");
+}

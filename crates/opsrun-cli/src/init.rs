@@ -14,23 +14,11 @@ const PLAIN: &str = include_str!("init/plain.toml");
 /// The bootstrap chain, Talos to Flux, each stage behind a gate.
 const BOOTSTRAP: &str = include_str!("init/bootstrap.toml");
 
-/// go-task's file names, as it looks for them.
-const TASKFILES: [&str; 8] = [
-    "Taskfile.yml",
-    "taskfile.yml",
-    "Taskfile.yaml",
-    "taskfile.yaml",
-    "Taskfile.dist.yml",
-    "taskfile.dist.yml",
-    "Taskfile.dist.yaml",
-    "taskfile.dist.yaml",
-];
-
 /// `opsrun init [--bootstrap]` in the current directory (or `-f FILE`).
 pub(crate) fn init(file: Option<&Path>, args: &InitArgs) -> Result<u8> {
     let path = file.map_or_else(|| Path::new("tasks.toml").to_path_buf(), Path::to_path_buf);
     let dir = path.parent().unwrap_or(Path::new(""));
-    if let Some(taskfile) = TASKFILES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+    if let Some(taskfile) = opsrun_taskfile::TASKFILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
         return Err(CliError::Usage(format!(
             "`{}` is a go-task Taskfile: convert it with `opsrun import` rather than starting over; nothing was written\n  help: `opsrun init` writes a new tasks.toml only where there is no Taskfile",
             taskfile.display()

@@ -36,8 +36,8 @@ pub enum EngineError {
     },
     /// A gate names a custom probe that was not registered with the runner.
     #[error(
-        "task `{task}`: its gate calls the probe `{probe}`, which is not registered ({})",
-        if registered.is_empty() { "no probes are registered; add one with `Runner::probe`".to_string() } else { format!("registered: {}", registered.join(", ")) }
+        "task `{task}`: its gate calls the probe `{probe}`, which is not registered ({}); nothing was run",
+        if registered.is_empty() { "none is: the `opsrun` binary registers no probes; a `probe` gate is for a program that embeds opsrun and registers it with `Runner::probe`; on the command line use `cmd`, `http` or `tcp`".to_string() } else { format!("registered: {}", registered.join(", ")) }
     )]
     UnknownProbe {
         /// The task whose gate it is.

@@ -343,7 +343,7 @@ pub(crate) async fn wait_healthy(
             gate: health.name.clone(),
             attempt: attempts,
             verdict: result.verdict,
-            detail: masker.mask(&result.detail),
+            detail: result.detail.clone(),
             elapsed_ms: millis(started.elapsed()),
             consecutive_passes: passes,
         });

@@ -84,17 +84,7 @@ impl RunLock {
     /// opsrun started by one of that run's commands joins it. `None` when nobody holds the lock
     /// or the token does not match (an unrelated process cannot guess it).
     pub fn joinable(dir: &Path, token: &str) -> Option<String> {
-        let file = std::os::unix::fs::OpenOptionsExt::custom_flags(
-            OpenOptions::new().write(true),
-            nix::fcntl::OFlag::O_NOFOLLOW.bits(),
-        )
-        .open(dir.join("lock"))
-        .ok()?;
-        if file.try_lock().is_ok() {
-            // Nobody holds it: there is no run to join (the lock is released on drop).
-            return None;
-        }
-        let info: LockInfo = serde_json::from_slice(&fs::read(dir.join("lock.json")).ok()?).ok()?;
+        let info = Self::holder(dir)?;
         (info.token_digest.as_deref() == Some(digest(token).as_str())).then_some(info.run).flatten()
     }
 

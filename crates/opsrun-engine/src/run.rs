@@ -183,7 +183,7 @@ pub(crate) async fn run(
     sinks.push(sink);
     let emitter = Emitter { run: Arc::from(run_id.as_str()), sink: Arc::new(FanOut(sinks)), masker: masker.clone() };
 
-    let tasks = planned_tasks(&plan, &masker);
+    let tasks = planned_tasks(&plan);
     emitter.emit(Event::RunStarted {
         mode: options.mode,
         name: options.name.clone(),
@@ -560,9 +560,9 @@ impl Records {
     }
 }
 
-/// The tasks of `plan` as `run_started` announces them. Labels, prefixes and group frames are
-/// rendered from templates, so they can hold a secret: masked like every line.
-fn planned_tasks(plan: &Plan, masker: &opsrun_spec::Masker) -> Vec<PlannedTask> {
+/// The tasks of `plan` as `run_started` announces them. (Labels, prefixes and group frames are
+/// rendered from templates, so they can hold a secret: the emitter masks them with the rest.)
+fn planned_tasks(plan: &Plan) -> Vec<PlannedTask> {
     plan.order()
         .iter()
         .map(|&n| {
@@ -572,16 +572,14 @@ fn planned_tasks(plan: &Plan, masker: &opsrun_spec::Masker) -> Vec<PlannedTask> 
                 deps: plan.dependencies(n).map(|d| plan.task(d).key.clone()).collect(),
                 gate: t.health.as_ref().map(|h| h.name.clone()),
                 desc: t.desc.clone(),
-                label: t.label.as_deref().map(|l| masker.mask(l)),
-                prefix: masker.mask(&t.prefix),
+                label: t.label.clone(),
+                prefix: t.prefix.clone(),
                 output: match &t.output {
                     opsrun_spec::ResolvedOutput::Interleaved => OutputStyle::Interleaved,
                     opsrun_spec::ResolvedOutput::Prefixed => OutputStyle::Prefixed,
-                    opsrun_spec::ResolvedOutput::Group { begin, end, error_only } => OutputStyle::Group {
-                        begin: begin.as_deref().map(|b| masker.mask(b)),
-                        end: end.as_deref().map(|e| masker.mask(e)),
-                        error_only: *error_only,
-                    },
+                    opsrun_spec::ResolvedOutput::Group { begin, end, error_only } => {
+                        OutputStyle::Group { begin: begin.clone(), end: end.clone(), error_only: *error_only }
+                    }
                 },
                 on_demand: plan.node(n).on_demand,
                 interactive: t.interactive,

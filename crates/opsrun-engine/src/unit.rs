@@ -580,12 +580,7 @@ impl Unit {
         let key = &task.key;
         let started = Instant::now();
         let silent = cmd.silent || task.silent || self.call.is_some_and(|c| c.silent);
-        self.emitter.emit(Event::CommandStarted {
-            task: key.clone(),
-            index,
-            command: self.masker.mask(script),
-            silent,
-        });
+        self.emitter.emit(Event::CommandStarted { task: key.clone(), index, command: script.to_string(), silent });
         let shell_cmd = ShellCommand {
             script: cmd.script_with_options(script),
             dir: task.dir.clone(),
@@ -599,13 +594,13 @@ impl Unit {
             keep_background: task.keep_background,
         };
         let emitter = &self.emitter;
-        let masker = &self.masker;
         let finished = run_shell_reporting(
             &shell_cmd,
             self.shutdown.clone(),
             |pgid| (self.report_spawn)(pgid),
             |stream, line| {
-                emitter.emit(Event::Output { task: key.clone(), stream, line: masker.mask(&line) });
+                // Masked by the emitter, like every text of every event.
+                emitter.emit(Event::Output { task: key.clone(), stream, line });
             },
         )
         .await;

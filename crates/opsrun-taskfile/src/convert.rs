@@ -498,10 +498,7 @@ impl Converter<'_> {
                     }
                 }
                 "prompt" => {
-                    let prompts = match &v.kind {
-                        Kind::Seq(items) => items.clone(),
-                        _ => vec![v.clone()],
-                    };
+                    let prompts = v.items();
                     if let Some(first) = prompts.first().and_then(|p| self.text(p, "`prompt`")) {
                         push(&mut table, "confirm", first);
                     }
@@ -639,12 +636,9 @@ impl Converter<'_> {
 
     /// `deps`: names or `{task, vars, silent, for}`.
     fn deps(&mut self, node: &Node) -> Option<Val> {
-        let items = match &node.kind {
-            Kind::Seq(items) => items.clone(),
-            _ => vec![node.clone()],
-        };
+        let items = node.items();
         let mut out = Vec::new();
-        for item in &items {
+        for item in items {
             match &item.kind {
                 Kind::Scalar(_) => match self.unknown_target(item) {
                     Some(name) => out.push(Val::str(failing_name(&name), Some(item.span.clone()))),
@@ -702,12 +696,9 @@ impl Converter<'_> {
 
     /// `preconditions`: commands or `{sh, msg}`.
     fn preconditions(&mut self, node: &Node) -> Option<Val> {
-        let items = match &node.kind {
-            Kind::Seq(items) => items.clone(),
-            _ => vec![node.clone()],
-        };
+        let items = node.items();
         let mut out = Vec::new();
-        for item in &items {
+        for item in items {
             match &item.kind {
                 Kind::Scalar(_) => out.extend(self.text(item, "a precondition")),
                 Kind::Map(entries) => {

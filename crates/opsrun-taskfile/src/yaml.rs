@@ -54,6 +54,15 @@ impl Node {
         }
     }
 
+    /// A sequence's items, or the node itself as the one item (go-task accepts `deps: a` for
+    /// `deps: [a]`).
+    pub(crate) fn items(&self) -> &[Node] {
+        match &self.kind {
+            Kind::Seq(items) => items,
+            _ => std::slice::from_ref(self),
+        }
+    }
+
     /// The map's entries, for a map.
     pub(crate) fn as_map(&self) -> Option<&[(Node, Node)]> {
         match &self.kind {
