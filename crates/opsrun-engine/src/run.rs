@@ -209,6 +209,10 @@ pub(crate) async fn run(
     let dynamic_env = crate::unit::DynamicEnvCache::default();
 
     loop {
+        // State that can no longer be recorded stops the run: nothing new starts.
+        if records.broken.is_some() {
+            scheduler.stop();
+        }
         while let Some((node, call)) = scheduler.next(jobs) {
             let deps: Vec<TaskId> = plan.dependencies(node).collect();
             let call_digests = plan
@@ -270,9 +274,6 @@ pub(crate) async fn run(
                 let key = plan.task(r.node).key.clone();
                 tracing::debug!(task = %key, outcome = ?r.outcome, executed = r.executed, fingerprint = %r.fingerprint.digest, "finished");
                 records.finished(&key, &r, &run_id, &emitter);
-                if records.broken.is_some() {
-                    scheduler.stop();
-                }
                 digests[r.node.index()].clone_from(&r.fingerprint.digest);
                 scheduler.finished(&plan, r.node, r.outcome, r.executed);
                 let log = options.state_dir.as_ref().filter(|_| r.executed).map(|d| TaskLogs::path_for(d, &run_id, &key)).filter(|_| records.logs_kept.as_ref().is_some_and(|l| l.has_log(&key)));
@@ -308,12 +309,7 @@ pub(crate) async fn run(
                     }
                     CallStep::Wait => waiters[callee.index()].push(reply),
                 },
-                UnitMsg::Spawned { node, pgid } => {
-                    records.spawned(&plan.task(node).key, pgid, &emitter);
-                    if records.broken.is_some() {
-                        scheduler.stop();
-                    }
-                }
+                UnitMsg::Spawned { node, pgid } => records.spawned(&plan.task(node).key, pgid, &emitter),
             },
             sig = signals.recv() => on_signal(sig, &mut interrupted, &mut scheduler, &mut kill_at, &shutdown_tx, &emitter, options.grace),
             Some(sig) = recv_control(&mut control) => on_signal(sig, &mut interrupted, &mut scheduler, &mut kill_at, &shutdown_tx, &emitter, options.grace),
