@@ -5,6 +5,8 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 
 use nix::sys::signal::Signal;
 
+use opsrun::event::Event;
+
 use crate::support::Test;
 
 const TASKS: &str = "[tasks.hello]\ncmds = ['echo one; echo two; echo three']\n[pipelines.p]\ntargets = ['hello']\n";
@@ -276,4 +278,70 @@ fn a_simulated_bootstrap_never_shows_a_1password_value() {
     let status = sim.opsrun(out.alongside(), &["status"], &[]).run();
     // The fake `op read` answers `sim-secret-<checksum>` for every reference.
     assert_nowhere(status.path(), &[out.stdout(), out.stderr(), status.stdout(), status.stderr()], &["sim-secret-"]);
+}
+
+#[test]
+fn the_journal_keeps_the_first_mib_of_a_tasks_output_then_its_tail_and_the_log_keeps_all() {
+    // 30,000 numbered lines of 64 bytes: about 1.9 MiB.
+    let out = Test::new()
+        .tasks("[tasks.loud]\ncmds = ['seq -f \"line %058g\" 1 30000']\n")
+        .args(&["--output", "plain", "run", "loud"])
+        .run();
+    assert_eq!(out.stdout().lines().count(), 30000, "the terminal gets every line");
+    let runs = walk(&out.path().join(".opsrun/runs"));
+    let journal = runs.iter().find(|p| p.extension().is_some_and(|e| e == "jsonl")).expect("a journal");
+    let events = crate::support::parse_events(&std::fs::read_to_string(journal).unwrap());
+    let lines: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Output { line, .. } => Some(line.as_str()),
+            _ => None,
+        })
+        .collect();
+    let kept = 1024 * 1024 / 64;
+    assert_eq!(lines.len(), kept + 20, "the first MiB, then the last 20 lines");
+    assert_eq!(lines[0], format!("line {:058}", 1));
+    assert_eq!(lines[kept - 1], format!("line {kept:058}"));
+    assert_eq!(lines[kept], format!("line {:058}", 29981));
+    assert_eq!(lines[kept + 19], format!("line {:058}", 30000));
+    let note = crate::support::find(&events, "the note", |e| matches!(e, Event::Warning { .. }));
+    let Event::Warning { task, message } = &note.event else { unreachable!() };
+    assert_eq!(task.as_deref(), Some("loud"));
+    let left_out = 30000 - kept;
+    assert!(message.contains(&format!("{left_out} more line(s) ({} bytes)", left_out * 64)), "{message}");
+    // The note and the tail come before the task's end, which is still the journal's last word on it.
+    let finished = events.iter().position(|e| matches!(e.event, Event::TaskFinished { .. })).unwrap();
+    let last_line = events.iter().rposition(|e| matches!(e.event, Event::Output { .. })).unwrap();
+    assert!(last_line < finished);
+    let log = walk(&out.path().join(".opsrun/logs")).into_iter().find(|p| p.is_file()).expect("a log");
+    let log = std::fs::read_to_string(log).unwrap();
+    assert_eq!(log.lines().filter(|l| l.starts_with("line ")).count(), 30000, "the log keeps every line");
+}
+
+#[test]
+fn status_lines_and_a_tasks_output_keep_their_order_on_a_shared_pipe() {
+    // stdout and stderr on the same pipe (`2>&1`), as in a CI log: writing per burst must not
+    // reorder what a task printed and what opsrun said around it.
+    let project = Test::new().tasks(
+        "[tasks.a]\ncmds = ['echo out-1; sleep 0.05; echo err-1 >&2; sleep 0.05; echo out-2']\n\n\
+         [tasks.b]\ndeps = ['a']\ncmds = ['echo out-3']\n",
+    );
+    let combined = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{}' --output plain run b 2>&1", env!("CARGO_BIN_EXE_opsrun")))
+        .current_dir(project.path())
+        .output()
+        .unwrap();
+    assert!(combined.status.success());
+    let text = String::from_utf8(combined.stdout).unwrap();
+    let order: Vec<&str> = text
+        .lines()
+        .filter_map(|l| match l {
+            "out-1" | "err-1" | "out-2" | "out-3" => Some(l),
+            _ if l.starts_with("[a] ok") => Some("[a] ok"),
+            "[b] started" => Some(l),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["out-1", "err-1", "out-2", "[a] ok", "[b] started", "out-3"], "{text}");
 }

@@ -1,21 +1,55 @@
 //! The run journal and per-task logs.
 //!
-//! Every event of a recorded run is appended as a JSON line to `.opsrun/runs/<run>.jsonl`
-//! (flushed per line, so after a crash at most the last line is torn, and readers skip it).
-//! Each task's commands and output go to `.opsrun/logs/<run>/<task>.log`.
+//! Every event of a recorded run is appended as a JSON line to `.opsrun/runs/<run>.jsonl`, and
+//! each task's commands and output go to `.opsrun/logs/<run>/<task>.log`. Both are buffered per
+//! burst of events and written when the engine flushes (see [`EventSink::flush`]: after the
+//! burst, before opsrun waits for anything), so a `kill -9` loses at most the burst in flight,
+//! and a torn last journal line is skipped by readers. The journal keeps the first
+//! [`JOURNAL_OUTPUT_BYTES`] of each task's output and, past that, its last
+//! [`JOURNAL_OUTPUT_TAIL`] lines and a note of what was left out: the task log keeps more, and
+//! a journal twice the size of a command's output helps nobody.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use opsrun_event::{Event, EventEnvelope, EventSink, RunMode, RunOutcome};
+use opsrun_event::{Event, EventEnvelope, EventSink, RunMode, RunOutcome, Stream};
 use serde::Serialize;
+
+/// Output of one task journaled in full; past it, only the last lines and a note.
+pub const JOURNAL_OUTPUT_BYTES: u64 = 1024 * 1024;
+
+/// How many of the last output lines past [`JOURNAL_OUTPUT_BYTES`] the journal keeps.
+pub const JOURNAL_OUTPUT_TAIL: usize = 20;
+
+/// Past this much unwritten text, a journal or log line is written without waiting for a flush.
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Appends events to a run's journal file.
 pub struct RunJournal {
-    file: Mutex<Option<File>>,
+    inner: Mutex<JournalInner>,
+}
+
+struct JournalInner {
+    /// `None` once the run finished, or after a write failed.
+    file: Option<File>,
+    /// Lines not written yet.
+    buf: Vec<u8>,
+    /// Output journaled so far, by task.
+    output: HashMap<String, OutputBudget>,
+}
+
+/// One task's output in the journal.
+#[derive(Default)]
+struct OutputBudget {
+    /// Bytes of output journaled.
+    bytes: u64,
+    /// Lines and bytes past [`JOURNAL_OUTPUT_BYTES`], not journaled.
+    left_out: (u64, u64),
+    /// The last lines left out (time, stream, text), written when the task finishes.
+    tail: VecDeque<(jiff::Timestamp, Stream, String)>,
 }
 
 impl RunJournal {
@@ -24,28 +58,119 @@ impl RunJournal {
         let dir = state_dir.join("runs");
         crate::private_fs::create_dir(&dir)?;
         let f = crate::private_fs::create_new(&dir.join(format!("{run}.jsonl")))?;
-        Ok(Self { file: Mutex::new(Some(f)) })
+        Ok(Self { inner: Mutex::new(JournalInner { file: Some(f), buf: Vec::new(), output: HashMap::new() }) })
+    }
+}
+
+impl JournalInner {
+    fn push(&mut self, event: &EventEnvelope) {
+        if self.file.is_none() {
+            return;
+        }
+        let at = self.buf.len();
+        if serde_json::to_writer(&mut self.buf, event).is_err() {
+            self.buf.truncate(at);
+            return;
+        }
+        self.buf.push(b'\n');
+        if self.buf.len() >= WRITE_BUFFER {
+            self.write_out();
+        }
+    }
+
+    /// An output line: journaled while the task's budget lasts, then kept in its tail.
+    fn output(&mut self, event: &EventEnvelope, task: &str, stream: Stream, line: &str) {
+        let budget = match self.output.get_mut(task) {
+            Some(b) => b,
+            None => self.output.entry(task.to_string()).or_default(),
+        };
+        let size = line.len() as u64 + 1;
+        if budget.left_out.0 == 0 && budget.bytes + size <= JOURNAL_OUTPUT_BYTES {
+            budget.bytes += size;
+            self.push(event);
+            return;
+        }
+        budget.left_out.0 += 1;
+        budget.left_out.1 += size;
+        // The oldest tail entry's string is reused: no allocation per line in the steady state.
+        let mut text = if budget.tail.len() >= JOURNAL_OUTPUT_TAIL {
+            budget.tail.pop_front().map(|(_, _, t)| t).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        text.clear();
+        text.push_str(line);
+        budget.tail.push_back((event.ts, stream, text));
+    }
+
+    /// A task finished: the note and the tail of the output the journal left out, if any.
+    fn end_output(&mut self, task: &str, run: &str) {
+        let Some(budget) = self.output.remove(task) else { return };
+        let (lines, bytes) = budget.left_out;
+        if lines == 0 {
+            return;
+        }
+        let first = budget.tail.front().map_or_else(jiff::Timestamp::now, |(ts, _, _)| *ts);
+        let envelope =
+            |ts, event| EventEnvelope { v: opsrun_event::EVENT_SCHEMA_VERSION, ts, run: run.to_string(), event };
+        let kept = budget.tail.len();
+        self.push(&envelope(
+            first,
+            Event::Warning {
+                task: Some(task.to_string()),
+                message: format!(
+                    "the journal keeps the first {} MiB of a task's output: {lines} more line(s) ({bytes} bytes) \
+                     are not in it; the last {kept} follow, and the task's log keeps up to {} MiB",
+                    JOURNAL_OUTPUT_BYTES >> 20,
+                    MAX_LOG_BYTES >> 20
+                ),
+            },
+        ));
+        for (ts, stream, line) in budget.tail {
+            self.push(&envelope(ts, Event::Output { task: task.to_string(), stream, line }));
+        }
+    }
+
+    fn write_out(&mut self) {
+        if let Some(f) = &mut self.file
+            && !self.buf.is_empty()
+            && f.write_all(&self.buf).is_err()
+        {
+            // A full disk must not take the run down; stop journaling instead.
+            self.file = None;
+        }
+        self.buf.clear();
     }
 }
 
 impl EventSink for RunJournal {
     fn emit(&self, event: &EventEnvelope) {
-        let mut guard = self.file.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(f) = guard.as_mut() else { return };
-        // One write per line, unbuffered: a `kill -9` loses at most the line in flight (and a
-        // torn last line is skipped by readers). The state's write-ahead log, not the journal,
-        // is what resume relies on, so only the end of the run is fsynced.
-        let mut line = serde_json::to_vec(event).unwrap_or_default();
-        line.push(b'\n');
-        let ok = line.len() > 1 && f.write_all(&line).is_ok();
-        if matches!(event.event, Event::RunFinished { .. }) {
-            if let Some(f) = guard.take() {
-                let _ = f.sync_all();
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        match &event.event {
+            Event::Output { task, stream, line } => inner.output(event, task, *stream, line),
+            Event::TaskFinished { task, .. } => {
+                inner.end_output(task, &event.run);
+                inner.push(event);
             }
-        } else if !ok {
-            // A full disk must not take the run down; stop journaling instead.
-            *guard = None;
+            Event::RunFinished { .. } => {
+                let tasks: Vec<String> = inner.output.keys().cloned().collect();
+                for task in tasks {
+                    inner.end_output(&task, &event.run);
+                }
+                inner.push(event);
+                inner.write_out();
+                // The state's write-ahead log, not the journal, is what resume relies on, so
+                // only the end of the run is fsynced.
+                if let Some(f) = inner.file.take() {
+                    let _ = f.sync_all();
+                }
+            }
+            _ => inner.push(event),
         }
+    }
+
+    fn flush(&self) {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).write_out();
     }
 }
 
@@ -65,29 +190,41 @@ pub struct TaskLogs {
 enum TaskLog {
     /// Lines held until the log is worth creating.
     Pending(Vec<String>),
-    /// Written line by line, unbuffered (a `kill -9` loses at most the line in flight), up to
-    /// [`MAX_LOG_BYTES`].
-    Open { file: File, written: u64, capped: bool },
+    /// Written per burst of events (see [`EventSink::flush`]), up to [`MAX_LOG_BYTES`].
+    Open { file: File, buf: Vec<u8>, written: u64, capped: bool },
 }
 
 impl TaskLog {
     /// Appends one line to an open log, until it holds [`MAX_LOG_BYTES`]; then one note.
     fn write_line(&mut self, line: &str) {
-        let TaskLog::Open { file, written, capped } = self else { return };
+        let TaskLog::Open { buf, written, capped, .. } = self else { return };
         if *capped {
             return;
         }
         let bytes = line.len() as u64 + 1;
         if *written + bytes > MAX_LOG_BYTES {
             *capped = true;
-            let _ = file.write_all(
+            buf.extend_from_slice(
                 format!("# log cut at {} MiB: the rest of this run's output is not kept\n", MAX_LOG_BYTES >> 20)
                     .as_bytes(),
             );
-            return;
+        } else {
+            *written += bytes;
+            buf.extend_from_slice(line.as_bytes());
+            buf.push(b'\n');
         }
-        *written += bytes;
-        let _ = file.write_all(format!("{line}\n").as_bytes());
+        if buf.len() >= WRITE_BUFFER {
+            self.write_out();
+        }
+    }
+
+    fn write_out(&mut self) {
+        if let TaskLog::Open { file, buf, .. } = self
+            && !buf.is_empty()
+        {
+            let _ = file.write_all(buf);
+            buf.clear();
+        }
     }
 }
 
@@ -110,23 +247,26 @@ impl TaskLogs {
     }
 
     /// Adds a line; `keep` creates the file if it does not exist yet.
-    fn line(&self, task: &str, line: String, keep: bool) {
+    fn line(&self, task: &str, line: &str, keep: bool) {
         let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-        let log = logs.entry(task.to_string()).or_insert_with(|| TaskLog::Pending(Vec::new()));
+        let log = match logs.get_mut(task) {
+            Some(log) => log,
+            None => logs.entry(task.to_string()).or_insert_with(|| TaskLog::Pending(Vec::new())),
+        };
         if let TaskLog::Pending(lines) = log {
-            lines.push(line);
+            lines.push(line.to_string());
             if !keep {
                 return;
             }
             let path = self.dir.join(format!("{}.log", file_name(task)));
             let Ok(file) = crate::private_fs::open_append(&path) else { return };
-            let mut open = TaskLog::Open { file, written: 0, capped: false };
+            let mut open = TaskLog::Open { file, buf: Vec::new(), written: 0, capped: false };
             for l in lines.drain(..) {
                 open.write_line(&l);
             }
             *log = open;
         } else {
-            log.write_line(&line);
+            log.write_line(line);
         }
     }
 }
@@ -134,23 +274,23 @@ impl TaskLogs {
 impl EventSink for TaskLogs {
     fn emit(&self, e: &EventEnvelope) {
         match &e.event {
-            Event::CommandStarted { task, command, .. } => self.line(task, format!("$ {command}"), false),
-            Event::Output { task, line, .. } => self.line(task, line.clone(), true),
+            Event::CommandStarted { task, command, .. } => self.line(task, &format!("$ {command}"), false),
+            Event::Output { task, line, .. } => self.line(task, line, true),
             Event::CommandFinished { task, exit_code, status, .. } => {
                 let code = exit_code.map_or_else(|| "-".into(), |c| c.to_string());
                 let failed = *status != opsrun_event::CommandStatus::Succeeded;
-                self.line(task, format!("# {status:?} (exit {code})"), failed);
+                self.line(task, &format!("# {status:?} (exit {code})"), failed);
             }
             Event::GateProbe { task, attempt, verdict, detail, .. } => {
-                self.line(task, format!("# gate probe {attempt}: {} {detail}", verdict.label()), true);
+                self.line(task, &format!("# gate probe {attempt}: {} {detail}", verdict.label()), true);
             }
             Event::GateStarted { task, gate, timeout_ms, .. } => {
                 let timeout = opsrun_spec::format_duration(std::time::Duration::from_millis(*timeout_ms));
-                self.line(task, format!("# waiting for health: {gate} (timeout {timeout})"), true);
+                self.line(task, &format!("# waiting for health: {gate} (timeout {timeout})"), true);
             }
             Event::GateFinished { task, passed, attempts, message, .. } => {
                 let how = if *passed { "passed" } else { message.as_deref().unwrap_or("failed") };
-                self.line(task, format!("# gate after {attempts} probe(s): {how}"), true);
+                self.line(task, &format!("# gate after {attempts} probe(s): {how}"), true);
             }
             Event::TaskFinished { task, outcome, message, .. } => {
                 let end = match message {
@@ -160,9 +300,16 @@ impl EventSink for TaskLogs {
                 let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
                 if let Some(mut log @ TaskLog::Open { .. }) = logs.remove(task) {
                     log.write_line(&end);
+                    log.write_out();
                 }
             }
             _ => {}
+        }
+    }
+
+    fn flush(&self) {
+        for log in self.logs.lock().unwrap_or_else(PoisonError::into_inner).values_mut() {
+            log.write_out();
         }
     }
 }

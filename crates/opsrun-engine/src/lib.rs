@@ -63,7 +63,10 @@ pub use assess::{StageHealth, assess};
 pub use error::EngineError;
 pub use explain::{Explanation, explain};
 pub use fingerprint::{Fingerprint, matching_files};
-pub use journal::{MAX_LOG_BYTES, RunInfo, RunJournal, TaskLogs, file_name, list_runs, read_journal};
+pub use journal::{
+    JOURNAL_OUTPUT_BYTES, JOURNAL_OUTPUT_TAIL, MAX_LOG_BYTES, RunInfo, RunJournal, TaskLogs, file_name, list_runs,
+    read_journal,
+};
 pub use lock::{LockInfo, NESTED_TOKEN_ENV, RunLock, host_name, user_name};
 pub use opsrun_spec::{MASK, Masker};
 /// Private files under `.opsrun/` (for the CLI's own state files: overrides, audit log).

@@ -23,7 +23,7 @@ use crate::lock::RunLock;
 use crate::probe::ProbeRegistry;
 use crate::schedule::{CallStep, NodeState, Scheduler};
 use crate::signal::{Shutdown, SignalPolicy, Signals, StopSignal};
-use crate::state::{RecordStatus, State, StateStore, TaskRecord};
+use crate::state::{Append, RecordStatus, State, StateStore, TaskRecord};
 use crate::unit::{Unit, UnitMsg, UnitResult};
 use opsrun_process::sleep_until_opt;
 
@@ -131,21 +131,122 @@ impl CancelToken {
 /// Stamps events with the run id and time, masks every text field of them, and hands them to
 /// the sinks: no sink (terminal, JSON, journal, logs, an embedder's) can see a secret, whatever
 /// field a new piece of code puts it in.
+///
+/// Two kinds of sinks. The run's own records (the task logs, whose existence the dispatcher
+/// asks about, and the state log's flush) get each event at once. The others (the journal, the
+/// terminal or JSON output, an embedder's sinks) get the events of a burst in a batch, in
+/// order, from the [`flusher`] task, which runs after the tasks that were ready when the burst
+/// began: so serialising and formatting a finished task's events happens after the next
+/// task's command has started, not before. Every sink is then flushed (see
+/// [`EventSink::flush`]), always before the runtime waits for anything.
 #[derive(Clone)]
 pub(crate) struct Emitter {
     run: Arc<str>,
-    sink: Arc<dyn EventSink>,
     masker: opsrun_spec::Masker,
+    inner: Arc<EmitterInner>,
 }
 
+struct EmitterInner {
+    /// Sinks that get each event as it is emitted.
+    now: FanOut,
+    /// Sinks that get events in batches, from [`Emitter::deliver`].
+    later: FanOut,
+    /// Events not yet given to `later`.
+    queue: std::sync::Mutex<Vec<EventEnvelope>>,
+    /// Held while a batch is delivered, so that two batches never interleave.
+    delivering: std::sync::Mutex<()>,
+    /// Set when there is something for the [`flusher`] to do.
+    pending: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+/// Past this many queued events, the emitting code delivers them itself (a command printing
+/// faster than the flusher gets to run costs bounded memory).
+const MAX_QUEUED: usize = 4096;
+
 impl Emitter {
+    fn new(
+        run: &str,
+        now: Vec<Arc<dyn EventSink>>,
+        later: Vec<Arc<dyn EventSink>>,
+        masker: opsrun_spec::Masker,
+    ) -> Self {
+        let inner = EmitterInner {
+            now: FanOut(now),
+            later: FanOut(later),
+            queue: std::sync::Mutex::default(),
+            delivering: std::sync::Mutex::default(),
+            pending: std::sync::atomic::AtomicBool::default(),
+            notify: tokio::sync::Notify::new(),
+        };
+        Self { run: Arc::from(run), masker, inner: Arc::new(inner) }
+    }
+
     pub(crate) fn emit(&self, event: Event) {
-        self.sink.emit(&EventEnvelope {
+        let envelope = EventEnvelope {
             v: opsrun_event::EVENT_SCHEMA_VERSION,
             ts: jiff::Timestamp::now(),
             run: self.run.to_string(),
             event: event.map_strings(|s| self.masker.mask_owned(s)),
-        });
+        };
+        self.inner.now.emit(&envelope);
+        let queued = {
+            let mut queue = lock(&self.inner.queue);
+            queue.push(envelope);
+            queue.len()
+        };
+        if queued >= MAX_QUEUED {
+            self.deliver();
+        }
+        if !self.inner.pending.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            self.inner.notify.notify_one();
+        }
+    }
+
+    /// Gives the queued events to the batched sinks, in order.
+    fn deliver(&self) {
+        let _one_at_a_time = lock(&self.inner.delivering);
+        let batch = std::mem::take(&mut *lock(&self.inner.queue));
+        for envelope in &batch {
+            self.inner.later.emit(envelope);
+        }
+    }
+
+    /// Delivers what is queued and writes out what the sinks buffered, now: before a command
+    /// gets the terminal, and at the end of a run.
+    pub(crate) fn flush_now(&self) {
+        self.inner.pending.store(false, std::sync::atomic::Ordering::Release);
+        self.deliver();
+        self.inner.now.flush();
+        self.inner.later.flush();
+    }
+}
+
+/// Flushes the sinks once per burst of events, for as long as the run lasts.
+async fn flusher(emitter: Emitter) {
+    loop {
+        emitter.inner.notify.notified().await;
+        // To the back of the runtime's queue, twice: a yielding task runs again only once the
+        // tasks that were ready have run and the runtime looked for I/O, so the dispatcher
+        // handling the burst's end (a finished task) and the unit it starts (up to its
+        // command's spawn) go first, and their events are written with this burst. A yielded
+        // task keeps the runtime from sleeping, so nothing stays buffered while opsrun waits.
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        emitter.flush_now();
+    }
+}
+
+/// Ends the [`flusher`] and writes out what is left, also when the run's future is dropped.
+struct FlushGuard {
+    emitter: Emitter,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FlushGuard {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.emitter.flush_now();
     }
 }
 
@@ -178,10 +279,17 @@ pub(crate) async fn run(
 
     // Lock, state, journal.
     let mut records = Records::open(&options, &run_id)?;
-    let mut sinks = std::mem::take(&mut records.sinks);
+    // The change log is written before the journal, in every flush.
+    let mut now: Vec<Arc<dyn EventSink>> = vec![Arc::new(WalFlush(Arc::clone(&records.wal)))];
+    if let Some(logs) = &records.logs_kept {
+        now.push(Arc::clone(logs) as Arc<dyn EventSink>);
+    }
+    let mut later: Vec<Arc<dyn EventSink>> =
+        records.journal.take().into_iter().map(|j| j as Arc<dyn EventSink>).collect();
+    later.push(sink);
     let run_env = Arc::new(std::mem::take(&mut records.run_env));
-    sinks.push(sink);
-    let emitter = Emitter { run: Arc::from(run_id.as_str()), sink: Arc::new(FanOut(sinks)), masker: masker.clone() };
+    let emitter = Emitter::new(&run_id, now, later, masker.clone());
+    let _flush = FlushGuard { emitter: emitter.clone(), task: tokio::spawn(flusher(emitter.clone())) };
 
     let tasks = planned_tasks(&plan);
     emitter.emit(Event::RunStarted {
@@ -210,6 +318,7 @@ pub(crate) async fn run(
 
     loop {
         // State that can no longer be recorded stops the run: nothing new starts.
+        records.notice_failed_writes(&emitter);
         if records.broken.is_some() {
             scheduler.stop();
         }
@@ -364,12 +473,13 @@ pub(crate) async fn run(
 
 /// What a run records, and the lock that lets it.
 struct Records {
-    /// The state file's log of changes since the snapshot (once orphans are handled).
-    wal: Option<crate::state::StateWal>,
+    /// The state file's log of changes since the snapshot (once orphans are handled), shared
+    /// with the [`flusher`] (through [`WalFlush`]), which writes what is pending.
+    wal: WalSlot,
     /// Why the state can no longer be recorded (a write failed): the run stops.
     broken: Option<String>,
-    /// The journal and the task logs (when a state directory is kept).
-    sinks: Vec<Arc<dyn EventSink>>,
+    /// The journal (when a state directory is kept), until the emitter takes it.
+    journal: Option<Arc<RunJournal>>,
     /// `None` for a run without a state directory, and for a joined (nested) run.
     store: Option<StateStore>,
     logs_kept: Option<Arc<TaskLogs>>,
@@ -387,14 +497,14 @@ impl Records {
     /// and the log directory.
     fn open(options: &RunOptions, run_id: &str) -> Result<Self, EngineError> {
         let mut records = Records {
-            sinks: Vec::new(),
+            journal: None,
             store: None,
             logs_kept: None,
             state: State { version: crate::state::STATE_VERSION, ..State::default() },
             lock: None,
             warnings: Vec::new(),
             run_env: Vec::new(),
-            wal: None,
+            wal: WalSlot::default(),
             broken: None,
         };
         let Some(dir) = &options.state_dir else { return Ok(records) };
@@ -429,8 +539,7 @@ impl Records {
         let logs = TaskLogs::create(dir, run_id)
             .map_err(|e| EngineError::Io { what: "cannot create the log directory".into(), source: e })?;
         let logs = Arc::new(logs);
-        records.sinks.push(Arc::new(journal));
-        records.sinks.push(Arc::clone(&logs) as Arc<dyn EventSink>);
+        records.journal = Some(Arc::new(journal));
         records.logs_kept = Some(logs);
         Ok(records)
     }
@@ -458,20 +567,49 @@ impl Records {
         if dirty {
             store.save(&self.state)?;
         }
-        self.wal = Some(store.wal()?);
+        *lock(&self.wal) = Some(store.wal()?);
         Ok(())
     }
 
     /// Appends `key`'s record to the change log. A failure (a full disk) stops the run: what
     /// runs from then on could not be resumed after a crash.
-    fn append(&mut self, key: &str, durable: bool, emitter: &Emitter) {
-        if let (Some(wal), Some(record)) = (&mut self.wal, self.state.tasks.get(key))
-            && let Err(e) = wal.append(key, record, durable)
-            && self.broken.is_none()
-        {
+    fn append(&mut self, key: &str, how: Append, emitter: &Emitter) {
+        let Some(record) = self.state.tasks.get(key) else { return };
+        let result = lock(&self.wal).as_mut().map(|wal| wal.append(key, record, how));
+        if let Some(Err(e)) = result {
+            self.stop_on_write_error(Some(key), &e, emitter);
+        }
+    }
+
+    /// A write of the change log failed (here or in the [`flusher`]): said once; nothing new
+    /// starts from then on.
+    fn stop_on_write_error(&mut self, key: Option<&str>, e: &EngineError, emitter: &Emitter) {
+        if self.broken.is_none() {
             let message = format!("{e}; the run stops: nothing new starts, since it could not be resumed");
-            emitter.emit(Event::Warning { task: Some(key.to_string()), message: message.clone() });
+            emitter.emit(Event::Warning { task: key.map(str::to_string), message: message.clone() });
             self.broken = Some(message);
+        }
+    }
+
+    /// Notices a write the [`flusher`] could not make (without writing anything).
+    fn notice_failed_writes(&mut self, emitter: &Emitter) {
+        if self.broken.is_some() {
+            return;
+        }
+        let failed = lock(&self.wal).as_ref().and_then(crate::state::StateWal::failure);
+        if let Some(e) = failed {
+            self.stop_on_write_error(None, &e, emitter);
+        }
+    }
+
+    /// Writes what is pending, and notices a failure.
+    fn check_writes(&mut self, emitter: &Emitter) {
+        if self.broken.is_some() {
+            return;
+        }
+        let result = lock(&self.wal).as_mut().map(crate::state::StateWal::write_pending);
+        if let Some(Err(e)) = result {
+            self.stop_on_write_error(None, &e, emitter);
         }
     }
 
@@ -494,7 +632,7 @@ impl Records {
                 pgids: Vec::new(),
             },
         );
-        self.append(key, durable, emitter);
+        self.append(key, if durable { Append::Sync } else { Append::Later }, emitter);
     }
 
     /// A running task started a process group (ended by the next run if this one dies).
@@ -503,7 +641,8 @@ impl Records {
             return;
         };
         record.pgids.push(pgid);
-        self.append(key, false, emitter);
+        // Written at once (not fsynced): the next run must find this group after a `kill -9`.
+        self.append(key, Append::Now, emitter);
     }
 
     /// A task finished: its outcome is recorded when it executed or its record changes (a
@@ -540,18 +679,42 @@ impl Records {
                 pgids: Vec::new(),
             },
         );
-        // Not fsynced: an outcome lost in a machine crash only means the task runs again.
-        self.append(key, false, emitter);
+        // Written with the next burst, not fsynced: an outcome lost in a crash only means the
+        // task runs again.
+        self.append(key, Append::Later, emitter);
     }
 
     /// Folds the run's change log into a new snapshot (nothing to do when every task was
     /// resumed).
-    fn close(&self, emitter: &Emitter) {
+    fn close(&mut self, emitter: &Emitter) {
+        self.check_writes(emitter);
         if let Some(store) = &self.store
-            && self.wal.as_ref().is_some_and(crate::state::StateWal::is_dirty)
+            && self.broken.is_none()
+            && lock(&self.wal).as_ref().is_some_and(crate::state::StateWal::is_dirty)
             && let Err(e) = store.save(&self.state)
         {
             emitter.emit(Event::Warning { task: None, message: e.to_string() });
+        }
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Writes the change log's pending lines when the [`flusher`] flushes, before the journal (a
+/// failure is kept in the log and noticed by the dispatcher).
+struct WalFlush(WalSlot);
+
+/// The change log, once open.
+type WalSlot = Arc<std::sync::Mutex<Option<crate::state::StateWal>>>;
+
+impl EventSink for WalFlush {
+    fn emit(&self, _: &EventEnvelope) {}
+
+    fn flush(&self) {
+        if let Some(wal) = lock(&self.0).as_mut() {
+            let _ = wal.write_pending();
         }
     }
 }

@@ -8,8 +8,10 @@
 //!   leaves the old or the new snapshot, never a torn one. Loading falls back to the previous
 //!   copy if the current one is unreadable, and says so.
 //! - `.opsrun/state.wal`, a write-ahead log of record updates, one JSON line each, appended as
-//!   tasks start and finish. Appends survive `kill -9` of opsrun (they are in the kernel once
-//!   `write` returns); the ones that must survive a machine crash too are fsynced. Loading
+//!   tasks start and finish. Lines are collected per burst of a run's events and written
+//!   together before opsrun waits for anything (see [`StateWal::write_pending`]); once written
+//!   they survive `kill -9` of opsrun. A durable append (the `running` mark of a resumable run)
+//!   writes everything pending with it and is fsynced before the command starts. Loading
 //!   replays it over the snapshot, skipping a torn last line. A run ends by folding it into a
 //!   new snapshot ([`StateStore::save`]) and truncating it. Replaying a line twice is harmless:
 //!   each line replaces one task's record whole.
@@ -125,7 +127,7 @@ impl StateStore {
         let file = crate::private_fs::open_append(&path)
             .map_err(|e| EngineError::State { path: path.clone(), message: format!("cannot open: {e}") })?;
         let dirty = file.metadata().is_ok_and(|m| m.len() > 0);
-        Ok(StateWal { file, path, dirty })
+        Ok(StateWal { file, path, dirty, pending: Vec::new(), failed: None })
     }
 
     /// Loads the state; a missing file is an empty state. A damaged file is an error that says
@@ -215,6 +217,24 @@ struct WalLine {
     record: TaskRecord,
 }
 
+/// A [`WalLine`] serialised without copying its record.
+#[derive(Serialize)]
+struct WalLineRef<'a> {
+    task: &'a str,
+    record: &'a TaskRecord,
+}
+
+/// When an appended record reaches the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Append {
+    /// With the next [`StateWal::write_pending`] (before opsrun waits for anything).
+    Later,
+    /// At once (a process group the next run must be able to end).
+    Now,
+    /// At once, and fsynced (a resumable run's `running` mark).
+    Sync,
+}
+
 /// An open write-ahead log (see the module docs).
 #[derive(Debug)]
 pub(crate) struct StateWal {
@@ -223,6 +243,10 @@ pub(crate) struct StateWal {
     /// True once anything was appended through this handle, or the log was not empty when
     /// opened (a run that died before folding it).
     dirty: bool,
+    /// Lines appended but not written yet.
+    pending: Vec<u8>,
+    /// Why writing failed (a full disk): nothing is written from then on.
+    failed: Option<String>,
 }
 
 impl StateWal {
@@ -231,21 +255,54 @@ impl StateWal {
         self.dirty
     }
 
-    /// Appends a record update in one `write`; with `durable`, also fsyncs it.
-    pub(crate) fn append(&mut self, task: &str, record: &TaskRecord, durable: bool) -> Result<(), EngineError> {
-        let err =
-            |e: std::io::Error| EngineError::State { path: self.path.clone(), message: format!("cannot append: {e}") };
-        let mut line = serde_json::to_vec(&WalLine { task: task.to_string(), record: record.clone() })
-            .map_err(|e| EngineError::State { path: self.path.clone(), message: e.to_string() })?;
-        line.push(b'\n');
+    /// Appends `task`'s record: [`Append::Sync`] and [`Append::Now`] write it at once, with
+    /// everything pending before it (`Sync` also fsyncs); [`Append::Later`] waits for
+    /// [`StateWal::write_pending`].
+    pub(crate) fn append(&mut self, task: &str, record: &TaskRecord, how: Append) -> Result<(), EngineError> {
+        if let Some(why) = &self.failed {
+            return Err(EngineError::State { path: self.path.clone(), message: why.clone() });
+        }
+        let at = self.pending.len();
+        if let Err(e) = serde_json::to_writer(&mut self.pending, &WalLineRef { task, record }) {
+            self.pending.truncate(at);
+            return Err(EngineError::State { path: self.path.clone(), message: e.to_string() });
+        }
+        self.pending.push(b'\n');
         self.dirty = true;
         crate::fault::transition();
-        crate::fault::write().map_err(err)?;
-        self.file.write_all(&line).map_err(err)?;
-        if durable {
-            self.file.sync_data().map_err(err)?;
+        match how {
+            Append::Later => Ok(()),
+            Append::Now => self.write_pending(),
+            Append::Sync => {
+                self.write_pending()?;
+                self.file.sync_data().map_err(|e| self.fail(&e))
+            }
         }
-        Ok(())
+    }
+
+    /// Writes the pending lines (one `write`). After a failure, nothing more is written and
+    /// every later call returns the same error.
+    pub(crate) fn write_pending(&mut self) -> Result<(), EngineError> {
+        if let Some(why) = &self.failed {
+            return Err(EngineError::State { path: self.path.clone(), message: why.clone() });
+        }
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let written = crate::fault::write().and_then(|()| self.file.write_all(&self.pending));
+        self.pending.clear();
+        written.map_err(|e| self.fail(&e))
+    }
+
+    /// The error of a write that failed, if one did.
+    pub(crate) fn failure(&self) -> Option<EngineError> {
+        self.failed.as_ref().map(|why| EngineError::State { path: self.path.clone(), message: why.clone() })
+    }
+
+    fn fail(&mut self, e: &std::io::Error) -> EngineError {
+        let message = format!("cannot append: {e}");
+        self.failed = Some(message.clone());
+        EngineError::State { path: self.path.clone(), message }
     }
 }
 
@@ -319,8 +376,9 @@ mod tests {
         s.tasks.insert("a".into(), record(RecordStatus::Succeeded));
         store.save(&s).unwrap();
         let mut wal = store.wal().unwrap();
-        wal.append("b", &record(RecordStatus::Running), false).unwrap();
-        wal.append("a", &record(RecordStatus::Failed), true).unwrap();
+        wal.append("b", &record(RecordStatus::Running), Append::Later).unwrap();
+        assert_eq!(fs::read(dir.path().join("state.wal")).unwrap().len(), 0, "a later append waits");
+        wal.append("a", &record(RecordStatus::Failed), Append::Sync).unwrap();
         let mut f = fs::OpenOptions::new().append(true).open(dir.path().join("state.wal")).unwrap();
         f.write_all(b"{\"task\":\"c\",\"rec").unwrap();
         let (loaded, _) = store.load().unwrap();
@@ -330,6 +388,20 @@ mod tests {
         store.save(&loaded).unwrap();
         assert_eq!(fs::read(dir.path().join("state.wal")).unwrap().len(), 0);
         assert_eq!(store.load().unwrap().0, loaded);
+    }
+
+    #[test]
+    fn a_failed_write_is_kept_and_nothing_more_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let mut wal = store.wal().unwrap();
+        wal.append("a", &record(RecordStatus::Running), Append::Later).unwrap();
+        // The file is gone from under it and replaced by a directory: the write fails.
+        wal.file = fs::File::open(dir.path()).unwrap();
+        assert!(wal.write_pending().is_err());
+        assert!(wal.failure().is_some());
+        assert!(wal.append("b", &record(RecordStatus::Running), Append::Now).is_err(), "refused from then on");
+        assert!(wal.write_pending().is_err());
     }
 
     #[test]

@@ -100,13 +100,15 @@ impl Unit {
     #[expect(clippy::too_many_lines, reason = "a task's life in order: skip checks, preconditions, commands, gate")]
     pub(crate) async fn run(self) -> UnitResult {
         let started = Instant::now();
-        let task = self.plan.task(self.node).clone();
+        // Borrowed from the plan (kept alive by this Arc), not copied: a task's fixed cost.
+        let plan = Arc::clone(&self.plan);
+        let task = plan.task(self.node);
         let key = task.key.clone();
         self.emitter.emit(Event::TaskStarted { task: key.clone() });
         let fingerprint =
-            Fingerprint::compute_with_calls(&task, &self.dep_digests, &self.call_digests, self.plan.root_dir());
+            Fingerprint::compute_with_calls(task, &self.dep_digests, &self.call_digests, self.plan.root_dir());
         tracing::trace!(task = %key, parts = ?fingerprint.parts, "fingerprint");
-        let mut env = env_pairs(&task);
+        let mut env = env_pairs(task);
         env.extend(self.run_env.iter().cloned());
         let result = |outcome, executed, message: Option<String>, gate_attempts, fingerprint: Fingerprint| UnitResult {
             node: self.node,
@@ -122,7 +124,7 @@ impl Unit {
         // Saved state first: a stage that is done is done, whatever its preconditions need
         // (a signed-in 1Password CLI, say).
         let situation = Situation {
-            task: &task,
+            task,
             assumed_done: self.plan.node(self.node).assumed_done,
             forced,
             called: self.call.is_some(),
@@ -141,14 +143,14 @@ impl Unit {
             )),
             Before::NotForPlatform(why) => Some((SkipReason::NotForPlatform, why)),
             Before::Resume { run } => {
-                self.confirm_gate(&task, &env, SkipReason::Resumed, format!("succeeded in run {run}, unchanged since"))
+                self.confirm_gate(task, &env, SkipReason::Resumed, format!("succeeded in run {run}, unchanged since"))
                     .await
             }
             // Emergency recovery repairs the broken layer (forced) and, after it, only the
             // layers that are still unhealthy: a stage whose gate passes now is left alone.
             Before::RepairIfUnhealthy => {
                 runs_because = "unhealthy after the repair upstream".into();
-                self.gate_passes_now(&task, &env).await.then(|| {
+                self.gate_passes_now(task, &env).await.then(|| {
                     let gate = task.health.as_ref().map(|h| h.name.as_str()).unwrap_or_default();
                     (SkipReason::UpToDate, format!("healthy after the repair upstream: gate `{gate}` passes"))
                 })
@@ -166,7 +168,7 @@ impl Unit {
         // go-task's order: preconditions, then the up-to-date check (a failing precondition
         // fails the task even when its status passes).
         for (sh, msg) in &task.preconditions {
-            match self.run_quiet(sh, &task, &env, None).await {
+            match self.run_quiet(sh, task, &env, None).await {
                 Exit::Code(0) => {}
                 Exit::Interrupted => {
                     return result(TaskOutcome::Interrupted, false, Some("interrupted".into()), 0, fingerprint);
@@ -174,11 +176,11 @@ impl Unit {
                 exit => {
                     let why =
                         msg.clone().unwrap_or_else(|| format!("precondition `{sh}` failed ({})", exit.describe()));
-                    return result(self.failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint);
+                    return result(self.failed(task), true, Some(self.masker.mask(&why)), 0, fingerprint);
                 }
             }
         }
-        if !forced && let Some((reason, detail)) = self.up_to_date_decision(&task, &fingerprint, &env).await {
+        if !forced && let Some((reason, detail)) = self.up_to_date_decision(task, &fingerprint, &env).await {
             self.emitter.emit(Event::TaskSkipped { task: key, reason, detail });
             return result(TaskOutcome::UpToDate, false, None, 0, fingerprint);
         }
@@ -213,11 +215,11 @@ impl Unit {
             && let Err(e) = std::fs::create_dir_all(&task.dir)
         {
             let why = format!("cannot create the task's directory `{}`: {e}", task.dir.display());
-            return result(self.failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint);
+            return result(self.failed(task), true, Some(self.masker.mask(&why)), 0, fingerprint);
         }
-        let env = match self.full_env(&task, env).await {
+        let env = match self.full_env(task, env).await {
             Ok(env) => env,
-            Err(why) => return result(self.failed(&task), true, Some(self.masker.mask(&why)), 0, fingerprint),
+            Err(why) => return result(self.failed(task), true, Some(self.masker.mask(&why)), 0, fingerprint),
         };
         // A caller's timeout covers what it calls.
         let own = task.timeout.map(|t| Instant::now() + t);
@@ -226,7 +228,7 @@ impl Unit {
             (a, b) => a.or(b),
         };
         let (cmds, recover) = if self.options.mode == RunMode::Recovery {
-            crate::recovery::repair_commands(&task)
+            crate::recovery::repair_commands(task)
         } else {
             (task.cmds.as_slice(), false)
         };
@@ -234,7 +236,7 @@ impl Unit {
         let mut attempt = 1;
         let mut ignored_failure = None;
         loop {
-            match self.run_cmds(&task, cmds, recover, &env, deadline).await {
+            match self.run_cmds(task, cmds, recover, &env, deadline).await {
                 CmdsEnd::Ok => break,
                 CmdsEnd::FailedIgnored(why) => {
                     ignored_failure = Some(why);
@@ -246,7 +248,7 @@ impl Unit {
                 CmdsEnd::Failed(why, _) => {
                     let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
                     if attempt >= attempts || timed_out {
-                        return result(self.failed(&task), true, Some(why), 0, fingerprint);
+                        return result(self.failed(task), true, Some(why), 0, fingerprint);
                     }
                     attempt += 1;
                     self.emitter.emit(Event::TaskRetrying {
@@ -264,13 +266,13 @@ impl Unit {
         }
 
         if let Some(health) = &task.health {
-            let ctx = self.probe_context(&task, &env);
+            let ctx = self.probe_context(task, &env);
             let gate = gate::wait_healthy(&key, health, ctx, &self.emitter, &self.masker).await;
             if gate.interrupted {
                 return result(TaskOutcome::Interrupted, true, gate.message, gate.attempts, fingerprint);
             }
             if !gate.passed {
-                return result(self.failed(&task), true, gate.message, gate.attempts, fingerprint);
+                return result(self.failed(task), true, gate.message, gate.attempts, fingerprint);
             }
             if let Some(why) = ignored_failure {
                 return result(TaskOutcome::FailedIgnored, true, Some(why), gate.attempts, fingerprint);
@@ -593,6 +595,10 @@ impl Unit {
             errexit: true,
             keep_background: task.keep_background,
         };
+        if task.interactive {
+            // The command gets the terminal: what is buffered goes first.
+            self.emitter.flush_now();
+        }
         let emitter = &self.emitter;
         let finished = run_shell_reporting(
             &shell_cmd,

@@ -15,9 +15,18 @@ pub const EVENT_SCHEMA_VERSION: u32 = 1;
 
 /// Receives events. Called synchronously from the engine; implementations must be quick
 /// (buffer or hand off work) and must not panic.
+///
+/// A sink may buffer what it writes: the engine calls [`EventSink::flush`] once it has handled
+/// a burst of events (a task finishing and the next one starting, a chunk of a command's
+/// output) and before it waits for anything, and at the end of a run. Writing per burst rather
+/// than per event is what keeps a task's fixed cost and a command's output path cheap; what a
+/// `kill -9` of opsrun can lose is the burst in flight.
 pub trait EventSink: Send + Sync {
     /// Handles one event.
     fn emit(&self, event: &EventEnvelope);
+
+    /// Writes out anything buffered. The default does nothing (a sink that does not buffer).
+    fn flush(&self) {}
 }
 
 impl<F: Fn(&EventEnvelope) + Send + Sync> EventSink for F {
@@ -34,6 +43,12 @@ impl EventSink for FanOut {
     fn emit(&self, event: &EventEnvelope) {
         for sink in &self.0 {
             sink.emit(event);
+        }
+    }
+
+    fn flush(&self) {
+        for sink in &self.0 {
+            sink.flush();
         }
     }
 }

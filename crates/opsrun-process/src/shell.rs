@@ -167,8 +167,8 @@ pub async fn run_shell_reporting(
     let mut guard = GroupGuard(pgid);
     // Both pipes are read in this loop rather than by helper tasks: one command costs no extra
     // task spawns or channels (`next_segment` is cancellation-safe).
-    let mut stdout = child.stdout.take().map(|s| Lines::new(BufReader::new(s)));
-    let mut stderr = child.stderr.take().map(|s| Lines::new(BufReader::new(s)));
+    let mut stdout = child.stdout.take().map(|s| Lines::new(BufReader::with_capacity(READ_CHUNK, s)));
+    let mut stderr = child.stderr.take().map(|s| Lines::new(BufReader::with_capacity(READ_CHUNK, s)));
 
     let deadline = cmd.deadline.map(tokio::time::Instant::from_std);
     let mut ending: Option<Exit> = None;
@@ -184,9 +184,13 @@ pub async fn run_shell_reporting(
         if exited.is_some() && stdout.is_none() && stderr.is_none() {
             break;
         }
+        // Both pipes closed: the shell has usually exited by now. Asking at once saves waiting
+        // for the runtime to report it (a task's latency on a chain's critical path).
+        let reaped =
+            if exited.is_none() && stdout.is_none() && stderr.is_none() { child.try_wait().transpose() } else { None };
         tokio::select! {
             biased;
-            status = child.wait(), if exited.is_none() => {
+            status = wait_child(&mut child, reaped), if exited.is_none() => {
                 exited = Some(status);
                 // The shell is gone; anything left in its group is a straggler (or the tree we
                 // are ending).
@@ -204,24 +208,18 @@ pub async fn run_shell_reporting(
                 let drain = if background_kept { KEPT_DRAIN_QUIET } else { Duration::from_secs(2) };
                 drain_until = Some(tokio::time::Instant::now() + drain);
             }
-            line = next_line(&mut stdout) => match line {
-                Some(text) => {
-                    on_line(Stream::Stdout, text);
-                    if background_kept {
-                        drain_until = Some(tokio::time::Instant::now() + KEPT_DRAIN_QUIET);
-                    }
+            more = fill_lines(&mut stdout) => {
+                deliver(&mut stdout, more, Stream::Stdout, &mut on_line);
+                if background_kept {
+                    drain_until = Some(tokio::time::Instant::now() + KEPT_DRAIN_QUIET);
                 }
-                None => stdout = None,
-            },
-            line = next_line(&mut stderr) => match line {
-                Some(text) => {
-                    on_line(Stream::Stderr, text);
-                    if background_kept {
-                        drain_until = Some(tokio::time::Instant::now() + KEPT_DRAIN_QUIET);
-                    }
+            }
+            more = fill_lines(&mut stderr) => {
+                deliver(&mut stderr, more, Stream::Stderr, &mut on_line);
+                if background_kept {
+                    drain_until = Some(tokio::time::Instant::now() + KEPT_DRAIN_QUIET);
                 }
-                None => stderr = None,
-            },
+            }
             changed = shutdown.changed(), if !kill_sent && exited.is_none() => {
                 if changed.is_err() {
                     // The run dropped the sender: treat as a kill request.
@@ -283,6 +281,17 @@ pub async fn run_shell_reporting(
     Finished { exit, stragglers_killed, background_kept }
 }
 
+/// The shell's exit status: `reaped` when it was already collected, else once it exits.
+async fn wait_child(
+    child: &mut tokio::process::Child,
+    reaped: Option<std::io::Result<std::process::ExitStatus>>,
+) -> std::io::Result<std::process::ExitStatus> {
+    match reaped {
+        Some(status) => status,
+        None => child.wait().await,
+    }
+}
+
 /// How long the pipes of a command whose background processes are kept must stay quiet, after
 /// its shell exited, before the command counts as finished: what the shell itself printed is
 /// already in the pipe and arrives well within it.
@@ -293,7 +302,11 @@ fn keep_reading<R: AsyncBufRead + Unpin + Send + 'static>(lines: Option<Lines<R>
     if let Some(mut lines) = lines
         && let Ok(runtime) = tokio::runtime::Handle::try_current()
     {
-        runtime.spawn(async move { while lines.next().await.is_some() {} });
+        runtime.spawn(async move {
+            while lines.fill().await {
+                lines.ready.clear();
+            }
+        });
     }
 }
 
@@ -332,43 +345,79 @@ pub async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
 /// log and state record it reaches.
 pub const MAX_LINE: usize = 64 * 1024;
 
+/// How much of a pipe is read at once: a few hundred lines of typical output per wake-up, and
+/// 32 KiB per running command (two pipes) however many run.
+const READ_CHUNK: usize = 16 * 1024;
+
 /// A pipe read line by line, each line bounded by [`MAX_LINE`].
 struct Lines<R> {
     reader: R,
-    /// The line read so far (kept across cancelled reads: `next` is cancellation-safe, as bytes
-    /// are consumed from the reader only once they are copied here).
+    /// The line read so far (kept across cancelled reads: [`Lines::fill`] is cancellation-safe,
+    /// as bytes are consumed from the reader only once they are copied here).
+    partial: Partial,
+    /// Complete lines read by the last [`Lines::fill`], for the caller to take.
+    ready: Vec<String>,
+}
+
+/// A line being read, bounded by [`MAX_LINE`].
+#[derive(Default)]
+struct Partial {
     line: Vec<u8>,
-    /// Bytes of the current line beyond [`MAX_LINE`], dropped.
+    /// Bytes of the line beyond [`MAX_LINE`], dropped.
     dropped: usize,
 }
 
 impl<R: AsyncBufRead + Unpin> Lines<R> {
     fn new(reader: R) -> Self {
-        Self { reader, line: Vec::new(), dropped: 0 }
+        Self { reader, partial: Partial::default(), ready: Vec::new() }
     }
 
-    /// The next line without its line ending, or `None` at the end of the pipe.
-    async fn next(&mut self) -> Option<String> {
-        loop {
-            let Self { reader, line, dropped } = self;
-            let available = reader.fill_buf().await.ok()?;
-            if available.is_empty() {
-                return (!line.is_empty() || *dropped > 0).then(|| self.take());
+    /// Waits for the pipe to have something, then moves every complete line it holds into
+    /// `ready` (without line endings) in one go, rather than one wake-up per line. At the end
+    /// of the pipe, an unterminated last line is moved too, and the result is `false`.
+    async fn fill(&mut self) -> bool {
+        let Self { reader, partial, ready } = self;
+        let available = match reader.fill_buf().await {
+            Ok(available) if !available.is_empty() => available,
+            _ => {
+                if !partial.is_empty() {
+                    ready.push(partial.take());
+                }
+                return false;
             }
-            let (chunk, used, complete) = match available.iter().position(|&b| b == b'\n') {
-                Some(i) => (&available[..i], i + 1, true),
-                None => (available, available.len(), false),
-            };
-            let room = MAX_LINE.saturating_sub(line.len()).min(chunk.len());
-            line.extend_from_slice(&chunk[..room]);
-            *dropped += chunk.len() - room;
-            reader.consume(used);
-            if complete {
-                return Some(self.take());
+        };
+        let mut rest = available;
+        while let Some(end) = memchr::memchr(b'\n', rest) {
+            let (text, after) = (&rest[..end], &rest[end + 1..]);
+            if partial.is_empty() && text.len() <= MAX_LINE {
+                // The common case: a whole line in the buffer, copied once.
+                ready.push(text_of(text.strip_suffix(b"\r").unwrap_or(text)));
+            } else {
+                partial.append(text);
+                ready.push(partial.take());
             }
+            rest = after;
         }
+        partial.append(rest);
+        let used = available.len();
+        reader.consume(used);
+        true
+    }
+}
+
+impl Partial {
+    fn is_empty(&self) -> bool {
+        self.line.is_empty() && self.dropped == 0
     }
 
+    /// Adds a piece of the line, keeping at most [`MAX_LINE`] bytes of it.
+    fn append(&mut self, piece: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.line.len()).min(piece.len());
+        self.line.extend_from_slice(&piece[..room]);
+        self.dropped += piece.len() - room;
+    }
+
+    /// The line without its line ending, and a note of what was dropped; starts the next.
     fn take(&mut self) -> String {
         let mut bytes = std::mem::take(&mut self.line);
         if bytes.last() == Some(&b'\r') {
@@ -383,11 +432,31 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
     }
 }
 
-/// The next line of a pipe, or `None` at its end; pending forever once the pipe is gone so the
-/// `select!` branch goes quiet.
-async fn next_line<R: AsyncBufRead + Unpin>(lines: &mut Option<Lines<R>>) -> Option<String> {
+/// `bytes` as text (invalid UTF-8 replaced).
+fn text_of(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// Reads the next chunk of a pipe into its `ready` lines; `false` at its end. Pending forever
+/// once the pipe is gone, so the `select!` branch goes quiet.
+async fn fill_lines<R: AsyncBufRead + Unpin>(lines: &mut Option<Lines<R>>) -> bool {
     let Some(l) = lines.as_mut() else { return std::future::pending().await };
-    l.next().await
+    l.fill().await
+}
+
+/// Hands the lines read by the last [`fill_lines`] to `on_line`; drops the pipe at its end.
+fn deliver<R>(lines: &mut Option<Lines<R>>, more: bool, stream: Stream, on_line: &mut impl FnMut(Stream, String)) {
+    if let Some(l) = lines.as_mut() {
+        for text in l.ready.drain(..) {
+            on_line(stream, text);
+        }
+    }
+    if !more {
+        *lines = None;
+    }
 }
 
 /// `/bin/sh` when it exists (no `PATH` search per command), else `sh` from `PATH`.

@@ -299,8 +299,8 @@ impl BarsState {
                 }
             }
             Event::Output { task, stream, line } => {
-                if let Some(out) = self.task_output.line(task, *stream, line) {
-                    self.pending.push(out);
+                if let Some((stream, text)) = self.task_output.line(task, *stream, line) {
+                    self.pending.push((stream, text.into_owned()));
                 }
             }
             Event::CommandFinished { task, status, .. } => {

@@ -8,18 +8,18 @@ use std::path::PathBuf;
 use opsrun_event::{Event, EventEnvelope, EventSink};
 
 use crate::Reporter;
-use crate::writer::LineWriter;
+use crate::writer::Console;
 
-/// Writes every [`EventEnvelope`] as one line of JSON (the schema in `docs/events.md`), flushed
-/// line by line, and nothing else.
+/// Writes every [`EventEnvelope`] as one line of JSON (the schema in `docs/events.md`), written per
+/// burst of events (see [`EventSink::flush`]), and nothing else.
 pub struct JsonReporter {
-    out: Mutex<LineWriter>,
+    out: Mutex<Console>,
 }
 
 impl JsonReporter {
     /// A reporter writing JSON lines to `out` (stdout in the CLI).
     pub fn new(out: Box<dyn Write + Send>) -> Self {
-        Self { out: Mutex::new(LineWriter::new(out)) }
+        Self { out: Mutex::new(Console::new(out, Box::new(std::io::sink()))) }
     }
 }
 
@@ -34,7 +34,11 @@ impl EventSink for JsonReporter {
                 Err(_) => return,
             },
         };
-        self.out.lock().unwrap_or_else(PoisonError::into_inner).line(&line);
+        self.out.lock().unwrap_or_else(PoisonError::into_inner).line(opsrun_event::Stream::Stdout, &line);
+    }
+
+    fn flush(&self) {
+        self.out.lock().unwrap_or_else(PoisonError::into_inner).flush();
     }
 }
 

@@ -13,7 +13,7 @@ use opsrun_event::{CommandStatus, Event, EventEnvelope, EventSink, ProbeVerdict,
 use crate::summary::RunSummary;
 use crate::task_output::TaskOutput;
 use crate::text::{clean_line, clean_text, coarse_duration, duration};
-use crate::writer::LineWriter;
+use crate::writer::Console;
 use crate::{ReportOptions, Reporter};
 
 /// How long a waiting gate may stay silent before a heartbeat line says it is still waiting.
@@ -38,8 +38,7 @@ struct Ticker {
 }
 
 struct PlainState {
-    out: LineWriter,
-    err: LineWriter,
+    console: Console,
     options: ReportOptions,
     /// Gates now polling, by task.
     gates: HashMap<String, GateWait>,
@@ -69,8 +68,7 @@ impl PlainReporter {
     /// A reporter writing task output to `out` (stdout) and status lines to `err` (stderr).
     pub fn new(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>, options: ReportOptions) -> Self {
         let state = Arc::new(Mutex::new(PlainState {
-            out: LineWriter::new(out),
-            err: LineWriter::new(err),
+            console: Console::new(out, err),
             options,
             gates: HashMap::new(),
             skipped: HashSet::new(),
@@ -104,7 +102,9 @@ fn spawn_ticker(state: Weak<Mutex<PlainState>>) -> Option<Ticker> {
         .spawn(move || {
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
                 let Some(state) = state.upgrade() else { break };
-                state.lock().unwrap_or_else(PoisonError::into_inner).heartbeat(Instant::now());
+                let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+                state.heartbeat(Instant::now());
+                state.console.flush();
             }
         })
         .ok()?;
@@ -114,6 +114,10 @@ fn spawn_ticker(state: Weak<Mutex<PlainState>>) -> Option<Ticker> {
 impl EventSink for PlainReporter {
     fn emit(&self, event: &EventEnvelope) {
         self.lock().handle(event, Instant::now());
+    }
+
+    fn flush(&self) {
+        self.lock().console.flush();
     }
 }
 
@@ -127,8 +131,7 @@ impl Reporter for PlainReporter {
         let mut state = self.lock();
         state.finished = true;
         state.gates.clear();
-        state.out.flush();
-        state.err.flush();
+        state.console.flush();
     }
 }
 
@@ -144,17 +147,14 @@ impl PlainState {
         let task = clean_line(task);
         let mut lines = text.split('\n');
         let first = lines.next().unwrap_or_default();
-        self.err.line(&format!("[{task}] {first}"));
+        self.console.line(opsrun_event::Stream::Stderr, &format!("[{task}] {first}"));
         for line in lines {
-            self.err.line(&format!("[{task}]   {line}"));
+            self.console.line(opsrun_event::Stream::Stderr, &format!("[{task}]   {line}"));
         }
     }
 
     fn write_task_line(&mut self, (stream, text): (opsrun_event::Stream, String)) {
-        match stream {
-            opsrun_event::Stream::Stdout => self.out.line(&text),
-            opsrun_event::Stream::Stderr => self.err.line(&text),
-        }
+        self.console.line(stream, &text);
     }
 
     #[expect(clippy::too_many_lines, reason = "one arm per event kind; the arms are short and read best side by side")]
@@ -177,12 +177,15 @@ impl PlainState {
                     _ => "run",
                 };
                 let noun = if tasks.len() == 1 { "task" } else { "tasks" };
-                self.err.line(&format!(
-                    "starting {what} {}: {} {noun} (run {})",
-                    clean_line(name),
-                    tasks.len(),
-                    clean_line(&envelope.run)
-                ));
+                self.console.line(
+                    opsrun_event::Stream::Stderr,
+                    &format!(
+                        "starting {what} {}: {} {noun} (run {})",
+                        clean_line(name),
+                        tasks.len(),
+                        clean_line(&envelope.run)
+                    ),
+                );
             }
             Event::TaskWasInterrupted { task, previous_run } => {
                 let text = format!("was interrupted in run {}; running it again", clean_line(previous_run));
@@ -211,8 +214,8 @@ impl PlainState {
             // A task's own output is passed on as it printed it (go-task's output styles), quiet
             // or not: scripts capture it.
             Event::Output { task, stream, line } => {
-                if let Some(out) = self.task_output.line(task, *stream, line) {
-                    self.write_task_line(out);
+                if let Some((stream, text)) = self.task_output.line(task, *stream, line) {
+                    self.console.line(stream, &text);
                 }
             }
             Event::CommandFinished { task, index, exit_code, status, duration_ms } => {
@@ -323,7 +326,7 @@ impl PlainState {
                     (false, "SIGINT") => "interrupt: SIGINT received, stopping (press Ctrl-C again to kill)".to_owned(),
                     (false, _) => format!("interrupt: {signal} received, stopping (send it again to kill)"),
                 };
-                self.err.line(&line);
+                self.console.line(opsrun_event::Stream::Stderr, &line);
             }
             Event::Warning { task, message } => {
                 let message = clean_text(message).replace('\n', "\n  ");
@@ -331,12 +334,12 @@ impl PlainState {
                     Some(task) => format!("warning: [{}] {message}", clean_line(task)),
                     None => format!("warning: {message}"),
                 };
-                self.err.line(&line);
+                self.console.line(opsrun_event::Stream::Stderr, &line);
             }
             Event::RunFinished { .. } => {
                 self.gates.clear();
                 let summary = self.summary.render();
-                self.err.raw(&format!("\n{summary}"));
+                self.console.raw(opsrun_event::Stream::Stderr, &format!("\n{summary}"));
             }
             // Events a newer engine adds are not shown by this renderer.
             _ => {}

@@ -72,10 +72,16 @@ impl RunSummary {
             }
             Event::Output { task, line, .. } => {
                 let record = self.task_mut(task);
-                if record.tail.len() == OUTPUT_TAIL_LINES {
-                    record.tail.pop_front();
-                }
-                record.tail.push_back(clean_line(line));
+                // Kept as printed and cleaned when shown; the oldest line's string is reused,
+                // so a task printing millions of lines costs no allocation per line here.
+                let mut kept = if record.tail.len() == OUTPUT_TAIL_LINES {
+                    record.tail.pop_front().unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                kept.clear();
+                kept.push_str(line);
+                record.tail.push_back(kept);
                 record.output_lines += 1;
             }
             Event::TaskFinished { task, outcome, duration_ms, message, gate_attempts, log } => {
@@ -311,6 +317,6 @@ fn render_failure(out: &mut String, task: &TaskRecord) {
     }
     let _ = writeln!(out, "  {title}:");
     for line in &task.tail {
-        let _ = writeln!(out, "{}", format!("  | {line}").trim_end());
+        let _ = writeln!(out, "{}", format!("  | {}", clean_line(line)).trim_end());
     }
 }

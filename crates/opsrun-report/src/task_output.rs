@@ -6,6 +6,8 @@
 //!
 //! Shared by the plain and bars renderers so the two cannot disagree.
 
+use std::borrow::Cow;
+
 use std::collections::HashMap;
 
 use opsrun_event::{OutputStyle, PlannedTask, Stream};
@@ -31,14 +33,14 @@ impl TaskOutput {
     }
 
     /// A line `task` printed: what to write now, on which stream.
-    pub(crate) fn line(&mut self, task: &str, stream: Stream, line: &str) -> Option<(Stream, String)> {
+    pub(crate) fn line<'l>(&mut self, task: &str, stream: Stream, line: &'l str) -> Option<(Stream, Cow<'l, str>)> {
         match self.styles.get(task) {
-            Some((OutputStyle::Prefixed, prefix)) => Some((Stream::Stdout, format!("[{prefix}] {line}"))),
+            Some((OutputStyle::Prefixed, prefix)) => Some((Stream::Stdout, Cow::Owned(format!("[{prefix}] {line}")))),
             Some((OutputStyle::Group { .. }, _)) => {
                 self.groups.entry(task.to_string()).or_default().push((Stream::Stdout, line.to_string()));
                 None
             }
-            Some((OutputStyle::Interleaved | _, _)) | None => Some((stream, line.to_string())),
+            Some((OutputStyle::Interleaved | _, _)) | None => Some((stream, Cow::Borrowed(line))),
         }
     }
 

@@ -6,10 +6,18 @@ use std::fmt::Write as _;
 /// return keeps only what a terminal would finally show, and other control characters are
 /// dropped (tabs survive).
 pub(crate) fn clean_line(line: &str) -> String {
+    clean_line_cow(line).into_owned()
+}
+
+/// [`clean_line`] without a copy for the common line: printable ASCII (and tabs) only.
+pub(crate) fn clean_line_cow(line: &str) -> std::borrow::Cow<'_, str> {
+    if line.bytes().all(|b| (b' '..0x7f).contains(&b) || b == b'\t') {
+        return std::borrow::Cow::Borrowed(line);
+    }
     let stripped = console::strip_ansi_codes(line);
     let trimmed = stripped.trim_end_matches('\r');
     let last = trimmed.rsplit('\r').next().unwrap_or(trimmed);
-    last.chars().filter(|c| *c == '\t' || !c.is_control()).collect()
+    std::borrow::Cow::Owned(last.chars().filter(|c| *c == '\t' || !c.is_control()).collect())
 }
 
 /// [`clean_line`] for text that may span lines; the lines are kept, joined by `\n`.

@@ -13,6 +13,8 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use aho_corasick::AhoCorasick;
+
 /// The mask put in place of a secret.
 pub const MASK: &str = "****";
 
@@ -27,8 +29,38 @@ pub const MIN_SECRET_LINE: usize = 6;
 /// secret found later (while a plan runs) is masked everywhere from then on.
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
-    /// Longest first, so that a secret containing another is masked whole.
-    secrets: Arc<Mutex<Vec<String>>>,
+    secrets: Arc<Mutex<Secrets>>,
+}
+
+/// The known secrets and one automaton finding all of them in a single pass over a text.
+#[derive(Debug, Default)]
+struct Secrets {
+    list: Vec<String>,
+    /// Built again when a secret is added (rare); `None` while there is none.
+    matcher: Option<AhoCorasick>,
+}
+
+impl Secrets {
+    /// The byte ranges of `text` that belong to an occurrence of any secret, merged: where two
+    /// secrets overlap, both are masked whole (a shorter secret found first never leaves the
+    /// rest of a longer one showing).
+    fn ranges(&self, text: &str) -> Vec<(usize, usize)> {
+        let Some(matcher) = &self.matcher else { return Vec::new() };
+        if !matcher.is_match(text) {
+            return Vec::new();
+        }
+        let mut found: Vec<(usize, usize)> =
+            matcher.find_overlapping_iter(text).map(|m| (m.start(), m.end())).collect();
+        found.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(found.len());
+        for (start, end) in found {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        merged
+    }
 }
 
 impl Masker {
@@ -37,14 +69,18 @@ impl Masker {
         Self::default()
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Secrets> {
+        self.secrets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Adds a secret value (trimmed), and each line of a multi-line value.
     pub fn add(&self, value: &str) {
         let value = value.trim();
-        let mut secrets = self.secrets.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut secrets = self.lock();
+        let before = secrets.list.len();
         let mut insert = |s: &str| {
-            if !secrets.iter().any(|known| known == s) {
-                let at = secrets.partition_point(|known| known.len() >= s.len());
-                secrets.insert(at, s.to_string());
+            if !secrets.list.iter().any(|known| known == s) {
+                secrets.list.push(s.to_string());
             }
         };
         if value.len() >= MIN_SECRET {
@@ -55,6 +91,13 @@ impl Masker {
                 insert(line);
             }
         }
+        if secrets.list.len() != before {
+            // Every pattern is at least MIN_SECRET bytes, so the build cannot fail on an empty
+            // pattern; if it ever did, masking everything is not an option, so keep the old one.
+            if let Ok(matcher) = AhoCorasick::new(&secrets.list) {
+                secrets.matcher = Some(matcher);
+            }
+        }
     }
 
     /// `text` with every secret replaced by [`MASK`].
@@ -63,25 +106,30 @@ impl Masker {
     }
 
     /// [`Masker::mask`] for an owned string (no copy when it holds no secret).
-    pub fn mask_owned(&self, mut text: String) -> String {
-        let secrets = self.secrets.lock().unwrap_or_else(PoisonError::into_inner);
-        for s in secrets.iter() {
-            if text.contains(s.as_str()) {
-                text = text.replace(s.as_str(), MASK);
-            }
+    pub fn mask_owned(&self, text: String) -> String {
+        let ranges = self.lock().ranges(&text);
+        if ranges.is_empty() {
+            return text;
         }
-        text
+        let mut masked = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in ranges {
+            masked.push_str(&text[at..start]);
+            masked.push_str(MASK);
+            at = end;
+        }
+        masked.push_str(&text[at..]);
+        masked
     }
 
     /// True when `text` contains no secret.
     pub fn is_clean(&self, text: &str) -> bool {
-        let secrets = self.secrets.lock().unwrap_or_else(PoisonError::into_inner);
-        !secrets.iter().any(|s| text.contains(s.as_str()))
+        self.lock().matcher.as_ref().is_none_or(|m| !m.is_match(text))
     }
 
     /// How many secret strings are known (lines of multi-line secrets counted separately).
     pub fn len(&self) -> usize {
-        self.secrets.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.lock().list.len()
     }
 
     /// True when no secret is known.
@@ -125,5 +173,16 @@ mod tests {
         assert_eq!(m.mask("AAAA"), "AAAA");
         // And the whole value where it appears whole.
         assert_eq!(m.mask(key.trim()), MASK);
+    }
+
+    #[test]
+    fn overlapping_secrets_are_both_masked_whole() {
+        let m = Masker::new();
+        m.add("abcd");
+        m.add("bcdefgh");
+        // `abcd` starts first, but masking only it would leave `efgh` of the other showing.
+        assert_eq!(m.mask("xabcdefghy"), "x****y");
+        assert_eq!(m.mask("abcd bcdefgh"), "**** ****");
+        assert_eq!(m.mask("no secret here"), "no secret here");
     }
 }
