@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::process::Usage;
+use super::process::{PeakRss, Usage};
 
 /// One timed run (setup and checks may surround it; only [`Usage::wall`] is the timed part).
 pub(crate) type Run<'a> = Box<dyn FnMut() -> Result<Usage, String> + 'a>;
@@ -121,7 +121,7 @@ impl Spread {
 pub(crate) struct Summary {
     pub(crate) wall: Duration,
     pub(crate) cpu: Duration,
-    pub(crate) max_rss_kib: u64,
+    pub(crate) max_rss: PeakRss,
 }
 
 impl Summary {
@@ -133,7 +133,7 @@ impl Summary {
         Some(Self {
             wall: seconds(|run| run.wall)?,
             cpu: seconds(|run| run.cpu)?,
-            max_rss_kib: runs.iter().map(|run| run.max_rss_kib).max()?,
+            max_rss: runs.iter().map(|run| run.max_rss).max()?,
         })
     }
 }
@@ -165,7 +165,8 @@ mod tests {
     use super::*;
 
     fn usage(wall_ms: u64, rss: u64) -> Usage {
-        Usage { wall: Duration::from_millis(wall_ms), cpu: Duration::from_millis(wall_ms / 2), max_rss_kib: rss }
+        let max_rss = PeakRss { kib: rss, at_most: false };
+        Usage { wall: Duration::from_millis(wall_ms), cpu: Duration::from_millis(wall_ms / 2), max_rss }
     }
 
     #[test]
@@ -221,7 +222,7 @@ mod tests {
         assert_eq!(pairs.difference_ms(), Some(Spread { median: 5.0, min: 0.0, max: 10.0 }));
         let a = pairs.a().expect("runs");
         assert_eq!(a.wall, Duration::from_millis(10));
-        assert_eq!(a.max_rss_kib, 5_000);
+        assert_eq!(a.max_rss, PeakRss { kib: 5_000, at_most: false });
         assert_eq!(pairs.b().map(|b| b.wall), Some(Duration::from_millis(10)));
         let empty = Pairs { a: vec![], b: vec![] };
         assert_eq!((empty.ratio(), empty.a()), (None, None));

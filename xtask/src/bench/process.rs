@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 /// How much of each stream's end is kept.
 const TAIL_BYTES: usize = 16 * 1024;
-/// Bytes read per `read(2)`: more than a pipe holds by default (64 KiB), so one read empties it.
-const READ_BYTES: usize = 256 * 1024;
+/// Bytes read per `read(2)`: what a pipe holds by default, so one read empties it.
+const READ_BYTES: usize = 64 * 1024;
 
 /// What one run cost.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,9 +25,28 @@ pub(crate) struct Usage {
     pub(crate) wall: Duration,
     /// User plus system CPU time of the process and of every descendant it waited for.
     pub(crate) cpu: Duration,
-    /// `ru_maxrss`: the largest resident set of the process or of any descendant it waited for,
-    /// in KiB (Linux reports kilobytes).
-    pub(crate) max_rss_kib: u64,
+    /// `ru_maxrss`: the largest resident set of the process or of any descendant it waited for.
+    pub(crate) max_rss: PeakRss,
+}
+
+/// A peak resident set from `ru_maxrss`, in KiB (Linux counts kilobytes).
+///
+/// A child starts out with the peak of the process that spawned it: at `execve` Linux records
+/// the high-water mark of the address space being replaced, which for a child started with
+/// `posix_spawn` or `vfork` is the harness's own (and for a `fork` child a copy of it). So a
+/// figure that is not above the harness's peak at spawn time only says "at most this much".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct PeakRss {
+    pub(crate) kib: u64,
+    /// The figure is the harness's peak, an upper bound of the child's.
+    pub(crate) at_most: bool,
+}
+
+impl PeakRss {
+    /// What `wait4` reported, given the harness's own peak when it spawned the child.
+    pub(crate) fn reported(kib: u64, harness_kib: u64) -> Self {
+        Self { kib, at_most: kib <= harness_kib }
+    }
 }
 
 /// A run that exited 0.
@@ -45,6 +64,7 @@ pub(crate) struct Finished {
 /// end of stderr.
 pub(crate) fn run(command: &mut Command) -> Result<Finished, String> {
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let harness_kib = own_peak_rss_kib().map_err(|e| format!("the harness's own peak RSS: {e}"))?;
     let start = Instant::now();
     let mut child = command.spawn().map_err(|e| format!("failed to start: {e}"))?;
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
@@ -56,7 +76,7 @@ pub(crate) fn run(command: &mut Command) -> Result<Finished, String> {
     let (mut out, mut err) = drained.map_err(|e| format!("reading its output: {e}"))?;
     let (status, usage) = reaped.map_err(|e| format!("wait4: {e}"))?;
     let finished = Finished {
-        usage: Usage { wall, cpu: usage.cpu, max_rss_kib: usage.max_rss_kib },
+        usage: Usage { wall, cpu: usage.cpu, max_rss: PeakRss::reported(usage.max_rss_kib, harness_kib) },
         stdout: out.text(),
         stderr: err.text(),
         stdout_bytes: out.total,
@@ -167,6 +187,24 @@ fn wait4(pid: u32) -> io::Result<(ExitStatus, Rusage)> {
     Ok((ExitStatus::from_raw(status), Rusage { cpu, max_rss_kib }))
 }
 
+/// The peak resident set of the harness's own address space (`VmHWM`), in KiB: what the kernel
+/// hands on to a child at its `execve`. The peak is first reset to the current resident set
+/// (`5` into `/proc/self/clear_refs`, Linux 4.0 and later), so that what the harness once needed
+/// to generate a large workload does not hide a child's smaller peak; where that fails, the
+/// figure is only higher and [`PeakRss`] says "at most". (`getrusage(RUSAGE_SELF)` would not do:
+/// its `ru_maxrss` also counts what cargo, which started the harness, handed on to it.)
+fn own_peak_rss_kib() -> io::Result<u64> {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    vm_hwm_kib(&status).ok_or_else(|| io::Error::other("no VmHWM line in /proc/self/status"))
+}
+
+/// The `VmHWM:   1234 kB` line of `/proc/PID/status`.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?;
+    line.trim().strip_suffix("kB")?.trim().parse().ok()
+}
+
 fn timeval(time: libc::timeval) -> Duration {
     let secs = u64::try_from(time.tv_sec).unwrap_or(0);
     let micros = u32::try_from(time.tv_usec).unwrap_or(0);
@@ -204,10 +242,24 @@ mod tests {
         assert!(finished.stdout.ends_with("out\n"));
         assert!(finished.stderr.ends_with("err\n"));
         assert_eq!(finished.stdout_bytes, 300_004);
-        assert!(finished.usage.max_rss_kib > 0);
+        assert!(finished.usage.max_rss.kib > 0);
         let failed = run(Command::new("/bin/sh").args(["-c", "echo why >&2; exit 3"])).expect_err("exit 3");
         assert!(failed.contains("why"), "{failed}");
         assert!(run(&mut Command::new("/nonexistent/program")).is_err());
+    }
+
+    #[test]
+    fn a_peak_not_above_the_harness_is_an_upper_bound() {
+        assert_eq!(PeakRss::reported(5_000, 4_000), PeakRss { kib: 5_000, at_most: false });
+        assert_eq!(PeakRss::reported(4_000, 4_000), PeakRss { kib: 4_000, at_most: true });
+        assert!(PeakRss { kib: 5_000, at_most: false } > PeakRss { kib: 4_000, at_most: true });
+    }
+
+    #[test]
+    fn vm_hwm_from_proc_status() {
+        assert_eq!(vm_hwm_kib("Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    4321 kB\nVmRSS:\t 4000 kB\n"), Some(4321));
+        assert_eq!(vm_hwm_kib("Name:\tx\n"), None);
+        assert!(own_peak_rss_kib().is_ok_and(|kib| kib > 0));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::floor::Floor;
 use super::options::{BenchOptions, DEFAULT_PAIRS, QUICK_PAIRS, WORKLOADS};
 use super::pairs::{Pairs, Side, paired, series};
 use super::process::{self, Finished, Usage};
-use super::table::{self, Row, markdown, mib, ms, write_section};
+use super::table::{self, Row, markdown, ms, rss, write_section};
 use super::tools::{self, Tool};
 
 pub(crate) fn run(root: &Path, options: &BenchOptions) -> ExitCode {
@@ -236,9 +236,9 @@ impl Bench<'_> {
                 if let (Some(a), Some(b), Some(ratio)) = (pairs.a(), pairs.b(), pairs.ratio()) {
                     row.opsrun = ms(a.wall);
                     row.cpu = ms(a.cpu);
-                    row.rss = mib(a.max_rss_kib);
+                    row.rss = rss(a.max_rss);
                     row.other_time = ms(b.wall);
-                    row.other_rss = mib(b.max_rss_kib);
+                    row.other_rss = rss(b.max_rss);
                     row.ratio = table::ratio(&ratio);
                     row.met = target.met(ratio.median);
                 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::pairs::Spread;
+use super::process::PeakRss;
 
 pub(crate) const BEGIN_MARKER: &str = "<!-- bench:begin -->";
 pub(crate) const END_MARKER: &str = "<!-- bench:end -->";
@@ -88,9 +89,27 @@ pub(crate) fn ms(duration: Duration) -> String {
     if ms < 10.0 { format!("{ms:.2} ms") } else { format!("{ms:.1} ms") }
 }
 
+/// A count with thousands separated: `10,000`.
+pub(crate) fn grouped(count: usize) -> String {
+    let digits = count.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// KiB (as `ru_maxrss` counts) in MiB, with one decimal.
 pub(crate) fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib_to_mib(kib))
+}
+
+/// A peak RSS in MiB; `≤ 4.3 MiB` when it is only an upper bound.
+pub(crate) fn rss(peak: PeakRss) -> String {
+    if peak.at_most { format!("≤ {}", mib(peak.kib)) } else { mib(peak.kib) }
 }
 
 pub(crate) fn kib_to_mib(kib: u64) -> f64 {
@@ -161,7 +180,7 @@ mod tests {
     fn table_is_padded_markdown() {
         let row = Row {
             opsrun: ms(Duration::from_micros(1500)),
-            rss: mib(3 * 1024 + 512),
+            rss: rss(PeakRss { kib: 3 * 1024 + 512, at_most: false }),
             other: "`floor 1 1`".into(),
             other_time: ms(Duration::from_millis(25)),
             ratio: ratio(&Spread { median: 0.06, min: 0.051, max: 0.2 }),
@@ -188,6 +207,12 @@ mod tests {
         assert_eq!(ms(Duration::from_micros(1234)), "1.23 ms");
         assert_eq!(ms(Duration::from_micros(12_345)), "12.3 ms");
         assert_eq!(mib(1024), "1.0 MiB");
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(2_500), "2,500");
+        assert_eq!(grouped(1_234_567), "1,234,567");
         assert_eq!(mib(32 * 1024 - 60), "31.9 MiB");
+        assert_eq!(rss(PeakRss { kib: 4403, at_most: true }), "≤ 4.3 MiB");
+        assert_eq!(rss(PeakRss { kib: 4403, at_most: false }), "4.3 MiB");
     }
 }

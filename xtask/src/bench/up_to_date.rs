@@ -13,7 +13,7 @@ use std::process::Command;
 use super::pairs::Side;
 use super::process::Finished;
 use super::suite::{Bench, Target, stderr_has};
-use super::table::Row;
+use super::table::{Row, grouped};
 use super::workload::{self, RAN_MARKER};
 
 const DIRS: usize = 100;
@@ -35,7 +35,7 @@ impl Bench<'_> {
             .workdir("up-to-date", &[("tasks.toml", &workload.tasks_toml), ("Taskfile.yml", &workload.taskfile_yml)])?;
         write_tree(&dir.join("src"))?;
         let files = DIRS * FILES_PER_DIR;
-        let sources = format!("{files} sources (`{}`)", workload::SOURCES_GLOB);
+        let sources = format!("{} sources (`{}`)", grouped(files), workload::SOURCES_GLOB);
         let cases = [
             (Case::Unchanged, format!("up to date, {sources}, none changed: `opsrun run build`"), UNCHANGED_TARGET),
             (Case::OneChanged, format!("up to date, {sources}, one changed before each run"), Target::None),
