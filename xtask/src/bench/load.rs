@@ -24,14 +24,7 @@ const PLAN_TARGET: Duration = Duration::from_millis(100);
 impl Bench<'_> {
     pub(super) fn list(&mut self) -> Result<Vec<Row>, String> {
         let workload = workload::listing(LIST_TASKS);
-        let dir = self.workdir(
-            "list",
-            &[
-                ("tasks.toml", &workload.tasks_toml),
-                ("Taskfile.yml", &workload.taskfile_yml),
-                ("justfile", &workload.justfile),
-            ],
-        )?;
+        let dir = self.workdir("list", &workload.files())?;
         let title = format!("`opsrun list`, {LIST_TASKS} tasks");
         let list = ["list"];
         let mut rows = Vec::new();

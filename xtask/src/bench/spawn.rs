@@ -36,14 +36,7 @@ impl Bench<'_> {
 
     pub(super) fn chain(&mut self) -> Result<Vec<Row>, String> {
         let workload = workload::chain(CHAIN_LENGTH);
-        let dir = self.workdir(
-            "chain",
-            &[
-                ("tasks.toml", &workload.tasks_toml),
-                ("Taskfile.yml", &workload.taskfile_yml),
-                ("justfile", &workload.justfile),
-            ],
-        )?;
+        let dir = self.workdir("chain", &workload.files())?;
         let target = workload::chain_target(CHAIN_LENGTH);
         let title = format!("{CHAIN_LENGTH}-long chain: `opsrun run {target}`");
         let run = ["run", target.as_str()];
@@ -83,14 +76,7 @@ impl Bench<'_> {
 
     pub(super) fn fan_out(&mut self) -> Result<Vec<Row>, String> {
         let workload = workload::fan_out(FAN_OUT_DEPS);
-        let dir = self.workdir(
-            "fan-out",
-            &[
-                ("tasks.toml", &workload.tasks_toml),
-                ("Taskfile.yml", &workload.taskfile_yml),
-                ("justfile", &workload.justfile),
-            ],
-        )?;
+        let dir = self.workdir("fan-out", &workload.files())?;
         let jobs = self.jobs.to_string();
         let title = format!("{FAN_OUT_DEPS} no-op deps: `opsrun run all -j {jobs}`");
         let run = ["run", "all", "-j", jobs.as_str()];

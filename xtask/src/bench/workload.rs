@@ -12,6 +12,13 @@ pub(crate) struct Workload {
     pub(crate) justfile: String,
 }
 
+impl Workload {
+    /// The three files, named as each tool looks for them.
+    pub(crate) fn files(&self) -> [(&'static str, &str); 3] {
+        [("tasks.toml", &self.tasks_toml), ("Taskfile.yml", &self.taskfile_yml), ("justfile", &self.justfile)]
+    }
+}
+
 /// A task in a tool-neutral form.
 struct Node {
     name: String,
