@@ -148,14 +148,17 @@ fn write_tree(src: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Rewrites one file (a different one for each `edit`) with content no earlier edit wrote.
+/// Rewrites one file (a different one for each `edit`, in a different directory each time) with
+/// content no earlier edit wrote.
 fn rewrite(src: &Path, edit: usize) -> Result<(), String> {
     let path = edited_file(src, edit);
     fs::write(&path, format!("edit {edit}\n")).map_err(|e| format!("failed to write {}: {e}", path.display()))
 }
 
 fn edited_file(src: &Path, edit: usize) -> PathBuf {
-    let index = edit % (DIRS * FILES_PER_DIR);
+    // A stride of one directory and one file (d00/f00, d01/f01, …), coprime with the number of
+    // files: every file once in 10,000 edits.
+    let index = edit * (FILES_PER_DIR + 1) % (DIRS * FILES_PER_DIR);
     src.join(format!("d{:02}", index / FILES_PER_DIR)).join(format!("f{:02}.txt", index % FILES_PER_DIR))
 }
 
@@ -167,7 +170,9 @@ mod tests {
     fn edits_walk_through_the_tree() {
         let src = Path::new("src");
         assert_eq!(edited_file(src, 0), Path::new("src/d00/f00.txt"));
-        assert_eq!(edited_file(src, 101), Path::new("src/d01/f01.txt"));
+        assert_eq!(edited_file(src, 1), Path::new("src/d01/f01.txt"));
+        assert_eq!(edited_file(src, 19), Path::new("src/d19/f19.txt"));
+        assert_eq!(edited_file(src, 100), Path::new("src/d01/f00.txt"));
         assert_eq!(edited_file(src, 10_000), Path::new("src/d00/f00.txt"));
     }
 }
