@@ -167,6 +167,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_marker_tells_a_run_from_a_skip() {
+        let dir = std::env::temp_dir().join(format!("opsrun-bench-marker-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("temp dir");
+        let marker = dir.join(RAN_MARKER);
+        assert!(check_marker(&marker, Case::Unchanged).is_ok());
+        assert!(check_marker(&marker, Case::OneChanged).is_err());
+        fs::write(&marker, "").expect("marker");
+        assert!(check_marker(&marker, Case::Unchanged).is_err());
+        assert!(check_marker(&marker, Case::OneChanged).is_ok());
+        assert!(remove(&marker).is_ok() && !marker.exists());
+        assert!(remove(&marker).is_ok(), "removing a missing marker is fine");
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
     fn edits_walk_through_the_tree() {
         let src = Path::new("src");
         assert_eq!(edited_file(src, 0), Path::new("src/d00/f00.txt"));
