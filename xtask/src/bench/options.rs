@@ -1,39 +1,40 @@
 //! The `cargo xtask bench` command line.
 
-/// How many runs to time, and whether to record the results.
+/// How many pairs to time, and whether to record the results.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BenchOptions {
-    /// Timed runs per contender; the reported figure is their median.
-    pub(crate) runs: usize,
-    /// Untimed runs before the timed ones (page cache, binary mapping, lazy allocations).
+    /// Timed A/B pairs per comparison; the reported ratio is the median of the pairs' ratios.
+    pub(crate) pairs: usize,
+    /// Untimed pairs before the timed ones (page cache, binary mapping, lazy allocations).
     pub(crate) warmup: usize,
     /// Replace the results section of `docs/benchmarks.md`.
     pub(crate) write: bool,
-    /// Only this workload (`--only render`); the table then has one row.
+    /// Only this workload (`--only render`); the table then has its rows only.
     pub(crate) only: Option<String>,
 }
 
-/// The workloads, as `--only` names them.
-pub(crate) const WORKLOADS: [&str; 7] = ["startup", "list", "fan-out", "chain", "gate", "resume", "render"];
+/// The workloads, as `--only` names them, in the order they run.
+pub(crate) const WORKLOADS: [&str; 10] =
+    ["startup", "list", "chain", "fan-out", "up-to-date", "plan", "output", "gate", "resume", "render"];
 
-pub(crate) const DEFAULT_RUNS: usize = 10;
-pub(crate) const QUICK_RUNS: usize = 3;
+pub(crate) const DEFAULT_PAIRS: usize = 9;
+pub(crate) const QUICK_PAIRS: usize = 3;
 
 impl BenchOptions {
     pub(crate) fn parse(args: &[String]) -> Result<Self, String> {
-        let mut options = Self { runs: DEFAULT_RUNS, warmup: 1, write: false, only: None };
+        let mut options = Self { pairs: DEFAULT_PAIRS, warmup: 1, write: false, only: None };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
-                "--quick" => options.runs = QUICK_RUNS,
+                "--quick" => options.pairs = QUICK_PAIRS,
                 "--write" => options.write = true,
-                "--runs" => {
-                    let value = args.next().ok_or("--runs needs a number")?;
-                    options.runs = value
+                "--pairs" => {
+                    let value = args.next().ok_or("--pairs needs a number")?;
+                    options.pairs = value
                         .parse()
                         .ok()
-                        .filter(|&runs| runs > 0)
-                        .ok_or_else(|| format!("--runs expects a positive number, got `{value}`"))?;
+                        .filter(|&pairs| pairs > 0)
+                        .ok_or_else(|| format!("--pairs expects a positive number, got `{value}`"))?;
                 }
                 "--only" => {
                     let value = args.next().ok_or("--only needs a workload")?;
@@ -48,6 +49,9 @@ impl BenchOptions {
         if options.write && options.only.is_some() {
             return Err("--write records the whole table: drop --only".into());
         }
+        if options.write && options.pairs < DEFAULT_PAIRS {
+            return Err(format!("--write records at least {DEFAULT_PAIRS} pairs per comparison: drop --quick"));
+        }
         Ok(options)
     }
 }
@@ -61,15 +65,25 @@ mod tests {
     }
 
     #[test]
-    fn defaults_quick_runs_and_write() {
-        assert_eq!(parse(&[]), Ok(BenchOptions { runs: 10, warmup: 1, write: false, only: None }));
-        assert_eq!(parse(&["--quick", "--write"]), Ok(BenchOptions { runs: 3, warmup: 1, write: true, only: None }));
-        assert_eq!(parse(&["--runs", "5"]).map(|o| o.runs), Ok(5));
-        assert!(parse(&["--runs", "0"]).is_err());
-        assert!(parse(&["--runs"]).is_err());
+    fn defaults_quick_pairs_and_write() {
+        assert_eq!(parse(&[]), Ok(BenchOptions { pairs: 9, warmup: 1, write: false, only: None }));
+        assert_eq!(parse(&["--write"]), Ok(BenchOptions { pairs: 9, warmup: 1, write: true, only: None }));
+        assert_eq!(parse(&["--quick"]).map(|o| o.pairs), Ok(3));
+        assert_eq!(parse(&["--pairs", "15", "--write"]).map(|o| o.pairs), Ok(15));
+        assert!(parse(&["--pairs", "0"]).is_err());
+        assert!(parse(&["--pairs", "x"]).is_err());
+        assert!(parse(&["--pairs"]).is_err());
+        assert!(parse(&["--runs", "5"]).is_err());
+        assert!(parse(&["--quick", "--write"]).is_err());
+        assert!(parse(&["--pairs", "5", "--write"]).is_err());
         assert!(parse(&["--fast"]).is_err());
-        assert_eq!(parse(&["--only", "render"]).map(|o| o.only), Ok(Some("render".into())));
+    }
+
+    #[test]
+    fn only_names_a_workload() {
+        assert_eq!(parse(&["--only", "up-to-date"]).map(|o| o.only), Ok(Some("up-to-date".into())));
         assert!(parse(&["--only", "nothing"]).is_err());
+        assert!(parse(&["--only"]).is_err());
         assert!(parse(&["--only", "render", "--write"]).is_err());
     }
 }

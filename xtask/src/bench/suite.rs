@@ -1,31 +1,21 @@
-//! The benchmark suite: builds opsrun, generates each workload into a temporary directory and
-//! times opsrun, the spawn floor, go-task and just side by side.
+//! The benchmark suite: builds opsrun and the C spawn floor, runs each workload in a fresh
+//! temporary directory, and turns paired measurements into table rows. The workloads themselves
+//! are in their own files ([`super::spawn`], [`super::load`], [`super::up_to_date`],
+//! [`super::output`], [`super::gates`], [`super::render`]), each an `impl Bench` block.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::measure::{Contender, Timing, side_by_side, spawn_floor, time_command};
-use super::options::{BenchOptions, DEFAULT_RUNS, QUICK_RUNS, WORKLOADS};
-use super::table::{Row, markdown, ms, write_section};
+use super::floor::Floor;
+use super::options::{BenchOptions, DEFAULT_PAIRS, QUICK_PAIRS, WORKLOADS};
+use super::pairs::{Pairs, Side, paired, series};
+use super::process::{self, Finished, Usage};
+use super::table::{self, Row, markdown, ms, rss, write_section};
 use super::tools::{self, Tool};
-use super::workload::{self, Workload};
-
-const LIST_TASKS: usize = 1000;
-const FAN_OUT_DEPS: usize = 500;
-const CHAIN_LENGTH: usize = 200;
-const PIPELINE_TASKS: usize = 200;
-const RENDER_TASKS: usize = 200;
-
-const LIST_TARGET_MS: f64 = 20.0;
-const SPAWN_RATIO_TARGET: f64 = 1.2;
-const GATE_TARGET_MS: f64 = 5.0;
-const RESUME_RATIO_TARGET: f64 = 1.5;
-/// Percent of one core the progress bars may cost with [`RENDER_TASKS`] tasks running.
-const RENDER_TARGET_PERCENT: f64 = 5.0;
 
 pub(crate) fn run(root: &Path, options: &BenchOptions) -> ExitCode {
     match run_suite(root, options) {
@@ -38,12 +28,14 @@ pub(crate) fn run(root: &Path, options: &BenchOptions) -> ExitCode {
 }
 
 /// Everything a workload needs.
-struct Bench<'a> {
-    opsrun: PathBuf,
-    go_task: Option<&'a Tool>,
-    just: Option<&'a Tool>,
-    jobs: usize,
-    options: &'a BenchOptions,
+pub(super) struct Bench<'a> {
+    pub(super) opsrun: PathBuf,
+    pub(super) floor: Floor,
+    pub(super) go_task: Option<&'a Tool>,
+    pub(super) just: Option<&'a Tool>,
+    /// `available_parallelism`: the `-j` of the parallel workloads.
+    pub(super) jobs: usize,
+    pub(super) options: &'a BenchOptions,
     scratch: &'a Path,
     /// Failures, numbered in the order they appear in the table.
     footnotes: Vec<String>,
@@ -51,13 +43,15 @@ struct Bench<'a> {
 
 fn run_suite(root: &Path, options: &BenchOptions) -> Result<(), String> {
     let opsrun = build_opsrun(root)?;
+    let scratch = Scratch::create()?;
+    let floor = Floor::compile(&scratch.0)?;
     let go_task = tools::go_task();
     let just = tools::just();
     let jobs = thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let scratch = Scratch::create()?;
 
     let mut bench = Bench {
         opsrun,
+        floor,
         go_task: go_task.as_ref(),
         just: just.as_ref(),
         jobs,
@@ -66,8 +60,8 @@ fn run_suite(root: &Path, options: &BenchOptions) -> Result<(), String> {
         footnotes: Vec::new(),
     };
     eprintln!(
-        "bench: {} timed runs after {} warm-up, -j {jobs}; go-task: {}; just: {}",
-        options.runs,
+        "bench: {} timed pairs per comparison after {} warm-up pair(s), -j {jobs}; go-task: {}; just: {}",
+        options.pairs,
         options.warmup,
         go_task.as_ref().map_or("not installed", |t| t.version.as_str()),
         just.as_ref().map_or("not installed", |t| t.version.as_str()),
@@ -76,11 +70,14 @@ fn run_suite(root: &Path, options: &BenchOptions) -> Result<(), String> {
     let wanted = |name: &str| options.only.as_deref().is_none_or(|only| only == name);
     let mut rows = Vec::new();
     for name in WORKLOADS.into_iter().filter(|name| wanted(name)) {
-        rows.push(match name {
+        rows.extend(match name {
             "startup" => bench.startup()?,
             "list" => bench.list()?,
-            "fan-out" => bench.fan_out()?,
             "chain" => bench.chain()?,
+            "fan-out" => bench.fan_out()?,
+            "up-to-date" => bench.up_to_date()?,
+            "plan" => bench.plan()?,
+            "output" => bench.output()?,
             "gate" => bench.gate()?,
             "resume" => bench.resume()?,
             _ => bench.render()?,
@@ -130,334 +127,175 @@ impl Drop for Scratch {
     }
 }
 
+/// What a row's ratio must be for its target to be met.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Target {
+    /// Information only.
+    None,
+    AtMost(f64),
+    Below(f64),
+}
+
+impl Target {
+    pub(super) fn text(self) -> String {
+        match self {
+            Self::None => "—".into(),
+            Self::AtMost(limit) => format!("≤ {limit}×"),
+            Self::Below(limit) => format!("< {limit}×"),
+        }
+    }
+
+    pub(super) fn met(self, ratio: f64) -> Option<bool> {
+        match self {
+            Self::None => None,
+            Self::AtMost(limit) => Some(ratio <= limit),
+            Self::Below(limit) => Some(ratio < limit),
+        }
+    }
+}
+
 impl Bench<'_> {
     /// Writes a workload's files into a new directory named `name`.
-    fn workdir(&self, name: &str, tasks_toml: &str, others: Option<&Workload>) -> Result<PathBuf, String> {
+    pub(super) fn workdir(&self, name: &str, files: &[(&str, &str)]) -> Result<PathBuf, String> {
         let dir = self.scratch.join(name);
-        let write = |file: &str, text: &str| {
-            fs::write(dir.join(file), text).map_err(|e| format!("failed to write {}: {e}", dir.join(file).display()))
-        };
         fs::create_dir_all(&dir).map_err(|e| format!("failed to create {}: {e}", dir.display()))?;
-        write("tasks.toml", tasks_toml)?;
-        if let Some(workload) = others {
-            write("Taskfile.yml", &workload.taskfile_yml)?;
-            write("justfile", &workload.justfile)?;
+        for (file, text) in files {
+            fs::write(dir.join(file), text)
+                .map_err(|e| format!("failed to write {}: {e}", dir.join(file).display()))?;
         }
         Ok(dir)
     }
 
-    /// `opsrun ARGS` in `dir`, quiet, plain output, as CI would run it.
-    fn opsrun(&self, dir: &Path, args: &[&str]) -> Command {
+    /// `opsrun ARGS` in `dir`, exactly as typed: no flags added, and none of the environment
+    /// variables that change opsrun's output (`CI`, `RUST_LOG`) passed on from the harness.
+    pub(super) fn opsrun(&self, dir: &Path, args: &[&str]) -> Command {
         let mut command = Command::new(&self.opsrun);
-        command.current_dir(dir).env("CI", "true").args(args).args(["--output", "plain", "-q"]);
+        command.current_dir(dir).args(args);
+        clean_env(&mut command);
         command
     }
 
-    fn tool_command(tool: &Tool, dir: &Path, args: &[String]) -> Command {
+    pub(super) fn tool(tool: &Tool, dir: &Path, args: &[&str]) -> Command {
         let mut command = Command::new(&tool.path);
-        command.current_dir(dir).env("CI", "true").args(args);
+        command.current_dir(dir).args(args);
+        clean_env(&mut command);
         command
     }
 
-    /// Adds go-task and just (when installed) to `contenders`, returning where each one sits.
-    fn add_tools<'c>(
-        &'c self,
-        contenders: &mut Vec<Contender<'c>>,
-        dir: &'c Path,
-        task_args: Vec<String>,
-        just_args: Vec<String>,
-    ) -> (Option<usize>, Option<usize>) {
-        let mut add = |tool: Option<&'c Tool>, label: &str, args: Vec<String>| {
-            tool.map(|tool| {
-                contenders.push(Contender::command(label, move || Self::tool_command(tool, dir, &args)));
-                contenders.len() - 1
-            })
-        };
-        let go_task = add(self.go_task, "go-task", task_args);
-        let just = add(self.just, "just", just_args);
-        (go_task, just)
+    pub(super) fn floor(&self, count: usize, jobs: usize) -> Command {
+        let mut command = self.floor.command(count, jobs);
+        clean_env(&mut command);
+        command
     }
 
-    fn measure(&self, title: &str, contenders: &mut [Contender<'_>]) -> Vec<Timing> {
-        side_by_side(title, contenders, self.options.warmup, self.options.runs)
+    /// A side that runs a fresh `build()` command per run.
+    pub(super) fn side<'c>(label: impl Into<String>, mut build: impl FnMut() -> Command + 'c) -> Side<'c> {
+        Side::new(label, move || process::run(&mut build()).map(|finished| finished.usage))
     }
 
-    /// A table cell for a timing, recording a failure as a numbered footnote.
-    fn cell(&mut self, timing: &Timing) -> String {
-        match timing {
-            Ok(duration) => ms(*duration),
-            Err(error) => {
-                self.footnotes.push(error.clone());
-                format!("failed [{}]", self.footnotes.len())
-            }
-        }
-    }
-
-    fn tool_cell(&mut self, installed: bool, index: Option<usize>, results: &[Timing], suffix: &str) -> String {
-        match index {
-            Some(index) => {
-                let cell = self.cell(&results[index]);
-                if results[index].is_ok() { format!("{cell}{suffix}") } else { cell }
-            }
-            None if installed => "—".into(),
-            None => "not installed".into(),
-        }
-    }
-
-    /// Reference row: what merely starting opsrun costs next to starting `sh`.
-    fn startup(&mut self) -> Result<Row, String> {
-        let dir = self.workdir("startup", "", None)?;
-        let mut contenders = vec![
-            Contender::command("opsrun", || self.opsrun(&dir, &["--version"])),
-            Contender::new("floor", || spawn_floor(1, 1)),
-        ];
-        let results = self.measure("start-up", &mut contenders);
-        drop(contenders);
-        Ok(Row {
-            workload: "start-up: `opsrun --version` vs one `sh -c true` (reference)".into(),
-            opsrun: self.cell(&results[0]),
-            floor: self.cell(&results[1]),
-            go_task: "—".into(),
-            just: "—".into(),
-            ratio: ratio_cell(&results[0], &results[1]),
-            target: "—".into(),
-            met: None,
+    /// A side whose every run is checked (did it do what this row claims to measure?).
+    pub(super) fn checked_side<'c>(
+        label: impl Into<String>,
+        mut build: impl FnMut() -> Command + 'c,
+        mut check: impl FnMut(&Finished) -> Result<(), String> + 'c,
+    ) -> Side<'c> {
+        Side::new(label, move || {
+            let finished = process::run(&mut build())?;
+            check(&finished)?;
+            Ok(finished.usage)
         })
     }
 
-    fn list(&mut self) -> Result<Row, String> {
-        let workload = workload::listing(LIST_TASKS);
-        let dir = self.workdir("list", &workload.tasks_toml, Some(&workload))?;
-        let mut contenders = vec![Contender::command("opsrun", || self.opsrun(&dir, &["list"]))];
-        let (task, just) = self.add_tools(&mut contenders, &dir, vec!["--list".into()], vec!["--list".into()]);
-        let results = self.measure("list, 1000 tasks", &mut contenders);
-        drop(contenders);
-        let met = results[0].as_ref().ok().map(|d| millis(*d) < LIST_TARGET_MS);
-        Ok(Row {
-            workload: format!("`list`, {LIST_TASKS} tasks"),
-            opsrun: self.cell(&results[0]),
-            floor: "—".into(),
-            go_task: self.tool_cell(self.go_task.is_some(), task, &results, ""),
-            just: self.tool_cell(self.just.is_some(), just, &results, ""),
-            ratio: "—".into(),
-            target: format!("< {LIST_TARGET_MS} ms"),
-            met,
-        })
+    pub(super) fn compare(&self, title: &str, a: &mut Side<'_>, b: &mut Side<'_>) -> Result<Pairs, String> {
+        paired(title, a, b, self.options.warmup, self.options.pairs)
     }
 
-    fn fan_out(&mut self) -> Result<Row, String> {
-        let workload = workload::fan_out(FAN_OUT_DEPS);
-        let dir = self.workdir("fan-out", &workload.tasks_toml, Some(&workload))?;
-        let jobs = self.jobs.to_string();
-        let mut contenders = vec![
-            Contender::command("opsrun", || self.opsrun(&dir, &["run", "all", "-j", &jobs, "--force"])),
-            Contender::new("floor", || spawn_floor(FAN_OUT_DEPS, self.jobs)),
-        ];
-        let task_args = vec!["all".into(), "--concurrency".into(), jobs.clone()];
-        let (task, just) = self.add_tools(&mut contenders, &dir, task_args, vec!["all".into()]);
-        let results = self.measure("500 no-op deps", &mut contenders);
-        drop(contenders);
-        Ok(self.spawn_row(format!("{FAN_OUT_DEPS} no-op deps, `-j {}`", self.jobs), &results, task, just, " (serial)"))
+    pub(super) fn repeat(&self, title: &str, side: &mut Side<'_>, runs: usize) -> Result<Vec<Usage>, String> {
+        series(title, side, self.options.warmup, runs)
     }
 
-    fn chain(&mut self) -> Result<Row, String> {
-        let workload = workload::chain(CHAIN_LENGTH);
-        let dir = self.workdir("chain", &workload.tasks_toml, Some(&workload))?;
-        let target = workload::chain_target(CHAIN_LENGTH);
-        let jobs = self.jobs.to_string();
-        let mut contenders = vec![
-            Contender::command("opsrun", || self.opsrun(&dir, &["run", &target, "-j", &jobs, "--force"])),
-            Contender::new("floor", || spawn_floor(CHAIN_LENGTH, 1)),
-        ];
-        let (task, just) = self.add_tools(&mut contenders, &dir, vec![target.clone()], vec![target.clone()]);
-        let results = self.measure("200-long chain", &mut contenders);
-        drop(contenders);
-        Ok(self.spawn_row(format!("{CHAIN_LENGTH}-long chain"), &results, task, just, ""))
+    /// A table cell for a failure: a numbered footnote with the error.
+    pub(super) fn failed(&mut self, error: String) -> String {
+        self.footnotes.push(error);
+        format!("failed [{}]", self.footnotes.len())
     }
 
-    /// opsrun against the floor, with go-task and just alongside; contenders 0 and 1 are opsrun
-    /// and the floor.
-    fn spawn_row(
+    /// A row for opsrun (side A) against `other` (side B): medians of both sides, opsrun's CPU
+    /// and peak RSS, the other side's peak RSS and the median of the per-pair ratios.
+    pub(super) fn pair_row(
         &mut self,
-        workload: String,
-        results: &[Timing],
-        task: Option<usize>,
-        just: Option<usize>,
-        just_suffix: &str,
+        workload: impl Into<String>,
+        other: impl Into<String>,
+        result: Result<Pairs, String>,
+        target: Target,
     ) -> Row {
-        // go-task runs `true` with its embedded shell interpreter, which has `true` as a builtin:
-        // it spawns no process, so its figure is not bound by the spawn floor.
-        let go_task_suffix = " (no spawn)";
-        let met = ratio(&results[0], &results[1]).map(|r| r <= SPAWN_RATIO_TARGET);
-        Row {
-            workload,
-            opsrun: self.cell(&results[0]),
-            floor: self.cell(&results[1]),
-            go_task: self.tool_cell(self.go_task.is_some(), task, results, go_task_suffix),
-            just: self.tool_cell(self.just.is_some(), just, results, just_suffix),
-            ratio: ratio_cell(&results[0], &results[1]),
-            target: format!("≤ {SPAWN_RATIO_TARGET}×"),
-            met,
-        }
-    }
-
-    fn gate(&mut self) -> Result<Row, String> {
-        let dir = self.workdir("gate", &workload::gate(), None)?;
-        let mut contenders = vec![
-            Contender::command("opsrun gated", || self.opsrun(&dir, &["run", "gated", "--force"])),
-            Contender::command("opsrun plain", || self.opsrun(&dir, &["run", "plain", "--force"])),
-        ];
-        let results = self.measure("gate passing at first probe", &mut contenders);
-        drop(contenders);
-        let added = match (&results[0], &results[1]) {
-            (Ok(gated), Ok(plain)) => Some(millis(*gated) - millis(*plain)),
-            _ => None,
-        };
-        Ok(Row {
-            workload: "health gate passing at its first probe".into(),
-            opsrun: self.cell(&results[0]),
-            floor: match &results[1] {
-                Ok(plain) => format!("{} (same task, no gate)", ms(*plain)),
-                Err(_) => self.cell(&results[1]),
-            },
-            go_task: "—".into(),
-            just: "—".into(),
-            ratio: added.map_or_else(|| "—".into(), |added| format!("{added:+.2} ms")),
-            target: format!("< +{GATE_TARGET_MS} ms"),
-            met: added.map(|added| added < GATE_TARGET_MS),
-        })
-    }
-
-    fn resume(&mut self) -> Result<Row, String> {
-        let dir = self.workdir("resume", &workload::pipeline(PIPELINE_TASKS), None)?;
-        eprintln!("  resume: first run of pipeline p to completion");
-        time_command(&mut self.opsrun(&dir, &["pipeline", "p"]))
-            .map_err(|e| format!("the first run of the {PIPELINE_TASKS}-task pipeline failed: {e}"))?;
-        let mut contenders = vec![
-            Contender::command("opsrun resume", || self.opsrun(&dir, &["pipeline", "p"])),
-            Contender::command("opsrun dry run", || self.opsrun(&dir, &["pipeline", "p", "--dry-run"])),
-        ];
-        let results = self.measure("resume of a finished pipeline", &mut contenders);
-        drop(contenders);
-        Ok(Row {
-            workload: format!("resume, {PIPELINE_TASKS}-task pipeline all done"),
-            opsrun: self.cell(&results[0]),
-            floor: match &results[1] {
-                Ok(dry) => format!("{} (`--dry-run`)", ms(*dry)),
-                Err(_) => self.cell(&results[1]),
-            },
-            go_task: "—".into(),
-            just: "—".into(),
-            ratio: ratio_cell(&results[0], &results[1]),
-            target: format!("< {RESUME_RATIO_TARGET}× dry run"),
-            met: ratio(&results[0], &results[1]).map(|r| r < RESUME_RATIO_TARGET),
-        })
-    }
-}
-
-impl Bench<'_> {
-    /// What drawing the progress bars costs: opsrun runs [`RENDER_TASKS`] tasks at once on a
-    /// pseudo-terminal (util-linux `script`), once with bars and once with plain lines, and the
-    /// difference in CPU time (opsrun and everything it ran, from the shell's `times`) per
-    /// second of the run is the bars' share of a core. Both runs start and print the same.
-    fn render(&mut self) -> Result<Row, String> {
-        let dir = self.workdir("render", &workload::running(RENDER_TASKS), None)?;
-        let runs = self.options.runs.clamp(1, 3);
-        eprint!("  bars with {RENDER_TASKS} tasks running: {runs} rounds ");
-        let mut bars = Vec::new();
-        let mut plain = Vec::new();
-        let mut failure = None;
-        for _ in 0..runs {
-            eprint!(".");
-            match (self.cpu_on_terminal(&dir, "auto"), self.cpu_on_terminal(&dir, "plain")) {
-                (Ok(b), Ok(p)) => {
-                    bars.push(b);
-                    plain.push(p);
-                }
-                (Err(e), _) | (_, Err(e)) => {
-                    failure = Some(e);
-                    break;
+        let mut row = Row { other: other.into(), target: target.text(), ..Row::new(workload) };
+        match result {
+            Err(error) => row.opsrun = self.failed(error),
+            Ok(pairs) => {
+                if let (Some(a), Some(b), Some(ratio)) = (pairs.a(), pairs.b(), pairs.ratio()) {
+                    row.opsrun = ms(a.wall);
+                    row.cpu = ms(a.cpu);
+                    row.rss = rss(a.max_rss);
+                    row.other_time = ms(b.wall);
+                    row.other_rss = rss(b.max_rss);
+                    row.ratio = table::ratio(&ratio);
+                    row.met = target.met(ratio.median);
                 }
             }
         }
-        eprintln!(" done");
-        let row = |opsrun: String, floor: String, ratio: String, met| Row {
-            workload: format!("progress bars, {RENDER_TASKS} tasks running at once (CPU per second of run)"),
-            opsrun,
-            floor,
-            go_task: "—".into(),
-            just: "—".into(),
-            ratio,
-            target: format!("< {RENDER_TARGET_PERCENT}% of a core"),
-            met,
+        row
+    }
+
+    /// opsrun `opsrun_args` paired against go-task or just, both in `dir`.
+    pub(super) fn tool_row(&mut self, title: &str, dir: &Path, opsrun_args: &[&str], versus: &Versus<'_>) -> Row {
+        let (tool, name, program) = match versus.runner {
+            Runner::GoTask => (self.go_task, "go-task", "task"),
+            Runner::Just => (self.just, "just", "just"),
         };
-        if let Some(error) = failure {
-            self.footnotes.push(error);
-            let cell = format!("failed [{}]", self.footnotes.len());
-            return Ok(row(cell, "—".into(), "—".into(), None));
-        }
-        let percent = |samples: &mut Vec<(f64, f64)>| {
-            let mut shares: Vec<f64> = samples.iter().map(|(cpu, wall)| cpu / wall * 100.0).collect();
-            shares.sort_by(f64::total_cmp);
-            shares[shares.len() / 2]
+        let Some(tool) = tool else {
+            return Row { other: format!("{name}: not installed"), target: versus.target.text(), ..Row::new(title) };
         };
-        let (bars, plain) = (percent(&mut bars), percent(&mut plain));
-        let cost = bars - plain;
-        Ok(row(
-            format!("{bars:.1}% (bars)"),
-            format!("{plain:.1}% (plain lines)"),
-            format!("{cost:+.1} points"),
-            Some(cost < RENDER_TARGET_PERCENT),
-        ))
-    }
-
-    /// (CPU seconds, wall seconds) of `opsrun --output MODE run all` on a 40×120 pseudo-terminal.
-    fn cpu_on_terminal(&self, dir: &Path, mode: &str) -> Result<(f64, f64), String> {
-        let times = dir.join(format!("times-{mode}"));
-        let script = format!(
-            "stty rows 40 cols 120; '{}' --output {mode} run all -j {RENDER_TASKS} --force; times > '{}'",
-            self.opsrun.display(),
-            times.display()
-        );
-        let mut command = Command::new("script");
-        command
-            .args(["-q", "-e", "-c", &script, "/dev/null"])
-            .current_dir(dir)
-            .env_remove("CI")
-            .env("TERM", "xterm-256color");
-        let wall = time_command(&mut command)
-            .map_err(|e| format!("`script` (util-linux) running opsrun on a pseudo-terminal: {e}"))?;
-        let text = fs::read_to_string(&times).map_err(|e| format!("no `times` output: {e}"))?;
-        // The second line of `times`: the children's user and system time, as `0m1.234s 0m0.567s`.
-        let children = text.lines().nth(1).ok_or_else(|| format!("unexpected `times` output: {text:?}"))?;
-        let cpu: f64 = children
-            .split_whitespace()
-            .map(shell_time)
-            .sum::<Option<f64>>()
-            .ok_or_else(|| format!("unexpected `times` output: {text:?}"))?;
-        Ok((cpu, wall.as_secs_f64()))
+        let label = format!("{name} `{program} {}`{}", versus.args.join(" "), versus.note);
+        let result = {
+            let mut opsrun = Self::side("opsrun", || self.opsrun(dir, opsrun_args));
+            let mut other = Self::side(name, || Self::tool(tool, dir, versus.args));
+            self.compare(title, &mut opsrun, &mut other)
+        };
+        self.pair_row(title, label, result, versus.target)
     }
 }
 
-/// `1m2.500s` as seconds.
-fn shell_time(text: &str) -> Option<f64> {
-    let (minutes, seconds) = text.strip_suffix('s')?.split_once('m')?;
-    Some(minutes.parse::<f64>().ok()? * 60.0 + seconds.parse::<f64>().ok()?)
+/// A task runner opsrun is compared with.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Runner {
+    GoTask,
+    Just,
 }
 
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
+/// What opsrun is paired against in [`Bench::tool_row`].
+pub(super) struct Versus<'x> {
+    pub(super) runner: Runner,
+    /// The tool's arguments.
+    pub(super) args: &'x [&'x str],
+    /// Appended to the tool's label: what the reader must know to read its figure.
+    pub(super) note: &'x str,
+    pub(super) target: Target,
 }
 
-fn ratio(measured: &Timing, floor: &Timing) -> Option<f64> {
-    match (measured, floor) {
-        (Ok(measured), Ok(floor)) if !floor.is_zero() => Some(measured.as_secs_f64() / floor.as_secs_f64()),
-        _ => None,
+/// Drops what would change the output of the programs timed.
+fn clean_env(command: &mut Command) {
+    command.env_remove("CI").env_remove("RUST_LOG");
+}
+
+/// Checks that a run's stderr ends with `expected` somewhere in its last lines.
+pub(super) fn stderr_has(finished: &Finished, expected: &str) -> Result<(), String> {
+    if finished.stderr.contains(expected) {
+        Ok(())
+    } else {
+        let last: Vec<&str> = finished.stderr.lines().rev().take(4).collect();
+        Err(format!("expected `{expected}` on stderr; its last lines, last first: {last:?}"))
     }
-}
-
-fn ratio_cell(measured: &Timing, floor: &Timing) -> String {
-    ratio(measured, floor).map_or_else(|| "—".into(), |r| format!("{r:.2}×"))
 }
 
 /// The results section: the machine and versions, the table, the footnotes.
@@ -477,8 +315,10 @@ fn section(bench: &Bench<'_>, rows: &[Row]) -> String {
     let _ = writeln!(out, "- go-task: {}; just: {}", version(bench.go_task), version(bench.just));
     let _ = writeln!(
         out,
-        "- each figure is the median of {} timed runs after {} warm-up run(s), contenders interleaved round by round\n",
-        bench.options.runs, bench.options.warmup
+        "- each comparison: {} untimed warm-up pair(s), then {} timed pairs in alternating order; times are \
+         medians over those pairs, the ratio is the median of the per-pair ratios (range in parentheses), \
+         peak RSS the largest `ru_maxrss` of any run\n",
+        bench.options.warmup, bench.options.pairs
     );
     out.push_str(&markdown(rows));
     for (index, footnote) in bench.footnotes.iter().enumerate() {
@@ -490,12 +330,15 @@ fn section(bench: &Bench<'_>, rows: &[Row]) -> String {
 
 fn flags(options: &BenchOptions) -> String {
     let mut flags = String::new();
-    match options.runs {
-        DEFAULT_RUNS => {}
-        QUICK_RUNS => flags.push_str(" --quick"),
-        runs => {
-            let _ = write!(flags, " --runs {runs}");
+    match options.pairs {
+        DEFAULT_PAIRS => {}
+        QUICK_PAIRS => flags.push_str(" --quick"),
+        pairs => {
+            let _ = write!(flags, " --pairs {pairs}");
         }
+    }
+    if let Some(only) = &options.only {
+        let _ = write!(flags, " --only {only}");
     }
     if options.write {
         flags.push_str(" --write");
@@ -536,17 +379,21 @@ mod tests {
     }
 
     #[test]
-    fn shell_times() {
-        assert_eq!(shell_time("0m1.250s"), Some(1.25));
-        assert_eq!(shell_time("2m0.000s"), Some(120.0));
-        assert_eq!(shell_time("1.2"), None);
+    fn targets() {
+        assert_eq!(Target::AtMost(1.15).text(), "≤ 1.15×");
+        assert_eq!(Target::Below(0.1).text(), "< 0.1×");
+        assert_eq!(Target::None.text(), "—");
+        assert_eq!(Target::AtMost(1.15).met(1.15), Some(true));
+        assert_eq!(Target::Below(1.0).met(1.0), Some(false));
+        assert_eq!(Target::None.met(0.5), None);
     }
 
     #[test]
-    fn ratios() {
-        let ms = Duration::from_millis;
-        assert_eq!(ratio_cell(&Ok(ms(12)), &Ok(ms(10))), "1.20×");
-        assert_eq!(ratio_cell(&Err("x".into()), &Ok(ms(10))), "—");
-        assert_eq!(ratio(&Ok(ms(1)), &Ok(Duration::ZERO)), None);
+    fn flags_say_how_the_table_was_made() {
+        let options =
+            |pairs, only: Option<&str>, write| BenchOptions { pairs, warmup: 1, write, only: only.map(Into::into) };
+        assert_eq!(flags(&options(9, None, true)), " --write");
+        assert_eq!(flags(&options(3, Some("plan"), false)), " --quick --only plan");
+        assert_eq!(flags(&options(15, None, false)), " --pairs 15");
     }
 }

@@ -5,28 +5,65 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
+use super::pairs::Spread;
+use super::process::PeakRss;
+
 pub(crate) const BEGIN_MARKER: &str = "<!-- bench:begin -->";
 pub(crate) const END_MARKER: &str = "<!-- bench:end -->";
 
-const HEADER: [&str; 8] = ["workload", "opsrun", "floor", "go-task", "just", "ratio vs floor", "target", "ok?"];
+const HEADER: [&str; 10] = [
+    "workload",
+    "opsrun",
+    "opsrun CPU",
+    "opsrun peak RSS",
+    "compared with",
+    "its time",
+    "its peak RSS",
+    "ratio: median of pairs (range)",
+    "target",
+    "met?",
+];
 
-/// One line of the table, already formatted.
+/// One line of the table, already formatted; `—` where a cell does not apply.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
     pub(crate) workload: String,
+    /// opsrun's median wall time (or its throughput).
     pub(crate) opsrun: String,
-    pub(crate) floor: String,
-    pub(crate) go_task: String,
-    pub(crate) just: String,
+    /// opsrun's median user + system CPU time, its children's included.
+    pub(crate) cpu: String,
+    /// The largest `ru_maxrss` of opsrun's runs.
+    pub(crate) rss: String,
+    /// What opsrun is compared with.
+    pub(crate) other: String,
+    pub(crate) other_time: String,
+    pub(crate) other_rss: String,
     pub(crate) ratio: String,
     pub(crate) target: String,
-    /// `None` for informational rows without a target.
+    /// `None` for rows that are information only.
     pub(crate) met: Option<bool>,
 }
 
 impl Row {
-    fn cells(&self) -> [String; 8] {
-        let ok = match self.met {
+    /// A row whose cells are all `—` but the workload's.
+    pub(crate) fn new(workload: impl Into<String>) -> Self {
+        let none = || "—".to_string();
+        Self {
+            workload: workload.into(),
+            opsrun: none(),
+            cpu: none(),
+            rss: none(),
+            other: none(),
+            other_time: none(),
+            other_rss: none(),
+            ratio: none(),
+            target: none(),
+            met: None,
+        }
+    }
+
+    fn cells(&self) -> [String; 10] {
+        let met = match self.met {
             Some(true) => "yes",
             Some(false) => "**no**",
             None => "—",
@@ -34,12 +71,14 @@ impl Row {
         [
             self.workload.clone(),
             self.opsrun.clone(),
-            self.floor.clone(),
-            self.go_task.clone(),
-            self.just.clone(),
+            self.cpu.clone(),
+            self.rss.clone(),
+            self.other.clone(),
+            self.other_time.clone(),
+            self.other_rss.clone(),
             self.ratio.clone(),
             self.target.clone(),
-            ok.to_string(),
+            met.to_string(),
         ]
     }
 }
@@ -50,9 +89,44 @@ pub(crate) fn ms(duration: Duration) -> String {
     if ms < 10.0 { format!("{ms:.2} ms") } else { format!("{ms:.1} ms") }
 }
 
+/// A count with thousands separated: `10,000`.
+pub(crate) fn grouped(count: usize) -> String {
+    let digits = count.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// KiB (as `ru_maxrss` counts) in MiB, with one decimal.
+pub(crate) fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib_to_mib(kib))
+}
+
+/// A peak RSS in MiB; `≤ 4.3 MiB` when it is only an upper bound.
+pub(crate) fn rss(peak: PeakRss) -> String {
+    if peak.at_most { format!("≤ {}", mib(peak.kib)) } else { mib(peak.kib) }
+}
+
+pub(crate) fn kib_to_mib(kib: u64) -> f64 {
+    // Exact for any RSS a machine has (below 2^53 KiB).
+    #[expect(clippy::cast_precision_loss, reason = "RSS in KiB is far below 2^53")]
+    let kib = kib as f64;
+    kib / 1024.0
+}
+
+/// A ratio's median and, in parentheses, its range over the pairs: `1.18× (1.10–1.25)`.
+pub(crate) fn ratio(spread: &Spread) -> String {
+    format!("{:.2}× ({:.2}–{:.2})", spread.median, spread.min, spread.max)
+}
+
 /// A markdown table whose columns are padded so that it also reads well in a terminal.
 pub(crate) fn markdown(rows: &[Row]) -> String {
-    let cells: Vec<[String; 8]> = rows.iter().map(Row::cells).collect();
+    let cells: Vec<[String; 10]> = rows.iter().map(Row::cells).collect();
     let mut widths = HEADER.map(str::chars).map(Iterator::count);
     for row in &cells {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -105,24 +179,40 @@ mod tests {
     #[test]
     fn table_is_padded_markdown() {
         let row = Row {
-            workload: "w".into(),
             opsrun: ms(Duration::from_micros(1500)),
-            floor: ms(Duration::from_millis(25)),
-            go_task: "not installed".into(),
-            just: "—".into(),
-            ratio: "0.06×".into(),
+            rss: rss(PeakRss { kib: 3 * 1024 + 512, at_most: false }),
+            other: "`floor 1 1`".into(),
+            other_time: ms(Duration::from_millis(25)),
+            ratio: ratio(&Spread { median: 0.06, min: 0.051, max: 0.2 }),
             target: "< 1.2×".into(),
             met: Some(false),
+            ..Row::new("w")
         };
         let table = markdown(&[row]);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[0],
-            "| workload | opsrun  | floor   | go-task       | just | ratio vs floor | target | ok?    |"
+            "| workload | opsrun  | opsrun CPU | opsrun peak RSS | compared with | its time | its peak RSS \
+             | ratio: median of pairs (range) | target | met?   |"
         );
         assert_eq!(
             lines[2],
-            "| w        | 1.50 ms | 25.0 ms | not installed | —    | 0.06×          | < 1.2× | **no** |"
+            "| w        | 1.50 ms | —          | 3.5 MiB         | `floor 1 1`   | 25.0 ms  | —            \
+             | 0.06× (0.05–0.20)              | < 1.2× | **no** |"
         );
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(ms(Duration::from_micros(1234)), "1.23 ms");
+        assert_eq!(ms(Duration::from_micros(12_345)), "12.3 ms");
+        assert_eq!(mib(1024), "1.0 MiB");
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(2_500), "2,500");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(mib(32 * 1024 - 60), "31.9 MiB");
+        assert_eq!(rss(PeakRss { kib: 4403, at_most: true }), "≤ 4.3 MiB");
+        assert_eq!(rss(PeakRss { kib: 4403, at_most: false }), "4.3 MiB");
     }
 }

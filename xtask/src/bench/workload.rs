@@ -12,6 +12,13 @@ pub(crate) struct Workload {
     pub(crate) justfile: String,
 }
 
+impl Workload {
+    /// The three files, named as each tool looks for them.
+    pub(crate) fn files(&self) -> [(&'static str, &str); 3] {
+        [("tasks.toml", &self.tasks_toml), ("Taskfile.yml", &self.taskfile_yml), ("justfile", &self.justfile)]
+    }
+}
+
 /// A task in a tool-neutral form.
 struct Node {
     name: String,
@@ -93,10 +100,10 @@ pub(crate) fn running(count: usize) -> String {
     toml
 }
 
-/// A pipeline `p` over `count` no-op tasks, each depending on the previous one and on the task at
-/// half its index, so that the plan is a DAG rather than a plain chain.
-pub(crate) fn pipeline(count: usize) -> String {
-    let nodes = (0..count)
+/// `count` no-op tasks `r0000`…, each depending on the previous one and on the task at half its
+/// index, so that the plan is a DAG rather than a plain chain; the last is [`dag_target`].
+fn dag(count: usize) -> Vec<Node> {
+    (0..count)
         .map(|i| {
             let mut deps: Vec<usize> = [i / 2, i.wrapping_sub(1)].into_iter().filter(|&d| d < i).collect();
             deps.sort_unstable();
@@ -108,10 +115,55 @@ pub(crate) fn pipeline(count: usize) -> String {
                 deps: deps.into_iter().map(|d| name('r', d)).collect(),
             }
         })
-        .collect::<Vec<_>>();
-    let mut toml = render(&nodes).tasks_toml;
-    let _ = write!(toml, "\n[pipelines.p]\ntargets = [\"{}\"]\n", name('r', count.saturating_sub(1)));
+        .collect()
+}
+
+pub(crate) fn dag_target(count: usize) -> String {
+    name('r', count.saturating_sub(1))
+}
+
+/// The [`dag`] of `count` tasks, for planning (`opsrun run LAST --dry-run`).
+pub(crate) fn plan(count: usize) -> String {
+    render(&dag(count)).tasks_toml
+}
+
+/// A pipeline `p` over the [`dag`] of `count` tasks, each with a health gate that passes at its
+/// first probe (`true`).
+pub(crate) fn gated_pipeline(count: usize) -> String {
+    let mut toml = plan(count);
+    for i in 0..count {
+        let _ = write!(toml, "[tasks.{}.health]\ncmd = \"true\"\nsuccess_threshold = 1\n\n", name('r', i));
+    }
+    let _ = write!(toml, "[pipelines.p]\ntargets = [\"{}\"]\n", dag_target(count));
     toml
+}
+
+/// One task `build` whose sources are every file under `src/`, and whose command leaves a
+/// marker, `ran`, so that the harness can tell a run from a skip. `tasks.toml` and
+/// `Taskfile.yml` (go-task's default `method: checksum`); there is no justfile, since just has no
+/// up-to-date checks.
+pub(crate) fn up_to_date() -> Workload {
+    Workload {
+        tasks_toml: format!("[tasks.build]\nsources = [\"{SOURCES_GLOB}\"]\ncmds = [\"touch {RAN_MARKER}\"]\n"),
+        taskfile_yml: format!(
+            "version: '3'\n\ntasks:\n  build:\n    sources:\n      - '{SOURCES_GLOB}'\n    cmds:\n      - touch {RAN_MARKER}\n"
+        ),
+        justfile: String::new(),
+    }
+}
+
+/// What [`up_to_date`]'s task reads, relative to the workload's directory.
+pub(crate) const SOURCES_GLOB: &str = "src/**/*";
+/// The file [`up_to_date`]'s task creates when it runs.
+pub(crate) const RAN_MARKER: &str = "ran";
+
+/// One task `out` that prints `bytes` bytes of 61-byte lines to stdout; [`output_command`] alone.
+pub(crate) fn output(bytes: usize) -> String {
+    format!("[tasks.out]\ncmds = [\"{}\"]\n", output_command(bytes))
+}
+
+pub(crate) fn output_command(bytes: usize) -> String {
+    format!("yes 'opsrun benchmark output line of about sixty characters......' | head -c {bytes}")
 }
 
 /// Writes the nodes in the three formats. Commands are written with opsrun's `{{X}}` placeholder
@@ -206,8 +258,23 @@ cmds = [\"echo {{.X}} t0003\"]
         let chain = chain(3);
         assert!(chain.tasks_toml.contains("[tasks.c0002]\ndeps = [\"c0001\"]\ncmds = [\"true\"]\n"));
         assert_eq!(chain_target(3), "c0002");
-        let pipeline = pipeline(5);
-        assert!(pipeline.contains("[tasks.r0004]\ndeps = [\"r0002\", \"r0003\"]\n"));
+        let plan = plan(5);
+        assert!(plan.contains("[tasks.r0004]\ndeps = [\"r0002\", \"r0003\"]\ncmds = [\"true\"]\n"));
+        assert_eq!(dag_target(5), "r0004");
+        let pipeline = gated_pipeline(5);
+        assert!(pipeline.starts_with(&plan));
+        assert!(pipeline.contains("[tasks.r0004.health]\ncmd = \"true\"\nsuccess_threshold = 1\n"));
         assert!(pipeline.ends_with("[pipelines.p]\ntargets = [\"r0004\"]\n"));
+    }
+
+    #[test]
+    fn up_to_date_and_output_tasks() {
+        let workload = up_to_date();
+        assert_eq!(workload.tasks_toml, "[tasks.build]\nsources = [\"src/**/*\"]\ncmds = [\"touch ran\"]\n");
+        assert!(workload.taskfile_yml.contains("    sources:\n      - 'src/**/*'\n    cmds:\n      - touch ran\n"));
+        assert_eq!(
+            output(1000),
+            "[tasks.out]\ncmds = [\"yes 'opsrun benchmark output line of about sixty characters......' | head -c 1000\"]\n"
+        );
     }
 }
