@@ -5,11 +5,12 @@
 //! - `ci`: the checks CI runs, in order, stopping at the first failure ([`ci`]).
 //! - `api [--check]`: write, or check, the public-API snapshots `api/<crate>.txt` ([`api`]).
 //! - `tidy`: source-hygiene checks that also run as a `#[test]` inside `cargo test` ([`tidy`]).
-//! - `bench [--quick] [--runs N] [--write]`: opsrun against the raw process-spawn floor and, when
-//!   installed, go-task and just ([`bench`]).
+//! - `bench [--quick] [--pairs N] [--only W] [--write]`: opsrun's default invocation against a C
+//!   `posix_spawn` floor and, when installed, go-task and just, as medians of A/B pairs
+//!   ([`bench`]).
 //!
-//! xtask depends on std and `serde_json` only (for rustdoc's and cargo's JSON), so that it builds
-//! in seconds on a clean checkout.
+//! xtask depends on std, `serde_json` (for rustdoc's and cargo's JSON) and `libc` (the bench's
+//! `wait4` and `poll`) only, so that it builds in seconds on a clean checkout.
 
 mod api;
 mod bench;
@@ -34,9 +35,10 @@ commands:
   tidy                    check //! module docs, no dbg!/todo!/unimplemented!, no ignored tests, crates in
                           ARCHITECTURE.md, crate layering, unused dependencies
   bench [options]         benchmark opsrun against the process-spawn floor, go-task and just
-    --quick               3 measured runs instead of 10
-    --runs N              N measured runs (after one warm-up run)
-    --write               write the results into docs/benchmarks.md";
+    --quick               3 timed A/B pairs per comparison instead of 9
+    --pairs N             N timed A/B pairs per comparison (after one untimed pair)
+    --only WORKLOAD       one workload (startup, list, chain, fan-out, up-to-date, plan, output, gate, resume, render)
+    --write               write the results into docs/benchmarks.md (needs at least 9 pairs)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
