@@ -145,3 +145,28 @@ fn editing_a_called_task_reruns_its_resumed_caller() {
     assert_eq!(outcome(&rerun.json_events(), "stage"), TaskOutcome::Ok);
     assert_eq!(rerun.read("ran.log"), "helper-v1\nstage\nhelper-v2\nstage\n");
 }
+
+#[test]
+fn a_plain_run_leaves_its_records_in_the_state_log_and_a_pipeline_folds_them() {
+    let first = Test::new()
+        .tasks("[tasks.a]\ncmds = ['true']\n\n[pipelines.p]\ntargets = ['a']\n")
+        .args(&["--output", "plain", "run", "a"])
+        .run();
+    // No snapshot (and none of its fsyncs) for `opsrun run`: the record is in the log, which
+    // every load replays.
+    assert!(!first.exists(".opsrun/state.json"), "a plain run wrote a snapshot");
+    assert_eq!(crate::support::persisted_state(first.path())["tasks"]["a"]["status"], "succeeded");
+    let second = first.then().args(&["--output", "plain", "run", "a"]).run();
+    assert!(!second.exists(".opsrun/state.json"));
+    assert_eq!(
+        second.read(".opsrun/state.wal").lines().count(),
+        4,
+        "two lines per run: running (with its group), outcome"
+    );
+    // A pipeline uses the record (the task is resumed) and folds the log into a snapshot.
+    let pipeline = second.then().args(&["--output", "plain", "pipeline", "p"]).run();
+    pipeline.stderr_contains("resumed");
+    assert!(pipeline.exists(".opsrun/state.json"));
+    assert_eq!(pipeline.read(".opsrun/state.wal"), "", "the log was folded");
+    assert_eq!(crate::support::persisted_state(pipeline.path())["tasks"]["a"]["status"], "succeeded");
+}

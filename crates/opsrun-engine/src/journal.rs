@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use opsrun_event::{Event, EventEnvelope, EventSink, RunMode, RunOutcome, Stream};
+use opsrun_event::{Event, EventEnvelope, EventSink, OutputLines, RunMode, RunOutcome, Stream};
 use serde::Serialize;
 
 /// Output of one task journaled in full; past it, only the last lines and a note.
@@ -39,6 +39,8 @@ struct JournalInner {
     buf: Vec<u8>,
     /// Output journaled so far, by task.
     output: HashMap<String, OutputBudget>,
+    /// fsync the journal when the run finishes.
+    sync_at_end: bool,
 }
 
 /// One task's output in the journal.
@@ -58,7 +60,20 @@ impl RunJournal {
         let dir = state_dir.join("runs");
         crate::private_fs::create_dir(&dir)?;
         let f = crate::private_fs::create_new(&dir.join(format!("{run}.jsonl")))?;
-        Ok(Self { inner: Mutex::new(JournalInner { file: Some(f), buf: Vec::new(), output: HashMap::new() }) })
+        Ok(Self {
+            inner: Mutex::new(JournalInner {
+                file: Some(f),
+                buf: Vec::new(),
+                output: HashMap::new(),
+                sync_at_end: true,
+            }),
+        })
+    }
+
+    /// Not fsynced at the end of the run (`opsrun run`, which nothing resumes from).
+    pub(crate) fn unsynced(self) -> Self {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).sync_at_end = false;
+        self
     }
 }
 
@@ -78,29 +93,40 @@ impl JournalInner {
         }
     }
 
-    /// An output line: journaled while the task's budget lasts, then kept in its tail.
-    fn output(&mut self, event: &EventEnvelope, task: &str, stream: Stream, line: &str) {
-        let budget = match self.output.get_mut(task) {
+    /// Output lines: journaled while the task's budget lasts, then counted and kept in its tail.
+    fn output(&mut self, output: &OutputLines<'_>) {
+        let budget = match self.output.get_mut(output.task) {
             Some(b) => b,
-            None => self.output.entry(task.to_string()).or_default(),
+            None => self.output.entry(output.task.to_string()).or_default(),
         };
-        let size = line.len() as u64 + 1;
-        if budget.left_out.0 == 0 && budget.bytes + size <= JOURNAL_OUTPUT_BYTES {
+        let mut journaled = 0;
+        for line in output.lines {
+            let size = line.len() as u64 + 1;
+            if budget.left_out.0 > 0 || budget.bytes + size > JOURNAL_OUTPUT_BYTES {
+                break;
+            }
             budget.bytes += size;
-            self.push(event);
-            return;
+            journaled += 1;
         }
-        budget.left_out.0 += 1;
-        budget.left_out.1 += size;
-        // The oldest tail entry's string is reused: no allocation per line in the steady state.
-        let mut text = if budget.tail.len() >= JOURNAL_OUTPUT_TAIL {
-            budget.tail.pop_front().map(|(_, _, t)| t).unwrap_or_default()
-        } else {
-            String::new()
-        };
-        text.clear();
-        text.push_str(line);
-        budget.tail.push_back((event.ts, stream, text));
+        let rest = &output.lines[journaled..];
+        budget.left_out.0 += rest.len() as u64;
+        budget.left_out.1 += rest.iter().map(|l| l.len() as u64 + 1).sum::<u64>();
+        // Only the last lines can end up in the tail; the oldest entry's string is reused, so
+        // a task printing millions of lines costs no allocation per line here.
+        for line in &rest[rest.len().saturating_sub(JOURNAL_OUTPUT_TAIL)..] {
+            let mut text = if budget.tail.len() >= JOURNAL_OUTPUT_TAIL {
+                budget.tail.pop_front().map(|(_, _, t)| t).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            text.clear();
+            text.push_str(line);
+            budget.tail.push_back((output.ts, output.stream, text));
+        }
+        let kept = OutputLines { lines: &output.lines[..journaled], ..*output };
+        for envelope in kept.envelopes() {
+            self.push(&envelope);
+        }
     }
 
     /// A task finished: the note and the tail of the output the journal left out, if any.
@@ -147,7 +173,13 @@ impl EventSink for RunJournal {
     fn emit(&self, event: &EventEnvelope) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         match &event.event {
-            Event::Output { task, stream, line } => inner.output(event, task, *stream, line),
+            Event::Output { task, stream, line } => inner.output(&OutputLines {
+                ts: event.ts,
+                run: &event.run,
+                task,
+                stream: *stream,
+                lines: std::slice::from_ref(line),
+            }),
             Event::TaskFinished { task, .. } => {
                 inner.end_output(task, &event.run);
                 inner.push(event);
@@ -160,13 +192,19 @@ impl EventSink for RunJournal {
                 inner.push(event);
                 inner.write_out();
                 // The state's write-ahead log, not the journal, is what resume relies on, so
-                // only the end of the run is fsynced.
-                if let Some(f) = inner.file.take() {
+                // only the end of a resumable run is fsynced.
+                if let Some(f) = inner.file.take()
+                    && inner.sync_at_end
+                {
                     let _ = f.sync_all();
                 }
             }
             _ => inner.push(event),
         }
+    }
+
+    fn emit_output(&self, output: &OutputLines<'_>) {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).output(output);
     }
 
     fn flush(&self) {
@@ -229,11 +267,11 @@ impl TaskLog {
 }
 
 impl TaskLogs {
-    /// Logs under `.opsrun/logs/<run>/`.
+    /// Logs under `.opsrun/logs/<run>/`, a directory made with the first log (a run whose
+    /// tasks print nothing and succeed leaves none).
     pub fn create(state_dir: &Path, run: &str) -> std::io::Result<Self> {
-        let dir = state_dir.join("logs").join(run);
-        crate::private_fs::create_dir(&dir)?;
-        Ok(Self { dir, logs: Mutex::default() })
+        crate::private_fs::create_dir(&state_dir.join("logs"))?;
+        Ok(Self { dir: state_dir.join("logs").join(run), logs: Mutex::default() })
     }
 
     /// The log file of a task in a run.
@@ -255,19 +293,27 @@ impl TaskLogs {
         };
         if let TaskLog::Pending(lines) = log {
             lines.push(line.to_string());
-            if !keep {
-                return;
+            if keep {
+                self.open(task, log);
             }
-            let path = self.dir.join(format!("{}.log", file_name(task)));
-            let Ok(file) = crate::private_fs::open_append(&path) else { return };
-            let mut open = TaskLog::Open { file, buf: Vec::new(), written: 0, capped: false };
-            for l in lines.drain(..) {
-                open.write_line(&l);
-            }
-            *log = open;
         } else {
             log.write_line(line);
         }
+    }
+
+    /// Creates `task`'s log file and writes the lines held until now.
+    fn open(&self, task: &str, log: &mut TaskLog) {
+        let TaskLog::Pending(lines) = log else { return };
+        let path = self.dir.join(format!("{}.log", file_name(task)));
+        let Ok(file) = crate::private_fs::create_dir(&self.dir).and_then(|()| crate::private_fs::open_append(&path))
+        else {
+            return;
+        };
+        let mut open = TaskLog::Open { file, buf: Vec::new(), written: 0, capped: false };
+        for l in lines.drain(..) {
+            open.write_line(&l);
+        }
+        *log = open;
     }
 }
 
@@ -304,6 +350,19 @@ impl EventSink for TaskLogs {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn emit_output(&self, output: &OutputLines<'_>) {
+        let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+        let log = match logs.get_mut(output.task) {
+            Some(log) => log,
+            None => logs.entry(output.task.to_string()).or_insert_with(|| TaskLog::Pending(Vec::new())),
+        };
+        // Output is worth keeping: the log is created by its first line.
+        self.open(output.task, log);
+        for line in output.lines {
+            log.write_line(line);
         }
     }
 

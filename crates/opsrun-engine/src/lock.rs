@@ -114,9 +114,9 @@ impl RunLock {
             token_digest: Some(digest(&token)),
         };
         // Informational only: the OS lock is the truth, so a failure to write this is ignored
-        // (nested runs then cannot join and are refused, which is safe).
-        let _ =
-            crate::private_fs::write_atomic(&info_path, &serde_json::to_vec_pretty(&info).unwrap_or_default(), None);
+        // (nested runs then cannot join and are refused, which is safe), and it is not fsynced
+        // (after a power cut the lock is free whatever this file says).
+        let _ = crate::private_fs::replace_unsynced(&info_path, &serde_json::to_vec_pretty(&info).unwrap_or_default());
         Ok(RunLock { _file: file, info_path, token })
     }
 }

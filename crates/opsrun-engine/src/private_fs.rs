@@ -87,6 +87,16 @@ pub fn truncate(path: &Path) -> io::Result<()> {
 /// `keep_previous`, the old file is kept as `<path>.prev` first. Never leaves a half-written
 /// `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8], keep_previous: Option<&Path>) -> io::Result<()> {
+    replace(path, bytes, keep_previous, true)
+}
+
+/// [`write_atomic`] without the fsyncs, for a file whose loss in a power cut costs nothing (a
+/// reader sees the old or the new content, never a mix, as long as the machine stays up).
+pub(crate) fn replace_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace(path, bytes, None, false)
+}
+
+fn replace(path: &Path, bytes: &[u8], keep_previous: Option<&Path>, sync: bool) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
@@ -94,7 +104,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], keep_previous: Option<&Path>) -> 
     let result = (|| {
         let mut f = create_new(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         drop(f);
         if let Some(prev) = keep_previous
             && fs::symlink_metadata(path).is_ok()
@@ -102,7 +114,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], keep_previous: Option<&Path>) -> 
             fs::rename(path, prev)?;
         }
         fs::rename(&tmp, path)?;
-        File::open(dir).and_then(|d| d.sync_all())
+        if sync { File::open(dir).and_then(|d| d.sync_all()) } else { Ok(()) }
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -151,13 +151,19 @@ struct EmitterInner {
     now: FanOut,
     /// Sinks that get events in batches, from [`Emitter::deliver`].
     later: FanOut,
-    /// Events not yet given to `later`.
-    queue: std::sync::Mutex<Vec<EventEnvelope>>,
+    /// Events not yet given to `later`, and how many (output lines counted one by one).
+    queue: std::sync::Mutex<(Vec<Queued>, usize)>,
     /// Held while a batch is delivered, so that two batches never interleave.
     delivering: std::sync::Mutex<()>,
     /// Set when there is something for the [`flusher`] to do.
     pending: std::sync::atomic::AtomicBool,
     notify: tokio::sync::Notify,
+}
+
+/// An event, or a command's lines read together, waiting for the batched sinks.
+enum Queued {
+    Event(EventEnvelope),
+    Output { ts: jiff::Timestamp, task: String, stream: opsrun_event::Stream, lines: Vec<String> },
 }
 
 /// Past this many queued events, the emitting code delivers them itself (a command printing
@@ -190,10 +196,34 @@ impl Emitter {
             event: event.map_strings(|s| self.masker.mask_owned(s)),
         };
         self.inner.now.emit(&envelope);
+        self.enqueue(Queued::Event(envelope), 1);
+    }
+
+    /// The lines a command printed on `stream`, read together: masked, then one
+    /// [`Event::Output`] each for every sink (see [`EventSink::emit_output`]). Takes the lines
+    /// out of `lines`.
+    pub(crate) fn emit_output(&self, task: &str, stream: opsrun_event::Stream, lines: &mut Vec<String>) {
+        let mut lines = std::mem::take(lines);
+        self.masker.mask_each(&mut lines);
+        let task = self.masker.mask(task);
+        let ts = jiff::Timestamp::now();
+        self.inner.now.emit_output(&opsrun_event::OutputLines {
+            ts,
+            run: &self.run,
+            task: &task,
+            stream,
+            lines: &lines,
+        });
+        let count = lines.len();
+        self.enqueue(Queued::Output { ts, task, stream, lines }, count);
+    }
+
+    fn enqueue(&self, item: Queued, count: usize) {
         let queued = {
             let mut queue = lock(&self.inner.queue);
-            queue.push(envelope);
-            queue.len()
+            queue.0.push(item);
+            queue.1 += count;
+            queue.1
         };
         if queued >= MAX_QUEUED {
             self.deliver();
@@ -206,9 +236,15 @@ impl Emitter {
     /// Gives the queued events to the batched sinks, in order.
     fn deliver(&self) {
         let _one_at_a_time = lock(&self.inner.delivering);
-        let batch = std::mem::take(&mut *lock(&self.inner.queue));
-        for envelope in &batch {
-            self.inner.later.emit(envelope);
+        let (batch, _) = std::mem::take(&mut *lock(&self.inner.queue));
+        for item in &batch {
+            match item {
+                Queued::Event(envelope) => self.inner.later.emit(envelope),
+                Queued::Output { ts, task, stream, lines } => self
+                    .inner
+                    .later
+                    .emit_output(&opsrun_event::OutputLines { ts: *ts, run: &self.run, task, stream: *stream, lines }),
+            }
         }
     }
 
@@ -478,6 +514,9 @@ struct Records {
     wal: WalSlot,
     /// Why the state can no longer be recorded (a write failed): the run stops.
     broken: Option<String>,
+    /// Fold the change log into the snapshot at the end of every run (resumable runs), not
+    /// only once it is big (`opsrun run`).
+    fold_always: bool,
     /// The journal (when a state directory is kept), until the emitter takes it.
     journal: Option<Arc<RunJournal>>,
     /// `None` for a run without a state directory, and for a joined (nested) run.
@@ -498,6 +537,7 @@ impl Records {
     fn open(options: &RunOptions, run_id: &str) -> Result<Self, EngineError> {
         let mut records = Records {
             journal: None,
+            fold_always: true,
             store: None,
             logs_kept: None,
             state: State { version: crate::state::STATE_VERSION, ..State::default() },
@@ -534,8 +574,12 @@ impl Records {
             records.store = Some(store);
             run_id.to_string()
         };
-        let journal = RunJournal::create(dir, &journal_name)
+        let mut journal = RunJournal::create(dir, &journal_name)
             .map_err(|e| EngineError::Io { what: "cannot create the run journal".into(), source: e })?;
+        if options.mode == RunMode::Run {
+            journal = journal.unsynced();
+            records.fold_always = false;
+        }
         let logs = TaskLogs::create(dir, run_id)
             .map_err(|e| EngineError::Io { what: "cannot create the log directory".into(), source: e })?;
         let logs = Arc::new(logs);
@@ -685,18 +729,29 @@ impl Records {
     }
 
     /// Folds the run's change log into a new snapshot (nothing to do when every task was
-    /// resumed).
+    /// resumed). `opsrun run` leaves its lines in the log until it holds [`FOLD_WAL_BYTES`]:
+    /// the next load replays them, and a run that nothing resumes from does not pay a snapshot
+    /// and its fsyncs every time.
     fn close(&mut self, emitter: &Emitter) {
         self.check_writes(emitter);
+        let wal = lock(&self.wal).as_ref().map(|w| (w.is_dirty(), w.size()));
+        let fold = match wal {
+            Some((dirty, size)) => dirty && (self.fold_always || size >= FOLD_WAL_BYTES),
+            None => false,
+        };
         if let Some(store) = &self.store
             && self.broken.is_none()
-            && lock(&self.wal).as_ref().is_some_and(crate::state::StateWal::is_dirty)
+            && fold
             && let Err(e) = store.save(&self.state)
         {
             emitter.emit(Event::Warning { task: None, message: e.to_string() });
         }
     }
 }
+
+/// How big the change log of `opsrun run`s may grow before one of them folds it into the
+/// snapshot: replaying it costs every load about a millisecond per 200 KiB.
+const FOLD_WAL_BYTES: u64 = 1024 * 1024;
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -126,8 +126,8 @@ impl StateStore {
             .map_err(|e| EngineError::State { path: path.clone(), message: format!("cannot create: {e}") })?;
         let file = crate::private_fs::open_append(&path)
             .map_err(|e| EngineError::State { path: path.clone(), message: format!("cannot open: {e}") })?;
-        let dirty = file.metadata().is_ok_and(|m| m.len() > 0);
-        Ok(StateWal { file, path, dirty, pending: Vec::new(), failed: None })
+        let size = file.metadata().map_or(0, |m| m.len());
+        Ok(StateWal { file, path, dirty: size > 0, size, pending: Vec::new(), last: None, failed: None })
     }
 
     /// Loads the state; a missing file is an empty state. A damaged file is an error that says
@@ -243,8 +243,14 @@ pub(crate) struct StateWal {
     /// True once anything was appended through this handle, or the log was not empty when
     /// opened (a run that died before folding it).
     dirty: bool,
+    /// Bytes in the file (as opened, plus what this handle wrote).
+    size: u64,
     /// Lines appended but not written yet.
     pending: Vec<u8>,
+    /// The task of the last pending line and where that line starts: a newer record of the
+    /// same task replaces it before it is written (a `running` mark and the process group
+    /// recorded right after it are one line).
+    last: Option<(String, usize)>,
     /// Why writing failed (a full disk): nothing is written from then on.
     failed: Option<String>,
 }
@@ -255,6 +261,11 @@ impl StateWal {
         self.dirty
     }
 
+    /// Bytes in the log, written or pending.
+    pub(crate) fn size(&self) -> u64 {
+        self.size + self.pending.len() as u64
+    }
+
     /// Appends `task`'s record: [`Append::Sync`] and [`Append::Now`] write it at once, with
     /// everything pending before it (`Sync` also fsyncs); [`Append::Later`] waits for
     /// [`StateWal::write_pending`].
@@ -262,7 +273,22 @@ impl StateWal {
         if let Some(why) = &self.failed {
             return Err(EngineError::State { path: self.path.clone(), message: why.clone() });
         }
+        // Each line holds a task's whole record, so an unwritten older line of the same task
+        // says nothing the new one does not.
+        if let Some((last, start)) = &self.last
+            && last == task
+        {
+            self.pending.truncate(*start);
+        }
         let at = self.pending.len();
+        match &mut self.last {
+            Some((last, start)) => {
+                last.clear();
+                last.push_str(task);
+                *start = at;
+            }
+            None => self.last = Some((task.to_string(), at)),
+        }
         if let Err(e) = serde_json::to_writer(&mut self.pending, &WalLineRef { task, record }) {
             self.pending.truncate(at);
             return Err(EngineError::State { path: self.path.clone(), message: e.to_string() });
@@ -290,7 +316,9 @@ impl StateWal {
             return Ok(());
         }
         let written = crate::fault::write().and_then(|()| self.file.write_all(&self.pending));
+        self.size += self.pending.len() as u64;
         self.pending.clear();
+        self.last = None;
         written.map_err(|e| self.fail(&e))
     }
 
@@ -402,6 +430,23 @@ mod tests {
         assert!(wal.failure().is_some());
         assert!(wal.append("b", &record(RecordStatus::Running), Append::Now).is_err(), "refused from then on");
         assert!(wal.write_pending().is_err());
+    }
+
+    #[test]
+    fn an_unwritten_line_is_replaced_by_a_newer_record_of_the_same_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let mut wal = store.wal().unwrap();
+        wal.append("a", &record(RecordStatus::Running), Append::Later).unwrap();
+        wal.append("a", &record(RecordStatus::Running), Append::Later).unwrap();
+        wal.append("b", &record(RecordStatus::Running), Append::Later).unwrap();
+        wal.append("a", &record(RecordStatus::Failed), Append::Now).unwrap();
+        let text = fs::read_to_string(dir.path().join("state.wal")).unwrap();
+        let tasks: Vec<&str> = text.lines().map(|l| if l.contains(r#""task":"a""#) { "a" } else { "b" }).collect();
+        assert_eq!(tasks, ["a", "b", "a"], "the second `a` replaced the first, not the one after `b`");
+        assert_eq!(wal.size(), text.len() as u64);
+        let (loaded, _) = store.load().unwrap();
+        assert_eq!(loaded.tasks["a"].status, RecordStatus::Failed);
     }
 
     #[test]

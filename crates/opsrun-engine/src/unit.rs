@@ -19,7 +19,7 @@ use crate::gate::{self, ProbeContext, millis, sleep_or_shutdown};
 use crate::run::{Emitter, RunOptions};
 use crate::signal::Shutdown;
 use crate::state::TaskRecord;
-use opsrun_process::{Exit, ShellCommand, run_shell, run_shell_reporting};
+use opsrun_process::{Exit, ShellCommand, run_shell, run_shell_batched};
 use opsrun_spec::Masker;
 
 /// Messages from units to the dispatcher.
@@ -600,14 +600,12 @@ impl Unit {
             self.emitter.flush_now();
         }
         let emitter = &self.emitter;
-        let finished = run_shell_reporting(
+        let finished = run_shell_batched(
             &shell_cmd,
             self.shutdown.clone(),
             |pgid| (self.report_spawn)(pgid),
-            |stream, line| {
-                // Masked by the emitter, like every text of every event.
-                emitter.emit(Event::Output { task: key.clone(), stream, line });
-            },
+            // Masked by the emitter, like every text of every event.
+            |stream, lines| emitter.emit_output(key, stream, lines),
         )
         .await;
         if finished.stragglers_killed {

@@ -25,8 +25,48 @@ pub trait EventSink: Send + Sync {
     /// Handles one event.
     fn emit(&self, event: &EventEnvelope);
 
+    /// Handles consecutive [`Event::Output`] lines of one command stream, read together. The
+    /// default hands each line to [`EventSink::emit`] as its own event (the same events, one
+    /// per line, as for any other event); a sink that can take the lines together (append
+    /// them to a buffer, keep only a tail) overrides it, which is what makes a command that
+    /// prints 100 MB cheap to pass on.
+    fn emit_output(&self, output: &OutputLines<'_>) {
+        for envelope in output.envelopes() {
+            self.emit(&envelope);
+        }
+    }
+
     /// Writes out anything buffered. The default does nothing (a sink that does not buffer).
     fn flush(&self) {}
+}
+
+/// Lines a command printed on one stream, read in one go: what [`EventSink::emit_output`]
+/// receives. Each line is one [`Event::Output`] (secrets masked, without the newline), all
+/// stamped with the time they were read.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputLines<'a> {
+    /// When the lines were read.
+    pub ts: jiff::Timestamp,
+    /// The run.
+    pub run: &'a str,
+    /// The task key.
+    pub task: &'a str,
+    /// Which stream.
+    pub stream: Stream,
+    /// The lines, in order.
+    pub lines: &'a [String],
+}
+
+impl OutputLines<'_> {
+    /// The lines as the events they are, one envelope each.
+    pub fn envelopes(&self) -> impl Iterator<Item = EventEnvelope> + '_ {
+        self.lines.iter().map(|line| EventEnvelope {
+            v: EVENT_SCHEMA_VERSION,
+            ts: self.ts,
+            run: self.run.to_string(),
+            event: Event::Output { task: self.task.to_string(), stream: self.stream, line: line.clone() },
+        })
+    }
 }
 
 impl<F: Fn(&EventEnvelope) + Send + Sync> EventSink for F {
@@ -43,6 +83,12 @@ impl EventSink for FanOut {
     fn emit(&self, event: &EventEnvelope) {
         for sink in &self.0 {
             sink.emit(event);
+        }
+    }
+
+    fn emit_output(&self, output: &OutputLines<'_>) {
+        for sink in &self.0 {
+            sink.emit_output(output);
         }
     }
 

@@ -29,7 +29,9 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-pub use shell::{Exit, Finished, MAX_LINE, ShellCommand, run_shell, run_shell_reporting, sleep_until_opt};
+pub use shell::{
+    Exit, Finished, MAX_LINE, ShellCommand, run_shell, run_shell_batched, run_shell_reporting, sleep_until_opt,
+};
 
 /// What running commands are asked to do (a `tokio::sync::watch` channel of these reaches
 /// every running command).

@@ -105,15 +105,32 @@ pub async fn run_shell(
 
 /// [`run_shell`], also telling `on_spawn` the new process group's id (so that a run killed with
 /// `kill -9` can have its leftover groups ended by the next run).
+pub async fn run_shell_reporting(
+    cmd: &ShellCommand,
+    shutdown: watch::Receiver<Shutdown>,
+    on_spawn: impl FnOnce(i32),
+    mut on_line: impl FnMut(Stream, String),
+) -> Finished {
+    run_shell_batched(cmd, shutdown, on_spawn, |stream, lines| {
+        for line in lines.drain(..) {
+            on_line(stream, line);
+        }
+    })
+    .await
+}
+
+/// [`run_shell_reporting`] handing over the lines read together from one stream at once:
+/// `on_lines` gets every complete line the pipe held (a few hundred for a command printing
+/// fast), and takes what it keeps out of the vector.
 #[expect(
     clippy::too_many_lines,
     reason = "one select loop over exit, both pipes, shutdown, deadline and kill timer; splitting it would share all its state"
 )]
-pub async fn run_shell_reporting(
+pub async fn run_shell_batched(
     cmd: &ShellCommand,
     mut shutdown: watch::Receiver<Shutdown>,
     on_spawn: impl FnOnce(i32),
-    mut on_line: impl FnMut(Stream, String),
+    mut on_lines: impl FnMut(Stream, &mut Vec<String>),
 ) -> Finished {
     if let Shutdown::Graceful(_) | Shutdown::Kill = *shutdown.borrow() {
         return Finished { exit: Exit::Interrupted, stragglers_killed: false, background_kept: false };
@@ -209,13 +226,13 @@ pub async fn run_shell_reporting(
                 drain_until = Some(tokio::time::Instant::now() + drain);
             }
             more = fill_lines(&mut stdout) => {
-                deliver(&mut stdout, more, Stream::Stdout, &mut on_line);
+                deliver(&mut stdout, more, Stream::Stdout, &mut on_lines);
                 if background_kept {
                     drain_until = Some(tokio::time::Instant::now() + KEPT_DRAIN_QUIET);
                 }
             }
             more = fill_lines(&mut stderr) => {
-                deliver(&mut stderr, more, Stream::Stderr, &mut on_line);
+                deliver(&mut stderr, more, Stream::Stderr, &mut on_lines);
                 if background_kept {
                     drain_until = Some(tokio::time::Instant::now() + KEPT_DRAIN_QUIET);
                 }
@@ -447,12 +464,18 @@ async fn fill_lines<R: AsyncBufRead + Unpin>(lines: &mut Option<Lines<R>>) -> bo
     l.fill().await
 }
 
-/// Hands the lines read by the last [`fill_lines`] to `on_line`; drops the pipe at its end.
-fn deliver<R>(lines: &mut Option<Lines<R>>, more: bool, stream: Stream, on_line: &mut impl FnMut(Stream, String)) {
-    if let Some(l) = lines.as_mut() {
-        for text in l.ready.drain(..) {
-            on_line(stream, text);
-        }
+/// Hands the lines read by the last [`fill_lines`] to `on_lines`; drops the pipe at its end.
+fn deliver<R>(
+    lines: &mut Option<Lines<R>>,
+    more: bool,
+    stream: Stream,
+    on_lines: &mut impl FnMut(Stream, &mut Vec<String>),
+) {
+    if let Some(l) = lines.as_mut()
+        && !l.ready.is_empty()
+    {
+        on_lines(stream, &mut l.ready);
+        l.ready.clear();
     }
     if !more {
         *lines = None;

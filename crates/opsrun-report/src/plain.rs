@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use opsrun_event::{CommandStatus, Event, EventEnvelope, EventSink, ProbeVerdict, RunMode, SkipReason, TaskOutcome};
+use opsrun_event::{
+    CommandStatus, Event, EventEnvelope, EventSink, OutputLines, ProbeVerdict, RunMode, SkipReason, TaskOutcome,
+};
 
 use crate::summary::RunSummary;
 use crate::task_output::TaskOutput;
@@ -114,6 +116,20 @@ fn spawn_ticker(state: Weak<Mutex<PlainState>>) -> Option<Ticker> {
 impl EventSink for PlainReporter {
     fn emit(&self, event: &EventEnvelope) {
         self.lock().handle(event, Instant::now());
+    }
+
+    fn emit_output(&self, output: &OutputLines<'_>) {
+        let mut state = self.lock();
+        state.summary.output(output.task, output.lines);
+        if state.finished {
+            return;
+        }
+        let state = &mut *state;
+        for line in output.lines {
+            if let Some((stream, text)) = state.task_output.line(output.task, output.stream, line) {
+                state.console.line(stream, &text);
+            }
+        }
     }
 
     fn flush(&self) {

@@ -70,20 +70,7 @@ impl RunSummary {
                 record.started = true;
                 record.skipped = Some(*reason);
             }
-            Event::Output { task, line, .. } => {
-                let record = self.task_mut(task);
-                // Kept as printed and cleaned when shown; the oldest line's string is reused,
-                // so a task printing millions of lines costs no allocation per line here.
-                let mut kept = if record.tail.len() == OUTPUT_TAIL_LINES {
-                    record.tail.pop_front().unwrap_or_default()
-                } else {
-                    String::new()
-                };
-                kept.clear();
-                kept.push_str(line);
-                record.tail.push_back(kept);
-                record.output_lines += 1;
-            }
+            Event::Output { task, line, .. } => self.output(task, std::slice::from_ref(line)),
             Event::TaskFinished { task, outcome, duration_ms, message, gate_attempts, log } => {
                 let record = self.task_mut(task);
                 record.outcome = Some(*outcome);
@@ -131,6 +118,24 @@ impl RunSummary {
             let _ = writeln!(out, "\nresume with: {}", clean_line(hint));
         }
         out
+    }
+
+    /// Output lines of `task`: counted, and the last ones kept as printed (cleaned when shown);
+    /// the oldest kept line's string is reused, so a task printing millions of lines costs no
+    /// allocation per line here.
+    pub fn output(&mut self, task: &str, lines: &[String]) {
+        let record = self.task_mut(task);
+        record.output_lines += lines.len() as u64;
+        for line in &lines[lines.len().saturating_sub(OUTPUT_TAIL_LINES)..] {
+            let mut kept = if record.tail.len() == OUTPUT_TAIL_LINES {
+                record.tail.pop_front().unwrap_or_default()
+            } else {
+                String::new()
+            };
+            kept.clear();
+            kept.push_str(line);
+            record.tail.push_back(kept);
+        }
     }
 
     fn task_mut(&mut self, task: &str) -> &mut TaskRecord {

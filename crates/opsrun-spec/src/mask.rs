@@ -63,6 +63,19 @@ impl Secrets {
     }
 }
 
+/// `text` with each of `ranges` (sorted, disjoint) replaced by [`MASK`].
+fn replace_ranges(text: &str, ranges: &[(usize, usize)]) -> String {
+    let mut masked = String::with_capacity(text.len());
+    let mut at = 0;
+    for &(start, end) in ranges {
+        masked.push_str(&text[at..start]);
+        masked.push_str(MASK);
+        at = end;
+    }
+    masked.push_str(&text[at..]);
+    masked
+}
+
 impl Masker {
     /// A masker with no secrets yet.
     pub fn new() -> Self {
@@ -108,18 +121,21 @@ impl Masker {
     /// [`Masker::mask`] for an owned string (no copy when it holds no secret).
     pub fn mask_owned(&self, text: String) -> String {
         let ranges = self.lock().ranges(&text);
-        if ranges.is_empty() {
-            return text;
+        if ranges.is_empty() { text } else { replace_ranges(&text, &ranges) }
+    }
+
+    /// Masks each of `texts` in place (one lock for all of them: a chunk of output lines).
+    pub fn mask_each(&self, texts: &mut [String]) {
+        let secrets = self.lock();
+        if secrets.matcher.is_none() {
+            return;
         }
-        let mut masked = String::with_capacity(text.len());
-        let mut at = 0;
-        for (start, end) in ranges {
-            masked.push_str(&text[at..start]);
-            masked.push_str(MASK);
-            at = end;
+        for text in texts {
+            let ranges = secrets.ranges(text);
+            if !ranges.is_empty() {
+                *text = replace_ranges(text, &ranges);
+            }
         }
-        masked.push_str(&text[at..]);
-        masked
     }
 
     /// True when `text` contains no secret.
@@ -184,5 +200,8 @@ mod tests {
         assert_eq!(m.mask("xabcdefghy"), "x****y");
         assert_eq!(m.mask("abcd bcdefgh"), "**** ****");
         assert_eq!(m.mask("no secret here"), "no secret here");
+        let mut lines = vec!["a abcd".to_string(), "clean".to_string(), "bcdefgh!".to_string()];
+        m.mask_each(&mut lines);
+        assert_eq!(lines, ["a ****", "clean", "****!"]);
     }
 }
