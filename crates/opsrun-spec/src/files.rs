@@ -83,11 +83,19 @@ pub fn matched_files(dir: &Path, globs: &[String]) -> Vec<MatchedFile> {
 
 fn collect(dir: &Path, globs: &[String], stat: bool) -> Vec<MatchedFile> {
     let mut out: Vec<MatchedFile> = Vec::new();
-    // (walk prefix, globs walked from it), in first-seen order.
-    let mut prefixes: Vec<(PathBuf, Vec<Glob>)> = Vec::new();
+    // (walk prefix, globs walked from it, whether one of them matches every file below it), in
+    // first-seen order.
+    let mut prefixes: Vec<(PathBuf, Vec<Glob>, bool)> = Vec::new();
     for g in globs {
         let Ok(glob) = Glob::new(g) else { continue };
-        let prefix: PathBuf = g.split('/').take_while(|c| !c.contains(['*', '?', '[', '{'])).collect();
+        let literal = g.split('/').take_while(|c| !c.contains(['*', '?', '[', '{'])).count();
+        let prefix: PathBuf = g.split('/').take(literal).collect();
+        // `*` crosses `/` (globset's default), so `src/*` is as much "everything in src" as
+        // `src/**` and `src/**/*`: no need to ask the glob about each file. (Only below a plain
+        // prefix, which the walk's paths spell as the glob does: not `a//b` or `./a`.)
+        let tail: Vec<&str> = g.split('/').skip(literal).collect();
+        let plain = g.split('/').take(literal).all(|c| !matches!(c, "" | "." | ".."));
+        let all = plain && matches!(tail.as_slice(), ["*" | "**"] | ["**", "*"]);
         let root = dir.join(&prefix);
         if let Ok(metadata) = std::fs::metadata(&root)
             && metadata.is_file()
@@ -99,23 +107,26 @@ fn collect(dir: &Path, globs: &[String], stat: bool) -> Vec<MatchedFile> {
             continue;
         }
         // The same text, not merely equal paths: `a/./b` walks `a/./b` and is named so.
-        match prefixes.iter_mut().find(|(p, _)| p.as_os_str() == prefix.as_os_str()) {
-            Some((_, list)) => list.push(glob),
-            None => prefixes.push((prefix, vec![glob])),
+        match prefixes.iter_mut().find(|(p, _, _)| p.as_os_str() == prefix.as_os_str()) {
+            Some((_, list, any_all)) => {
+                list.push(glob);
+                *any_all |= all;
+            }
+            None => prefixes.push((prefix, vec![glob], all)),
         }
     }
     for (outer, inner) in nest(&prefixes) {
-        let own = build(&prefixes[outer].1);
+        let own = if prefixes[outer].2 { Matcher::All } else { build(&prefixes[outer].1) };
         let nested = build(inner.iter().flat_map(|&i| &prefixes[i].1));
-        let mut walk = Walk::new(dir, own.as_ref(), nested.as_ref(), stat);
+        let mut walk = Walk::new(dir, &own, &nested, stat);
         walk.run(&prefixes[outer].0);
         if !inner.is_empty() && !walk.sure {
             // The shared walk may have seen other files than walks of the inner prefixes
             // would: walk those on their own.
             walk.found.retain(|(_, own)| *own);
             for &i in &inner {
-                let set = build(&prefixes[i].1);
-                let mut alone = Walk::new(dir, set.as_ref(), None, stat);
+                let set = if prefixes[i].2 { Matcher::All } else { build(&prefixes[i].1) };
+                let mut alone = Walk::new(dir, &set, &Matcher::None, stat);
                 alone.run(&prefixes[i].0);
                 walk.found.append(&mut alone.found);
             }
@@ -142,27 +153,27 @@ fn collect(dir: &Path, globs: &[String], stat: bool) -> Vec<MatchedFile> {
 /// Groups walk prefixes: each outermost prefix (by index) with the prefixes inside it. Only
 /// plain prefixes (names, no `.` or `..`) are nested, since only their paths are the same
 /// whichever walk finds them.
-fn nest(prefixes: &[(PathBuf, Vec<Glob>)]) -> Vec<(usize, Vec<usize>)> {
+fn nest(prefixes: &[(PathBuf, Vec<Glob>, bool)]) -> Vec<(usize, Vec<usize>)> {
     let plain = |p: &Path| {
         let text = p.as_os_str().as_encoded_bytes();
         text.is_empty() || text.split(|&b| b == b'/').all(|c| !matches!(c, b"" | b"." | b".."))
     };
     let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut placed = vec![false; prefixes.len()];
-    for (i, (p, _)) in prefixes.iter().enumerate() {
+    for (i, (p, _, _)) in prefixes.iter().enumerate() {
         if !plain(p) {
             continue;
         }
         // `i` is outermost if no other plain prefix contains it (prefixes are distinct).
         let inside_another =
-            prefixes.iter().enumerate().any(|(j, (q, _))| j != i && plain(q) && p.starts_with(q) && p != q);
+            prefixes.iter().enumerate().any(|(j, (q, _, _))| j != i && plain(q) && p.starts_with(q) && p != q);
         if inside_another {
             continue;
         }
         let inner: Vec<usize> = prefixes
             .iter()
             .enumerate()
-            .filter(|&(j, (q, _))| j != i && plain(q) && q.starts_with(p))
+            .filter(|&(j, (q, _, _))| j != i && plain(q) && q.starts_with(p))
             .map(|(j, _)| j)
             .collect();
         for &j in &inner {
@@ -181,9 +192,29 @@ fn parallelism() -> usize {
     *N.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from).min(8))
 }
 
-/// One set of `globs`; `None` when there are none. A glob the set cannot be built with (its
-/// regex too large) is left out, as it was when each glob had its own set.
-fn build<'a>(globs: impl IntoIterator<Item = &'a Glob> + Clone) -> Option<GlobSet> {
+/// How a walk tells whether a file (below the walk's root) matches.
+enum Matcher {
+    /// No glob.
+    None,
+    /// A glob that matches every file below the root (`*`, `**`, `**/*` after it).
+    All,
+    /// Ask the globs.
+    Set(GlobSet),
+}
+
+impl Matcher {
+    fn is_match(&self, rel: &Path) -> bool {
+        match self {
+            Matcher::None => false,
+            Matcher::All => true,
+            Matcher::Set(set) => set.is_match(rel),
+        }
+    }
+}
+
+/// One set of `globs` (`Matcher::None` when there are none). A glob the set cannot be built
+/// with (its regex too large) is left out, as it was when each glob had its own set.
+fn build<'a>(globs: impl IntoIterator<Item = &'a Glob> + Clone) -> Matcher {
     let set = |globs: &mut dyn Iterator<Item = &'a Glob>| {
         let mut set = GlobSetBuilder::new();
         let mut any = false;
@@ -195,6 +226,7 @@ fn build<'a>(globs: impl IntoIterator<Item = &'a Glob> + Clone) -> Option<GlobSe
     };
     set(&mut globs.clone().into_iter())
         .or_else(|| set(&mut globs.into_iter().filter(|g| GlobSetBuilder::new().add((*g).clone()).build().is_ok())))
+        .map_or(Matcher::None, Matcher::Set)
 }
 
 /// One walk from `dir/prefix`, following links as `walkdir` does with `follow_links`: the
@@ -206,8 +238,8 @@ fn build<'a>(globs: impl IntoIterator<Item = &'a Glob> + Clone) -> Option<GlobSe
 /// directories per thread, then each thread walks its share depth-first.
 struct Walk<'a> {
     dir: &'a Path,
-    own: Option<&'a GlobSet>,
-    nested: Option<&'a GlobSet>,
+    own: &'a Matcher,
+    nested: &'a Matcher,
     stat: bool,
     found: Vec<(MatchedFile, bool)>,
     sure: bool,
@@ -223,7 +255,7 @@ type Pending = (PathBuf, Vec<u8>, Vec<PathBuf>);
 const DIRS_PER_THREAD: usize = 4;
 
 impl<'a> Walk<'a> {
-    fn new(dir: &'a Path, own: Option<&'a GlobSet>, nested: Option<&'a GlobSet>, stat: bool) -> Self {
+    fn new(dir: &'a Path, own: &'a Matcher, nested: &'a Matcher, stat: bool) -> Self {
         Walk { dir, own, nested, stat, found: Vec::new(), sure: true, ancestors: Vec::new() }
     }
 
@@ -350,8 +382,8 @@ impl<'a> Walk<'a> {
     fn file(&mut self, entry: &std::fs::DirEntry, path: PathBuf, rel: &[u8], followed: Option<std::fs::Metadata>) {
         // Matched as the path it is (not UTF-8 perhaps), named lossily, as `walkdir` paths were.
         let candidate = Path::new(OsStr::from_bytes(rel));
-        let mine = self.own.is_some_and(|s| s.is_match(candidate));
-        if mine || self.nested.is_some_and(|s| s.is_match(candidate)) {
+        let mine = self.own.is_match(candidate);
+        if mine || self.nested.is_match(candidate) {
             let stamp = if !self.stat {
                 None
             } else if let Some(target) = followed {
@@ -451,6 +483,8 @@ mod tests {
         }
         std::os::unix::fs::symlink(dir.join("w/d3"), dir.join("w/d4/link")).unwrap();
         std::os::unix::fs::symlink(dir.join("w"), dir.join("w/d5/deeper/up")).unwrap();
+        std::fs::write(dir.join("a/.hidden"), "h").unwrap();
+        std::fs::write(dir.join("a/b/.dot.yaml"), "d").unwrap();
         // Not UTF-8: matched as it is, named lossily.
         std::fs::write(dir.join("a").join(std::ffi::OsStr::from_bytes(b"bad\xff.txt")), "x").unwrap();
         let each = |globs: &[&str]| {
@@ -468,11 +502,16 @@ mod tests {
             &["a/ba?*.txt", "a/*"],
             &["w/**/*.yaml", "w/d1/*", "w/d5/deeper/up/d2/*.txt"],
             &["**/*"],
+            &["**"],
+            &["*"],
+            &["w/**", "a/b/*"],
+            &["./a/**", "a//b/**/*", "a/./b/*", "w/d1/**/*", "w/d1/*.yaml"],
+            &["a/**/*", "a/b/**"],
         ] {
             assert_eq!(rel(dir, globs), each(globs), "{globs:?}");
         }
         // `*` crosses `/` (globset's default), as it always did.
-        assert_eq!(rel(dir, &["a/*.yaml"]), ["a/b/c/y.yaml", "a/b/x.yaml"]);
+        assert_eq!(rel(dir, &["a/*.yaml"]), ["a/b/.dot.yaml", "a/b/c/y.yaml", "a/b/x.yaml"]);
         // A bad glob is ignored; the others still match.
         assert_eq!(rel(dir, &["a/[.yaml", "d/*"]), ["d/e.yaml"]);
     }
