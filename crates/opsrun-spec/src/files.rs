@@ -322,13 +322,26 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Reads one directory (`rel` relative to `dir`), then the directories in it, depth-first.
+    /// Reads one directory (`rel` relative to `dir`), then the directories in it, depth-first
+    /// (with a stack of its own, so a deep tree cannot overflow a thread's).
     fn read(&mut self, path: PathBuf, rel: &[u8]) {
-        self.ancestors.push(path);
-        for (sub, sub_rel) in self.read_one(rel) {
-            self.read(sub, &sub_rel);
+        enum Step {
+            Enter(PathBuf, Vec<u8>),
+            Leave,
         }
-        self.ancestors.pop();
+        let mut steps = vec![Step::Enter(path, rel.to_vec())];
+        while let Some(step) = steps.pop() {
+            match step {
+                Step::Enter(path, rel) => {
+                    self.ancestors.push(path);
+                    steps.push(Step::Leave);
+                    steps.extend(self.read_one(&rel).into_iter().map(|(sub, sub_rel)| Step::Enter(sub, sub_rel)));
+                }
+                Step::Leave => {
+                    self.ancestors.pop();
+                }
+            }
+        }
     }
 
     /// Reads the last of the ancestors (`rel` relative to `dir`): keeps its matching files and
@@ -485,6 +498,11 @@ mod tests {
         std::os::unix::fs::symlink(dir.join("w"), dir.join("w/d5/deeper/up")).unwrap();
         std::fs::write(dir.join("a/.hidden"), "h").unwrap();
         std::fs::write(dir.join("a/b/.dot.yaml"), "d").unwrap();
+        // Deep (and a link back up from the bottom).
+        let deep: PathBuf = std::iter::once("deep").chain(std::iter::repeat_n("d", 200)).collect();
+        std::fs::create_dir_all(dir.join(&deep)).unwrap();
+        std::fs::write(dir.join(&deep).join("bottom.txt"), "b").unwrap();
+        std::os::unix::fs::symlink(dir.join("deep/d/d"), dir.join(&deep).join("up")).unwrap();
         // Not UTF-8: matched as it is, named lossily.
         std::fs::write(dir.join("a").join(std::ffi::OsStr::from_bytes(b"bad\xff.txt")), "x").unwrap();
         let each = |globs: &[&str]| {
@@ -507,6 +525,7 @@ mod tests {
             &["w/**", "a/b/*"],
             &["./a/**", "a//b/**/*", "a/./b/*", "w/d1/**/*", "w/d1/*.yaml"],
             &["a/**/*", "a/b/**"],
+            &["deep/**/*.txt", "deep/d/d/**"],
         ] {
             assert_eq!(rel(dir, globs), each(globs), "{globs:?}");
         }
