@@ -29,4 +29,5 @@ mod resume;
 mod scheduling;
 mod schema;
 mod sim;
+mod sources;
 mod support;

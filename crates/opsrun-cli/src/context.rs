@@ -23,6 +23,9 @@ pub struct Context {
     /// `--output interleaved|prefixed|group`: how every task's lines are shown, over the file's
     /// and the tasks' own `output`.
     pub output_style: Option<opsrun_spec::OutputSetting>,
+    /// The digests of source files, kept in the state directory: one cache for everything this
+    /// process fingerprints (explain, dry run, preflight, the run), so a file is read once.
+    pub sources: opsrun_engine::SourceCache,
 }
 
 impl Context {
@@ -56,7 +59,9 @@ impl Context {
             "group" => Some(opsrun_spec::OutputSetting::Group { begin: None, end: None, error_only: false }),
             _ => None,
         };
+        let sources = opsrun_engine::SourceCache::open(state_dir_for(&spec.root_dir));
         Ok(Context {
+            sources,
             spec,
             working_dir,
             term: terminal_info(),

@@ -65,7 +65,7 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
     let asks = plan.order().iter().any(|&n| plan.task(n).confirm.is_some());
     if e.exec.dry_run || asks {
         let state = crate::context::load_state(ctx);
-        let explanations = explain(&plan, &state, e.resume, e.exec.force);
+        let explanations = explain(&plan, &state, e.resume, e.exec.force, &ctx.sources);
         if e.exec.dry_run {
             print_dry_run(&plan, &explanations, &masker, e);
             return Ok(exit::OK);
@@ -124,6 +124,7 @@ pub(crate) fn runner(cli: &Cli, exec: &ExecFlags, ctx: &Context, mode: RunMode, 
         .jobs(jobs(cli))
         .keep_going(exec.keep_going)
         .state_dir(ctx.state_dir())
+        .source_cache(ctx.sources.clone())
         .grace(Duration::from_secs_f64(exec.grace))
         .join(join_parent(ctx, mode, name)?))
 }

@@ -60,8 +60,14 @@ pub(crate) fn check(ctx: &Context, plan: Plan, resume: bool, force: bool) -> Res
     let state = if resume && !force { store.load()?.0 } else { store.load_lenient().0 };
     let plan = Arc::new(plan);
     let runtime = crate::runtime()?;
-    let report =
-        runtime.block_on(opsrun_engine::preflight(Arc::clone(&plan), &state, resume, force, &ProbeRegistry::default()));
+    let report = runtime.block_on(opsrun_engine::preflight(
+        Arc::clone(&plan),
+        &state,
+        resume,
+        force,
+        &ProbeRegistry::default(),
+        &ctx.sources,
+    ));
     drop(runtime);
     // Every check has finished (and dropped its handle on the plan) when `preflight` returns.
     let plan = Arc::try_unwrap(plan).unwrap_or_else(|shared| (*shared).clone());

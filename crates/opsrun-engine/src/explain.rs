@@ -1,7 +1,7 @@
 //! `opsrun explain` and `--dry-run`: what a run would do, without running anything.
 //!
-//! Fingerprints are computed in plan order exactly as a run computes them, and compared with
-//! the saved state. What only a run can know (the result of `status` commands, whether a gate
+//! Fingerprints are computed in plan order exactly as a run computes them (each task's once,
+//! its sources through the run's [`SourceCache`]), and compared with the saved state. What only a run can know (the result of `status` commands, whether a gate
 //! passes now) is stated as a condition rather than guessed.
 
 use opsrun_event::RunMode;
@@ -9,7 +9,7 @@ use opsrun_plan::{Plan, TaskId};
 use serde::Serialize;
 
 use crate::decide::{self, Before, Checks, Situation, SourcesCheck, Upstream, Why};
-use crate::fingerprint::Fingerprint;
+use crate::sources::SourceCache;
 use crate::state::State;
 
 /// The expected decision for one task.
@@ -30,29 +30,22 @@ pub struct Explanation {
     pub fingerprint: String,
 }
 
-/// Explains every task of `plan` against `state` for a run with `resume` and `force`.
-pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Explanation> {
-    let mut digests = vec![String::new(); plan.len()];
+/// Explains every task of `plan` against `state` for a run with `resume` and `force`; source
+/// files are read through `sources` (give the run the same cache, and unchanged files are read
+/// at most once).
+pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool, sources: &SourceCache) -> Vec<Explanation> {
     // `runs`: certainly executes; `maybe`: executes unless its status commands pass (only a
     // run can tell), so dependents are told it as a condition, not a certainty.
     let mut runs = vec![false; plan.len()];
     let mut maybe = vec![false; plan.len()];
     let mut out = Vec::with_capacity(plan.len());
-    let mut static_digests = std::collections::HashMap::new();
+    // Nothing runs before the run this explains, so every task's fingerprint is its static one
+    // (a callee's, needed for its callers, is then computed once).
+    let mut fingerprints = crate::fingerprint::StaticMemo::new();
     for &node in plan.order() {
         let task = plan.task(node);
         let deps: Vec<_> = plan.dependencies(node).collect();
-        let calls: Vec<String> = plan
-            .callees(node)
-            .iter()
-            .map(|&c| crate::fingerprint::static_digest(plan, c, &mut static_digests))
-            .collect();
-        let fp = Fingerprint::compute_with_calls(
-            task,
-            &deps.iter().map(|d| digests[d.index()].clone()).collect::<Vec<_>>(),
-            &calls,
-            plan.root_dir(),
-        );
+        let fp = crate::fingerprint::static_fingerprint(plan, node, &mut fingerprints, sources).clone();
         let prior = state.tasks.get(&task.key);
         let changed = prior.map(|p| fp.changed_parts(&p.parts)).unwrap_or_default();
         let dep_runs: Vec<&str> = deps.iter().filter(|d| runs[d.index()]).map(|d| plan.task(*d).key.as_str()).collect();
@@ -117,7 +110,6 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool) -> Vec<Exp
         };
         runs[node.index()] = will_run && !conditional;
         maybe[node.index()] = conditional || (!will_run && !dep_maybe.is_empty());
-        digests[node.index()].clone_from(&fp.digest);
         out.push(Explanation {
             task: task.key.clone(),
             will_run,

@@ -9,6 +9,10 @@
 //!   next run understands the state, ends what was left running and resumes to success.
 //! - `OPSRUN_FAULT_ENOSPC_AT=N`: the Nth write to the state (`state.wal` or a snapshot) fails
 //!   with "no space left on device", as a full disk would.
+//! - `OPSRUN_FAULT_RACY_MARGIN_MS=N`: the source cache trusts a file changed more than N ms
+//!   before hashing started, instead of [`RACY_MARGIN`](crate::sources::RACY_MARGIN), so the
+//!   suite can check what the cache decides without waiting for files to age (a fault: with 0,
+//!   a file rewritten in the same clock tick after it was hashed could go unnoticed).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +22,7 @@ fn setting(name: &str) -> Option<u64> {
 }
 
 static KILL_AT: OnceLock<Option<u64>> = OnceLock::new();
+static RACY_MARGIN_MS: OnceLock<Option<u64>> = OnceLock::new();
 static ENOSPC_AT: OnceLock<Option<u64>> = OnceLock::new();
 static TRANSITIONS: AtomicU64 = AtomicU64::new(0);
 static WRITES: AtomicU64 = AtomicU64::new(0);
@@ -37,4 +42,9 @@ pub(crate) fn write() -> std::io::Result<()> {
         return Err(std::io::Error::from_raw_os_error(nix::errno::Errno::ENOSPC as i32));
     }
     Ok(())
+}
+
+/// The source cache's racy margin, when the suite sets it.
+pub(crate) fn racy_margin() -> Option<std::time::Duration> {
+    RACY_MARGIN_MS.get_or_init(|| setting("OPSRUN_FAULT_RACY_MARGIN_MS")).map(std::time::Duration::from_millis)
 }

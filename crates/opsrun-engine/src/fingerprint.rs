@@ -4,11 +4,17 @@
 //! status checks, the gate's condition (not its timings), the content of `sources`, and the
 //! fingerprints of the task's dependencies. The parts are kept separately so `opsrun explain`
 //! can say which one changed.
+//!
+//! The `sources` part is the sorted list of matching files, each as its path and the blake3
+//! digest of its content; the digests come through a [`SourceCache`], which reads only the
+//! files whose metadata changed. The digest does not depend on the cache.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use opsrun_spec::{ResolvedCmd, ResolvedCmdKind, ResolvedProbe, ResolvedTask};
+
+use crate::sources::{FileDigest, SourceCache};
 
 /// A task's fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +42,18 @@ impl Fingerprint {
         call_digests: &[String],
         root: &Path,
     ) -> Fingerprint {
+        Self::compute_cached(task, dep_digests, call_digests, root, &SourceCache::in_memory())
+    }
+
+    /// [`Fingerprint::compute_with_calls`] with the digests of source files from `sources`.
+    pub(crate) fn compute_cached(
+        task: &ResolvedTask,
+        dep_digests: &[String],
+        call_digests: &[String],
+        root: &Path,
+        sources: &SourceCache,
+    ) -> Fingerprint {
+        let sources_part = hash_sources(&task.dir, &task.sources, root, sources);
         let root = root.to_string_lossy();
         let norm = Normalizer { root: root.trim_end_matches('/') };
         let mut parts = BTreeMap::new();
@@ -60,7 +78,7 @@ impl Fingerprint {
         }
         put("checks", h);
         put("gate", hash_gate(task, &norm));
-        put("sources", hash_sources(&task.dir, &task.sources));
+        put("sources", sources_part);
         let mut deps: Vec<&String> = dep_digests.iter().collect();
         deps.sort();
         let mut h = blake3::Hasher::new();
@@ -176,41 +194,77 @@ fn hash_gate(task: &ResolvedTask, norm: &Normalizer<'_>) -> blake3::Hasher {
     h
 }
 
-/// Hashes the sorted list of files matching `globs` (relative to `dir`) with their content.
-fn hash_sources(dir: &Path, globs: &[String]) -> blake3::Hasher {
+/// Hashes the sorted list of files matching `globs` (relative to `dir`) with their content:
+/// each file's relative path, then its content's blake3 digest (or why it is unreadable).
+/// Fingerprints in saved state depend on this sequence: keep it.
+fn hash_sources(dir: &Path, globs: &[String], root: &Path, cache: &SourceCache) -> blake3::Hasher {
     let mut h = blake3::Hasher::new();
-    for (path, rel) in matching_files(dir, globs) {
-        field(&mut h, &rel);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                h.update(blake3::hash(&bytes).as_bytes());
+    if globs.is_empty() {
+        return h;
+    }
+    let (files, digests) = cache.files(dir, globs, root);
+    // The same bytes as `field` and `update` file by file, handed to the hasher in large pieces
+    // (a blake3 update has a cost of its own).
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut put = |h: &mut blake3::Hasher, bytes: &[u8]| {
+        if buf.len() + bytes.len() > buf.capacity() {
+            h.update(&buf);
+            buf.clear();
+        }
+        buf.extend_from_slice(bytes);
+    };
+    for (file, digest) in files.iter().zip(digests) {
+        put(&mut h, &(file.rel.len() as u64).to_le_bytes());
+        put(&mut h, file.rel.as_bytes());
+        match digest {
+            FileDigest::Content(d) => put(&mut h, &d),
+            FileDigest::Unreadable(kind) => {
+                let why = format!("unreadable: {kind}");
+                put(&mut h, &(why.len() as u64).to_le_bytes());
+                put(&mut h, why.as_bytes());
             }
-            Err(e) => field(&mut h, &format!("unreadable: {}", e.kind())),
         }
     }
+    h.update(&buf);
     h
 }
 
 pub use opsrun_spec::matching_files;
 
+/// Static fingerprints, by node (see [`static_fingerprint`]).
+pub(crate) type StaticMemo = std::collections::HashMap<opsrun_plan::TaskId, Fingerprint>;
+
 /// The fingerprint of `node` computed from the plan alone (its dependencies' and callees' static
 /// fingerprints, its sources' current content), memoised in `memo`. A caller's fingerprint
 /// covers what it calls through these, since a callee has not run when its caller starts.
+/// Before anything runs (`explain`), this is the fingerprint a run would compute.
+pub(crate) fn static_fingerprint<'m>(
+    plan: &opsrun_plan::Plan,
+    node: opsrun_plan::TaskId,
+    memo: &'m mut StaticMemo,
+    sources: &SourceCache,
+) -> &'m Fingerprint {
+    if !memo.contains_key(&node) {
+        // Placeholder against (refused) cycles.
+        memo.insert(node, Fingerprint { digest: String::new(), parts: BTreeMap::new() });
+        let deps: Vec<String> =
+            plan.dependencies(node).map(|d| static_fingerprint(plan, d, memo, sources).digest.clone()).collect();
+        let calls: Vec<String> =
+            plan.callees(node).iter().map(|&c| static_fingerprint(plan, c, memo, sources).digest.clone()).collect();
+        let fp = Fingerprint::compute_cached(plan.task(node), &deps, &calls, plan.root_dir(), sources);
+        memo.insert(node, fp);
+    }
+    &memo[&node]
+}
+
+/// The digest of [`static_fingerprint`].
 pub(crate) fn static_digest(
     plan: &opsrun_plan::Plan,
     node: opsrun_plan::TaskId,
-    memo: &mut std::collections::HashMap<opsrun_plan::TaskId, String>,
+    memo: &mut StaticMemo,
+    sources: &SourceCache,
 ) -> String {
-    if let Some(d) = memo.get(&node) {
-        return d.clone();
-    }
-    // Placeholder against (refused) cycles.
-    memo.insert(node, String::new());
-    let deps: Vec<String> = plan.dependencies(node).map(|d| static_digest(plan, d, memo)).collect();
-    let calls: Vec<String> = plan.callees(node).iter().map(|&c| static_digest(plan, c, memo)).collect();
-    let digest = Fingerprint::compute_with_calls(plan.task(node), &deps, &calls, plan.root_dir()).digest;
-    memo.insert(node, digest.clone());
-    digest
+    static_fingerprint(plan, node, memo, sources).digest.clone()
 }
 
 /// go-task's `method = "timestamp"`: up to date when every generated file exists and none is
@@ -228,5 +282,44 @@ pub(crate) fn timestamps_up_to_date(dir: &Path, sources: &[String], generates: &
         (Some(s), Some(g)) => s <= g,
         (None, Some(_)) => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `hash_sources` as it was before the source cache: saved fingerprints depend on it.
+    fn reference(dir: &Path, globs: &[String]) -> blake3::Hasher {
+        let mut h = blake3::Hasher::new();
+        for (path, rel) in matching_files(dir, globs) {
+            field(&mut h, &rel);
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    h.update(blake3::hash(&bytes).as_bytes());
+                }
+                Err(e) => field(&mut h, &format!("unreadable: {}", e.kind())),
+            }
+        }
+        h
+    }
+
+    #[test]
+    fn the_sources_digest_is_what_it_was_before_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (path, content) in [("src/a.txt", "a"), ("src/b/c.yaml", "c"), ("empty", ""), ("src/b/d.txt", "dd")] {
+            std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            std::fs::write(root.join(path), content).unwrap();
+        }
+        std::os::unix::fs::symlink(root.join("src/a.txt"), root.join("src/link.txt")).unwrap();
+        let cache = SourceCache::open(root.join(".opsrun"));
+        for globs in [vec!["src/**/*".to_string()], vec!["**/*.txt".into(), "empty".into(), "src/b/*".into()], vec![]] {
+            let expected = reference(root, &globs).finalize();
+            assert_eq!(hash_sources(root, &globs, root, &cache).finalize(), expected, "{globs:?}");
+            assert_eq!(hash_sources(root, &globs, root, &SourceCache::in_memory()).finalize(), expected);
+            let sub = hash_sources(&root.join("src"), &["**/*".into()], root, &cache).finalize();
+            assert_eq!(sub, reference(&root.join("src"), &["**/*".into()]).finalize());
+        }
     }
 }

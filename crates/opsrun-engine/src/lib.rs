@@ -56,6 +56,7 @@ mod run;
 mod runner;
 mod schedule;
 mod signal;
+mod sources;
 mod state;
 mod unit;
 
@@ -79,4 +80,5 @@ pub use recovery::{Recovery, RecoveryStep, plan_recovery, repair_commands};
 pub use run::{CancelToken, RunReport, new_run_id};
 pub use runner::{EventStream, Runner};
 pub use signal::{SignalPolicy, StopSignal};
+pub use sources::SourceCache;
 pub use state::{RecordStatus, STATE_VERSION, State, StateStore, TaskRecord};

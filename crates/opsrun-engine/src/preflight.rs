@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 use crate::gate::{ProbeContext, probe_once};
 use crate::probe::ProbeRegistry;
 use crate::signal::Shutdown;
+use crate::sources::SourceCache;
 use crate::state::State;
 
 /// How long an endpoint, a precondition or an `op` command may take in a preflight.
@@ -125,8 +126,9 @@ enum Job {
 }
 
 /// Checks what the tasks of `plan` that will run need, for a run with `resume` and `force`
-/// over `state` (custom gate probes from `probes`). Runs in parallel; each process and
-/// endpoint is bounded by [`PREFLIGHT_TIMEOUT`] (a gate by its own probe timeout).
+/// over `state` (custom gate probes from `probes`; source files read through `sources`, the
+/// cache the run will use). Runs in parallel; each process and endpoint is bounded by
+/// [`PREFLIGHT_TIMEOUT`] (a gate by its own probe timeout).
 #[expect(clippy::too_many_lines, reason = "collects each kind of check in turn; the kinds read best side by side")]
 pub async fn preflight(
     plan: Arc<Plan>,
@@ -134,9 +136,10 @@ pub async fn preflight(
     resume: bool,
     force: bool,
     probes: &ProbeRegistry,
+    sources: &SourceCache,
 ) -> PreflightReport {
     let masker = plan.masker().clone();
-    let explanations = crate::explain(&plan, state, resume, force);
+    let explanations = crate::explain(&plan, state, resume, force, sources);
     let mut report = PreflightReport::default();
     let mut vars: Vec<PreflightCheck> = Vec::new();
     // Each job once, with the tasks that need it (plan order).

@@ -58,6 +58,23 @@ fn symlink_error(path: &Path) -> io::Error {
     )
 }
 
+/// Reads `path` whole without following a link; a file larger than `max` bytes is an error
+/// (`InvalidData`) rather than read.
+pub(crate) fn read(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut file = open(path, options().read(true))?;
+    let len = file.metadata()?.len();
+    if len > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("`{}` is larger than {max} bytes", path.display()),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Opens `path` for appending, creating it `0600`.
 pub fn open_append(path: &Path) -> io::Result<File> {
     open(path, options().create(true).append(true))
@@ -156,7 +173,9 @@ mod tests {
         fs::write(&target, b"keep me").unwrap();
         let link = root.path().join("state.wal");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        for result in [open_append(&link).map(drop), open_write(&link).map(drop), truncate(&link)] {
+        for result in
+            [open_append(&link).map(drop), open_write(&link).map(drop), truncate(&link), read(&link, 1).map(drop)]
+        {
             let err = result.unwrap_err();
             assert!(err.to_string().contains("symbolic link"), "{err}");
         }

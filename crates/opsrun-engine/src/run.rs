@@ -57,6 +57,8 @@ pub(crate) struct RunOptions {
     /// writes `state.json`, and journals its events under the parent's run id (in
     /// `runs/<parent>.nested-<pid>.jsonl`, its task logs in the parent's log directory).
     pub(crate) join: Option<String>,
+    /// Digests of source files (the runner's cache, saved when the run ends).
+    pub(crate) sources: crate::sources::SourceCache,
 }
 
 impl RunOptions {
@@ -74,6 +76,7 @@ impl RunOptions {
             probes: ProbeRegistry::default(),
             resume_command: None,
             join: None,
+            sources: crate::sources::SourceCache::in_memory(),
         }
     }
 }
@@ -343,7 +346,7 @@ pub(crate) async fn run(
     let mut scheduler = Scheduler::new(&plan, options.keep_going);
     let mut digests: Vec<String> = vec![String::new(); n];
     let mut waiters: Vec<Vec<tokio::sync::oneshot::Sender<TaskOutcome>>> = (0..n).map(|_| Vec::new()).collect();
-    let mut static_digests = std::collections::HashMap::new();
+    let mut static_digests = crate::fingerprint::StaticMemo::new();
     let mut units: JoinSet<UnitResult> = JoinSet::new();
     let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<UnitMsg>();
@@ -363,7 +366,7 @@ pub(crate) async fn run(
             let call_digests = plan
                 .callees(node)
                 .iter()
-                .map(|&c| crate::fingerprint::static_digest(&plan, c, &mut static_digests))
+                .map(|&c| crate::fingerprint::static_digest(&plan, c, &mut static_digests, &options.sources))
                 .collect();
             let unit = Unit {
                 node,

@@ -1,9 +1,10 @@
 //! The entry point for running a plan: [`Runner`], a builder with a required signal policy.
 //!
 //! Everything a run needs that is not in the [`Plan`] is set here: parallelism, resume, where
-//! state lives, custom probes, where events go, and how the run can be stopped. Masking is not
-//! an option: the plan carries its resolver's [`Masker`](opsrun_spec::Masker), and the run masks
-//! every command echo, output line, gate detail and message with it.
+//! state lives (and with it the cache of source digests), custom probes, where events go, and
+//! how the run can be stopped. Masking is not an option: the plan carries its resolver's
+//! [`Masker`](opsrun_spec::Masker), and the run masks every command echo, output line, gate
+//! detail and message with it.
 
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -19,6 +20,7 @@ use crate::error::EngineError;
 use crate::probe::{Probe, ProbeRegistry};
 use crate::run::{CancelReceiver, CancelToken, RunOptions, RunReport};
 use crate::signal::SignalPolicy;
+use crate::sources::SourceCache;
 
 /// Runs a [`Plan`]: configure, then [`Runner::run`].
 ///
@@ -51,6 +53,7 @@ pub struct Runner {
     secrets: Vec<String>,
     cancel: CancelToken,
     cancel_rx: CancelReceiver,
+    sources: Option<SourceCache>,
 }
 
 impl Runner {
@@ -58,7 +61,14 @@ impl Runner {
     /// given signal policy, which has no default: say whether the run may take SIGINT.
     pub fn new(signals: SignalPolicy) -> Self {
         let (cancel, cancel_rx) = CancelToken::new();
-        Self { options: RunOptions::new(signals), sinks: Vec::new(), secrets: Vec::new(), cancel, cancel_rx }
+        Self {
+            options: RunOptions::new(signals),
+            sinks: Vec::new(),
+            secrets: Vec::new(),
+            cancel,
+            cancel_rx,
+            sources: None,
+        }
     }
 
     /// At most `jobs` tasks at once (at least 1).
@@ -86,10 +96,19 @@ impl Runner {
         self
     }
 
-    /// Keep state, the journal and task logs in `dir` (created if needed; one run at a time
-    /// holds its lock). Without it a run records nothing.
+    /// Keep state, the journal, task logs and the cache of source digests in `dir` (created if
+    /// needed; one run at a time holds its lock). Without it a run records nothing, and keeps
+    /// the digests of source files for that run only.
     pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.options.state_dir = Some(dir.into());
+        self
+    }
+
+    /// Fingerprint source files through `cache` (shared with an [`explain`](crate::explain) or
+    /// [`preflight`](crate::preflight) that came before, so the run does not read unchanged
+    /// files again) instead of the state directory's. The run saves it when it ends.
+    pub fn source_cache(mut self, cache: SourceCache) -> Self {
+        self.sources = Some(cache);
         self
     }
 
@@ -161,12 +180,24 @@ impl Runner {
     /// Runs `plan` to the end, or until it is stopped. Needs a tokio runtime with I/O and time
     /// enabled. Dropping the returned future ends the run's commands (their process groups are
     /// killed), without recording their outcome.
-    pub async fn run(self, plan: impl Into<Arc<Plan>>) -> Result<RunReport, EngineError> {
+    pub async fn run(mut self, plan: impl Into<Arc<Plan>>) -> Result<RunReport, EngineError> {
         let plan = plan.into();
         for secret in &self.secrets {
             plan.masker().add(secret);
         }
-        crate::run::run(plan, self.options, Arc::new(FanOut(self.sinks)), Some(self.cancel_rx)).await
+        let sources = match (self.sources, &self.options.state_dir) {
+            (Some(cache), _) => cache,
+            (None, Some(dir)) => SourceCache::open(dir),
+            (None, None) => SourceCache::in_memory(),
+        };
+        self.options.sources = sources.clone();
+        let report = crate::run::run(plan, self.options, Arc::new(FanOut(self.sinks)), Some(self.cancel_rx)).await;
+        // Once per run, whatever its outcome: the digests are true either way. A cache that
+        // cannot be written is only slower next time.
+        if let Err(e) = sources.save() {
+            tracing::debug!(error = %e, "source cache not saved");
+        }
+        report
     }
 }
 

@@ -105,8 +105,13 @@ impl Unit {
         let task = plan.task(self.node);
         let key = task.key.clone();
         self.emitter.emit(Event::TaskStarted { task: key.clone() });
-        let fingerprint =
-            Fingerprint::compute_with_calls(task, &self.dep_digests, &self.call_digests, self.plan.root_dir());
+        let fingerprint = Fingerprint::compute_cached(
+            task,
+            &self.dep_digests,
+            &self.call_digests,
+            self.plan.root_dir(),
+            &self.options.sources,
+        );
         tracing::trace!(task = %key, parts = ?fingerprint.parts, "fingerprint");
         let mut env = env_pairs(task);
         env.extend(self.run_env.iter().cloned());

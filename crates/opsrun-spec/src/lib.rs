@@ -45,7 +45,7 @@ pub use diagnostic::{
     render_diagnostics,
 };
 pub use duration::{format_duration, parse_duration};
-pub use files::matching_files;
+pub use files::{FileStamp, MatchedFile, matched_files, matching_files};
 pub use load::{DEFAULT_FILE_NAMES, find_tasks_file, load, load_generated, load_str};
 pub use mask::{MASK, MIN_SECRET, MIN_SECRET_LINE, Masker};
 pub use model::{
