@@ -292,8 +292,8 @@ pub struct TaskRef {
     /// The canonical name; for a templated reference, the template's text.
     pub name: String,
     /// The template, when the name has `{{ }}`: rendered for each invocation and looked up
-    /// then, in `namespace` first.
-    pub template: Option<Tmpl>,
+    /// then, in `namespace` first (boxed: most references are plain names).
+    pub template: Option<Box<Tmpl>>,
     /// The namespace of the file the reference was written in.
     pub namespace: String,
 }
@@ -364,8 +364,8 @@ pub struct Task {
     pub confirm: Option<Tmpl>,
     /// Commands emergency recovery runs instead of `cmds`.
     pub recover: Vec<Cmd>,
-    /// The health gate run after the commands.
-    pub health: Option<HealthSpec>,
+    /// The health gate run after the commands (boxed: most tasks have none).
+    pub health: Option<Box<HealthSpec>>,
     /// A display name used instead of the task name in output (a template).
     pub label: Option<Tmpl>,
     /// The prefix of `prefixed` output (a template; default: the label or task name).
@@ -412,8 +412,8 @@ pub struct Cmd {
     pub location: Location,
     /// Run when the task ends (success or failure), last registered first (`defer`).
     pub defer: bool,
-    /// Run once per item.
-    pub for_each: Option<ForSpec>,
+    /// Run once per item (boxed: most commands have no loop).
+    pub for_each: Option<Box<ForSpec>>,
     /// Platforms the command runs on (empty: all).
     pub platforms: Vec<Platform>,
     /// `set -o` options for this command.
@@ -456,8 +456,8 @@ pub struct Dep {
     pub vars: IndexMap<String, VarDef>,
     /// Do not echo the dependency's commands.
     pub silent: bool,
-    /// One dependency per item.
-    pub for_each: Option<ForSpec>,
+    /// One dependency per item (boxed: most dependencies have no loop).
+    pub for_each: Option<Box<ForSpec>>,
     /// Where it was written.
     pub location: Location,
 }

@@ -35,7 +35,7 @@ pub(crate) struct RawFile {
     /// The tasks, by name (`[tasks.NAME]`).
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, RawTask>"))]
-    pub(crate) tasks: IndexMap<Spanned<String>, RawTask>,
+    pub(crate) tasks: IndexMap<Spanned<String>, Box<RawTask>>,
     /// Named sets of targets (`opsrun pipeline NAME`; `bootstrap` for `opsrun bootstrap`).
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, RawPipeline>"))]
@@ -272,6 +272,8 @@ pub(crate) struct RawIncludeTable {
 }
 
 /// One `[tasks.NAME]` table.
+// Boxed in `RawFile::tasks`, and its rarely written big tables (`health`, `requires`) boxed in
+// it: a file of 10,000 tasks holds 10,000 of these while it is lowered, mostly empty.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -346,7 +348,7 @@ pub(crate) struct RawTask {
     pub(crate) recover: Vec<Spanned<RawCmd>>,
     /// The health gate polled after its commands: one of `cmd`, `http`, `tcp`, `probe`, with polling settings.
     #[cfg_attr(feature = "schema", schemars(with = "Option<RawHealth>"))]
-    pub(crate) health: Option<Spanned<RawHealth>>,
+    pub(crate) health: Option<Spanned<Box<RawHealth>>>,
     /// A name shown instead of the task name (a template).
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) label: Option<Spanned<String>>,
@@ -355,7 +357,7 @@ pub(crate) struct RawTask {
     pub(crate) prefix: Option<Spanned<String>>,
     /// What it needs: `vars` (set, or planning fails), and for `opsrun preflight`: `tools` on PATH, `env` set, `files` present, `endpoints` answering.
     #[cfg_attr(feature = "schema", schemars(with = "Option<RawRequires>"))]
-    pub(crate) requires: Option<Spanned<RawRequires>>,
+    pub(crate) requires: Option<Spanned<Box<RawRequires>>>,
     /// The platforms it runs on (`linux`, `darwin/arm64`, ...).
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]

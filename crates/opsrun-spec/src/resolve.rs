@@ -497,7 +497,7 @@ impl<'s> Resolver<'s> {
         let recover = self.cmds(&task.recover, &mut scope, &ctx)?;
         let mut deps = Vec::new();
         for d in &task.deps {
-            for binding in self.loop_bindings(d.for_each.as_ref(), &mut scope, &ctx)? {
+            for binding in self.loop_bindings(d.for_each.as_deref(), &mut scope, &ctx)? {
                 scope.set_extra(binding);
                 let name = self.target_name(&d.target, &mut scope, &task_name)?;
                 let mut vars = IndexMap::new();
@@ -732,7 +732,7 @@ impl<'s> Resolver<'s> {
             }
             let set: Vec<String> = settings.set.iter().chain(&task.set).chain(&c.set).cloned().collect();
             let shopt: Vec<String> = settings.shopt.iter().chain(&task.shopt).chain(&c.shopt).cloned().collect();
-            for binding in self.loop_bindings(c.for_each.as_ref(), scope, ctx)? {
+            for binding in self.loop_bindings(c.for_each.as_deref(), scope, ctx)? {
                 scope.set_extra(binding);
                 let (kind, on_failure) = match &c.kind {
                     CmdKind::Shell(t) if c.defer => {
