@@ -181,7 +181,7 @@ pub(crate) fn exit_code(report: &RunReport) -> u8 {
 }
 
 fn print_dry_run(plan: &Plan, explanations: &[opsrun_engine::Explanation], masker: &Masker, e: &Execution) {
-    let mut out = crate::masked::stdout(plan.masker());
+    let mut out = crate::masked::buffered(plan.masker());
     let running = explanations.iter().filter(|x| x.will_run).count();
     let total = plan.selected().len();
     let noun = if total == 1 { "task" } else { "tasks" };
