@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use opsrun_engine::{Masker, RunReport, Runner, SignalPolicy, explain};
+use opsrun_engine::{Masker, RunReport, Runner, SignalPolicy, predict};
 use opsrun_event::{RunMode, RunOutcome};
 use opsrun_plan::{Plan, PlanOptions};
 use opsrun_report::{OutputMode, ReportOptions};
@@ -60,12 +60,12 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
     print_warnings(ctx, &resolver);
     let masker = plan.masker().clone();
     let state_dir = ctx.state_dir();
-    // Predicting what will run costs a fingerprint of every task: only a dry run, and a plan
-    // with confirmations to ask about, need it.
+    // Predicting what will run costs a fingerprint of every task the state has a record of:
+    // only a dry run, and a plan with confirmations to ask about, need it.
     let asks = plan.order().iter().any(|&n| plan.task(n).confirm.is_some());
     if e.exec.dry_run || asks {
         let state = crate::context::load_state(ctx);
-        let explanations = explain(&plan, &state, e.resume, e.exec.force);
+        let explanations = predict(&plan, &state, e.resume, e.exec.force);
         if e.exec.dry_run {
             print_dry_run(&plan, &explanations, &masker, e);
             return Ok(exit::OK);

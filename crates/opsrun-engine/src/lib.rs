@@ -61,7 +61,7 @@ mod unit;
 
 pub use assess::{StageHealth, assess};
 pub use error::EngineError;
-pub use explain::{Explanation, explain};
+pub use explain::{Explanation, explain, predict};
 pub use fingerprint::{Fingerprint, matching_files};
 pub use journal::{MAX_LOG_BYTES, RunInfo, RunJournal, TaskLogs, file_name, list_runs, read_journal};
 pub use lock::{LockInfo, NESTED_TOKEN_ENV, RunLock, host_name, user_name};
