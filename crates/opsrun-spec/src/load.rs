@@ -396,12 +396,7 @@ impl Loader {
         let content_start = exact
             .then(|| location.span.start + literal_prefix_len(self.sources.text(location.file), location.span.start));
         match Template::parse(source) {
-            Ok(t) => Some(Tmpl {
-                source: source.to_string(),
-                parsed: Arc::new(t),
-                location: location.clone(),
-                content_start,
-            }),
+            Ok(t) => Some(Tmpl { parsed: Arc::new(t), location: location.clone(), content_start }),
             Err(e) => {
                 let at = template_error_location(location, content_start, e.offset, e.len);
                 self.diags.push(Diagnostic::new(format!("invalid template: {e}")).at(at, "in this template"));
@@ -441,8 +436,8 @@ impl Loader {
         }
         // Where this task is inserted below: what its references are resolved for.
         let index = self.spec_tasks.len();
-        let mut cmds = Vec::with_capacity(raw.cmd.iter().len() + raw.cmds.len());
-        for c in raw.cmd.iter().chain(raw.cmds.iter()) {
+        let mut cmds = Vec::with_capacity(usize::from(raw.cmd.is_some()) + raw.cmds.len());
+        for c in raw.cmd.as_deref().into_iter().chain(raw.cmds.iter()) {
             let position = cmds.len();
             if let Some(cmd) = self.cmd(c, index, namespace, false, position, file) {
                 cmds.push(cmd);
@@ -570,7 +565,7 @@ impl Loader {
         let platforms = raw.platforms.iter().filter_map(|p| self.platform(p.get_ref(), &loc(file, p.span()))).collect();
         let run = raw.run.as_ref().and_then(|r| self.run_policy(r, file));
         let method = raw.method.as_ref().and_then(|m| self.method(m, file));
-        let output = raw.output.as_ref().and_then(|o| self.output(o, file));
+        let output = raw.output.as_ref().and_then(|o| self.output(o, file)).map(Box::new);
         let shell = raw.shell.as_ref().map(|s| s.get_ref().clone());
         let set = self.set_options(&raw.set, file);
         let shopt = raw.shopt.iter().map(|s| s.get_ref().clone()).collect();

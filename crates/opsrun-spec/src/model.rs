@@ -16,15 +16,20 @@ use crate::template::{Template, Value};
 /// A parsed template string and where it was written.
 #[derive(Debug, Clone)]
 pub struct Tmpl {
-    /// The text as written.
-    pub source: String,
-    /// The parsed form.
+    /// The parsed form (which keeps the text as written: [`Tmpl::source`]).
     pub parsed: Arc<Template>,
     /// Where it was written.
     pub location: Location,
     /// The file offset where the template text starts, when `location` is exactly this string
     /// literal, so that errors inside the template can point at the right column.
     pub content_start: Option<usize>,
+}
+
+impl Tmpl {
+    /// The text as written.
+    pub fn source(&self) -> &str {
+        self.parsed.source()
+    }
 }
 
 /// The whole validated `tasks.toml`, includes merged in.
@@ -383,8 +388,8 @@ pub struct Task {
     pub run: Option<RunPolicy>,
     /// How sources are compared.
     pub method: Option<Method>,
-    /// How its output is shown.
-    pub output: Option<OutputSetting>,
+    /// How its output is shown (boxed: most tasks leave it to the file).
+    pub output: Option<Box<OutputSetting>>,
     /// The program that runs its commands.
     pub shell: Option<String>,
     /// `set -o` options.
@@ -441,7 +446,7 @@ impl CmdKind {
     /// One line for listings: the script's source, or `Task: NAME` for a call.
     pub fn describe(&self) -> String {
         match self {
-            CmdKind::Shell(s) => s.source.trim().to_string(),
+            CmdKind::Shell(s) => s.source().trim().to_string(),
             CmdKind::Task { target, .. } => format!("Task: {}", target.name),
         }
     }

@@ -151,8 +151,8 @@ pub struct ResolvedTask {
     pub internal: bool,
     /// Confirmation question.
     pub confirm: Option<String>,
-    /// The health gate.
-    pub health: Option<ResolvedHealth>,
+    /// The health gate (boxed: most tasks have none).
+    pub health: Option<Box<ResolvedHealth>>,
     /// The display name (`label`), when it differs from the key.
     pub label: Option<String>,
     /// The prefix of `prefixed` output.
@@ -526,7 +526,7 @@ impl<'s> Resolver<'s> {
             None => None,
         };
         let health = match &task.health {
-            Some(h) => Some(self.health(h, &mut scope, &task_name)?),
+            Some(h) => Some(Box::new(self.health(h, &mut scope, &task_name)?)),
             None => None,
         };
         let label = match &task.label {
@@ -541,7 +541,7 @@ impl<'s> Resolver<'s> {
             Some(p) => r(p, &mut scope)?,
             None => key.clone(),
         };
-        let output = match self.invocation.output.as_ref().or(task.output.as_ref()).or(settings.output.as_ref()) {
+        let output = match self.invocation.output.as_ref().or(task.output.as_deref()).or(settings.output.as_ref()) {
             None | Some(OutputSetting::Interleaved) => ResolvedOutput::Interleaved,
             Some(OutputSetting::Prefixed) => ResolvedOutput::Prefixed,
             Some(OutputSetting::Group { begin, end, error_only }) => ResolvedOutput::Group {
@@ -665,7 +665,7 @@ impl<'s> Resolver<'s> {
             }
         }
         let mut d =
-            Diagnostic::new(format!("in task `{task}`: `{}` renders to `{rendered}`, which is not a task", t.source))
+            Diagnostic::new(format!("in task `{task}`: `{}` renders to `{rendered}`, which is not a task", t.source()))
                 .at(t.location.clone(), "this task name");
         if let Some(best) = crate::did_you_mean(&rendered, self.spec.tasks.keys().map(String::as_str)) {
             d = d.help(format!("did you mean `{best}`?"));
@@ -1024,7 +1024,7 @@ impl<'s> Resolver<'s> {
 
     fn render(&self, t: &Tmpl, scope: &mut TaskScope<'_, '_>, task: &str) -> Result<String, SpecError> {
         if t.parsed.is_literal() {
-            return Ok(t.source.clone());
+            return Ok(t.source().to_owned());
         }
         let lenient = self.spec.scopes.get(scope.file_scope).and_then(|s| s.settings.undefined_vars)
             == Some(UndefinedVars::Empty);
