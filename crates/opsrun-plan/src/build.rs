@@ -118,7 +118,11 @@ impl Plan {
     #[expect(clippy::too_many_lines, reason = "one walk over targets, deps and calls, then narrowing")]
     pub fn build(resolver: &Resolver<'_>, targets: &[String], options: &PlanOptions) -> Result<Plan, PlanError> {
         let spec = resolver.spec();
-        let mut graph: DiGraph<PlanTask, ()> = DiGraph::new();
+        // Room for a node per task of the spec, the most a plan without call vars or `run =
+        // "always"` can have: growing a vector of rendered tasks copies all of them each time,
+        // while room never written costs address space, not memory.
+        let room = spec.tasks.len().min(MAX_NODES);
+        let mut graph: DiGraph<PlanTask, ()> = DiGraph::with_capacity(room, 0);
         let mut index: HashMap<String, TaskId> = HashMap::new();
         let mut instances: HashMap<String, usize> = HashMap::new();
         let mut calls: HashMap<(TaskId, bool, usize), TaskId> = HashMap::new();
