@@ -68,6 +68,8 @@ pub(crate) fn execute(cli: &Cli, ctx: &Context, e: &Execution) -> Result<u8> {
         let explanations = predict(&plan, &state, e.resume, e.exec.force);
         if e.exec.dry_run {
             print_dry_run(&plan, &explanations, &masker, e);
+            // Left to the process's exit, as the context is (see `load_context`).
+            std::mem::forget(plan);
             return Ok(exit::OK);
         }
         confirm(ctx, &plan, &explanations, e)?;
