@@ -99,9 +99,9 @@ struct PendingRef {
     /// The task that holds the reference (its index in `Loader::spec_tasks`), or for a
     /// pipeline target, the pipeline (its index in `Loader::pipelines`).
     from: usize,
-    /// The namespace to resolve relative names in.
+    /// The namespace to resolve relative names in (a dependency's: its `TaskRef`'s).
     namespace: String,
-    /// The name as written.
+    /// The name as written (a dependency's: its `TaskRef`'s).
     name: String,
     location: Location,
     kind: RefKind,
@@ -260,7 +260,7 @@ impl Loader {
             if include.excludes.iter().any(|e| e == name.get_ref()) {
                 continue;
             }
-            self.add_task(&name, &raw_task, namespace, scope_index, file_id, include);
+            self.add_task(&name, raw_task, namespace, scope_index, file_id, include);
         }
 
         for (name, p) in &raw.pipelines {
@@ -409,7 +409,7 @@ impl Loader {
     fn add_task(
         &mut self,
         name: &Spanned<String>,
-        raw: &RawTask,
+        mut raw: Box<RawTask>,
         namespace: &str,
         scope: usize,
         file: FileId,
@@ -451,18 +451,18 @@ impl Loader {
             }
         }
         let mut deps = Vec::with_capacity(raw.deps.len());
-        for d in &raw.deps {
+        for d in std::mem::take(&mut raw.deps) {
             let dloc = loc(file, d.span());
-            let (dep_name, vars, silent, for_each) = match d.get_ref() {
-                RawDep::Name(n) => (n.clone(), IndexMap::new(), false, None),
+            let (dep_name, vars, silent, for_each) = match d.into_inner() {
+                RawDep::Name(n) => (n, IndexMap::new(), false, None),
                 RawDep::Table(t) => (
-                    t.task.clone(),
+                    t.task,
                     self.unspanned_vars(&t.vars, &dloc),
                     t.silent,
                     t.for_each.as_ref().and_then(|f| self.for_spec(f, &dloc)).map(Box::new),
                 ),
             };
-            let Some(target) = self.task_ref(&dep_name, index, namespace, &dloc, RefKind::Dep(deps.len())) else {
+            let Some(target) = self.task_ref(dep_name, index, namespace, &dloc, RefKind::Dep(deps.len())) else {
                 continue;
             };
             deps.push(Dep { target, vars, silent, for_each, location: dloc });
@@ -572,8 +572,8 @@ impl Loader {
         let background = raw.background.as_ref().and_then(|b| self.background(b, file));
         let task = Task {
             name: full.clone(),
-            desc: raw.desc.clone(),
-            summary: raw.summary.clone(),
+            desc: raw.desc.take(),
+            summary: raw.summary.take(),
             cmds,
             deps,
             vars,
@@ -615,28 +615,30 @@ impl Loader {
     /// template, each time it is rendered.
     fn task_ref(
         &mut self,
-        name: &str,
+        name: String,
         from: usize,
         namespace: &str,
         location: &Location,
         kind: RefKind,
     ) -> Option<TaskRef> {
         if name.contains("{{") {
-            let template = self.tmpl(name, location, false)?;
-            return Some(TaskRef {
-                name: name.to_string(),
-                template: Some(Box::new(template)),
-                namespace: namespace.to_string(),
-            });
+            let template = self.tmpl(&name, location, false)?;
+            return Some(TaskRef { name, template: Some(Box::new(template)), namespace: namespace.to_string() });
         }
+        // A dependency's reference is read back from the task (`Dep` keeps it, with its
+        // place); a call's is kept here, since a command the loader refuses is not kept.
+        let (written, written_namespace) = match kind {
+            RefKind::Dep(_) => (String::new(), String::new()),
+            RefKind::Cmd { .. } | RefKind::Pipeline => (name.clone(), namespace.to_string()),
+        };
         self.raw_deps.push(PendingRef {
             from,
-            namespace: namespace.to_string(),
-            name: name.to_string(),
+            namespace: written_namespace,
+            name: written,
             location: location.clone(),
             kind,
         });
-        Some(TaskRef { name: name.to_string(), template: None, namespace: namespace.to_string() })
+        Some(TaskRef { name, template: None, namespace: namespace.to_string() })
     }
 
     fn cmd(
@@ -664,7 +666,8 @@ impl Loader {
             RawCmd::Shell(s) => Some(plain(CmdKind::Shell(self.tmpl(s, &location, true)?))),
             RawCmd::Table(t) => {
                 let call = |this: &mut Self, name: &str, vars| {
-                    let target = this.task_ref(name, task, namespace, &location, RefKind::Cmd { recover, index })?;
+                    let target =
+                        this.task_ref(name.to_string(), task, namespace, &location, RefKind::Cmd { recover, index })?;
                     Some(CmdKind::Task { target, vars: this.unspanned_vars(vars, &location) })
                 };
                 let (kind, defer, silent) = match (&t.cmd, &t.task, &t.defer) {
@@ -1202,7 +1205,15 @@ impl Loader {
     fn resolve_references(&mut self) {
         let refs = std::mem::take(&mut self.raw_deps);
         for r in refs {
-            let Some(found) = self.canonical_reference(&r.namespace, &r.name) else {
+            let (namespace, name) = match r.kind {
+                RefKind::Dep(i) => self
+                    .spec_tasks
+                    .get_index(r.from)
+                    .and_then(|(_, t)| t.deps.get(i))
+                    .map_or(("", ""), |d| (d.target.namespace.as_str(), d.target.name.as_str())),
+                RefKind::Cmd { .. } | RefKind::Pipeline => (r.namespace.as_str(), r.name.as_str()),
+            };
+            let Some(found) = self.canonical_reference(namespace, name) else {
                 let names = self.spec_tasks.keys().map(String::as_str).chain(self.aliases.keys().map(String::as_str));
                 let from = match r.kind {
                     RefKind::Pipeline => self.pipelines.get_index(r.from).map(|(name, _)| name.as_str()),
@@ -1212,12 +1223,12 @@ impl Loader {
                 };
                 let from = from.unwrap_or_default();
                 let what = match r.kind {
-                    RefKind::Dep(_) => format!("task `{from}` depends on unknown task `{}`", r.name),
-                    RefKind::Cmd { .. } => format!("task `{from}` calls unknown task `{}`", r.name),
-                    RefKind::Pipeline => format!("pipeline `{from}` targets unknown task `{}`", r.name),
+                    RefKind::Dep(_) => format!("task `{from}` depends on unknown task `{name}`"),
+                    RefKind::Cmd { .. } => format!("task `{from}` calls unknown task `{name}`"),
+                    RefKind::Pipeline => format!("pipeline `{from}` targets unknown task `{name}`"),
                 };
                 let mut d = Diagnostic::new(what).at(r.location, "no task by this name");
-                if let Some(best) = did_you_mean(&r.name, names) {
+                if let Some(best) = did_you_mean(name, names) {
                     d = d.help(format!("did you mean `{best}`?"));
                 }
                 self.diags.push(d);
@@ -1225,6 +1236,7 @@ impl Loader {
             };
             // A reference written as its canonical name (the usual case) is left as it is.
             let canonical = match found {
+                Found::AsWritten if r.kind != RefKind::Pipeline => continue,
                 Found::AsWritten => r.name,
                 Found::As(canonical) => canonical,
             };
