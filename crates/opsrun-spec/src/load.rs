@@ -99,12 +99,19 @@ struct PendingRef {
     /// The task that holds the reference (its index in `Loader::spec_tasks`), or for a
     /// pipeline target, the pipeline (its index in `Loader::pipelines`).
     from: usize,
-    /// The namespace to resolve relative names in (a dependency's: its `TaskRef`'s).
+    kind: RefKind,
+    /// The reference as written, for a call or a pipeline target; a dependency's is read back
+    /// from the task (its `Dep`), since most references are dependencies.
+    written: Option<Box<WrittenRef>>,
+}
+
+/// A task reference as written.
+struct WrittenRef {
+    /// The namespace to resolve relative names in.
     namespace: String,
-    /// The name as written (a dependency's: its `TaskRef`'s).
+    /// The name as written.
     name: String,
     location: Location,
-    kind: RefKind,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -271,10 +278,12 @@ impl Loader {
             for t in &p.targets {
                 self.raw_deps.push(PendingRef {
                     from,
-                    namespace: namespace.to_string(),
-                    name: t.get_ref().clone(),
-                    location: loc(file_id, t.span()),
                     kind: RefKind::Pipeline,
+                    written: Some(Box::new(WrittenRef {
+                        namespace: namespace.to_string(),
+                        name: t.get_ref().clone(),
+                        location: loc(file_id, t.span()),
+                    })),
                 });
             }
             if p.targets.is_empty() {
@@ -627,17 +636,15 @@ impl Loader {
         }
         // A dependency's reference is read back from the task (`Dep` keeps it, with its
         // place); a call's is kept here, since a command the loader refuses is not kept.
-        let (written, written_namespace) = match kind {
-            RefKind::Dep(_) => (String::new(), String::new()),
-            RefKind::Cmd { .. } | RefKind::Pipeline => (name.clone(), namespace.to_string()),
+        let written = match kind {
+            RefKind::Dep(_) => None,
+            RefKind::Cmd { .. } | RefKind::Pipeline => Some(Box::new(WrittenRef {
+                namespace: namespace.to_string(),
+                name: name.clone(),
+                location: location.clone(),
+            })),
         };
-        self.raw_deps.push(PendingRef {
-            from,
-            namespace: written_namespace,
-            name: written,
-            location: location.clone(),
-            kind,
-        });
+        self.raw_deps.push(PendingRef { from, kind, written });
         Some(TaskRef { name, template: None, namespace: namespace.to_string() })
     }
 
@@ -1205,13 +1212,14 @@ impl Loader {
     fn resolve_references(&mut self) {
         let refs = std::mem::take(&mut self.raw_deps);
         for r in refs {
-            let (namespace, name) = match r.kind {
-                RefKind::Dep(i) => self
-                    .spec_tasks
-                    .get_index(r.from)
-                    .and_then(|(_, t)| t.deps.get(i))
-                    .map_or(("", ""), |d| (d.target.namespace.as_str(), d.target.name.as_str())),
-                RefKind::Cmd { .. } | RefKind::Pipeline => (r.namespace.as_str(), r.name.as_str()),
+            let dep = match r.kind {
+                RefKind::Dep(i) => self.spec_tasks.get_index(r.from).and_then(|(_, t)| t.deps.get(i)),
+                RefKind::Cmd { .. } | RefKind::Pipeline => None,
+            };
+            let (namespace, name, location) = match (dep, &r.written) {
+                (Some(d), _) => (d.target.namespace.as_str(), d.target.name.as_str(), &d.location),
+                (None, Some(w)) => (w.namespace.as_str(), w.name.as_str(), &w.location),
+                (None, None) => continue,
             };
             let Some(found) = self.canonical_reference(namespace, name) else {
                 let names = self.spec_tasks.keys().map(String::as_str).chain(self.aliases.keys().map(String::as_str));
@@ -1227,7 +1235,7 @@ impl Loader {
                     RefKind::Cmd { .. } => format!("task `{from}` calls unknown task `{name}`"),
                     RefKind::Pipeline => format!("pipeline `{from}` targets unknown task `{name}`"),
                 };
-                let mut d = Diagnostic::new(what).at(r.location, "no task by this name");
+                let mut d = Diagnostic::new(what).at(location.clone(), "no task by this name");
                 if let Some(best) = did_you_mean(name, names) {
                     d = d.help(format!("did you mean `{best}`?"));
                 }
@@ -1237,7 +1245,7 @@ impl Loader {
             // A reference written as its canonical name (the usual case) is left as it is.
             let canonical = match found {
                 Found::AsWritten if r.kind != RefKind::Pipeline => continue,
-                Found::AsWritten => r.name,
+                Found::AsWritten => r.written.map(|w| w.name).unwrap_or_default(),
                 Found::As(canonical) => canonical,
             };
             match r.kind {

@@ -214,7 +214,7 @@ impl Parser {
             }
         };
         self.depth -= 1;
-        Ok(Node::Range(RangeNode { pipe, body, otherwise, span: header }))
+        Ok(Node::Range(Box::new(RangeNode { pipe, body, otherwise, span: header })))
     }
 
     /// Parses the pipeline of an action or control header, with up to
