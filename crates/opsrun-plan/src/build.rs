@@ -171,58 +171,71 @@ impl Plan {
                     }
                 }
             };
-            let Some((task_name, key, policy)) = resolver.identity(name, vars) else {
-                return Err(unknown(name));
-            };
-            // go-task's `run`: `when_changed` (the default here) is one node per task and vars,
-            // `once` one per task, `always` one per reference. A known invocation is not
-            // rendered again.
-            let base = if policy == RunPolicy::Once { task_name } else { key };
-            let existing = if policy == RunPolicy::Always { None } else { index.get(&base).copied() };
-            let node = if let Some(n) = existing {
+            // A known invocation without call vars is indexed under its name (its key, and its
+            // task's name): found without working out its identity again.
+            let known = if vars.is_empty() { index.get(name).copied() } else { None };
+            let node = if let Some(n) = known {
                 n
             } else {
-                if graph.node_count() >= MAX_NODES {
-                    return Err(PlanError::Cycle(format!(
-                        "more than {MAX_NODES} task invocations starting from `{name}` (a cycle through templated task names or `run = \"always\"`?)"
-                    )));
-                }
-                // A task that cannot be rendered is reported with the others at the end: every
-                // undefined variable of the run at once, not one per attempt.
-                let mut task = match resolver.resolve(name, vars) {
-                    Ok(task) => task,
-                    Err(e) => {
-                        problems.push(e);
-                        // Its dependencies are still looked at, for their own problems (those
-                        // named in the file; the plan is not built anyway).
-                        if let Some((task, _)) = spec.lookup(name) {
-                            for d in task.deps.iter().rev().filter(|d| d.target.template.is_none()) {
-                                pending.push(Pending::Target(d.target.name.clone()));
+                let Some((task_name, key, policy)) = resolver.identity(name, vars) else {
+                    return Err(unknown(name));
+                };
+                // go-task's `run`: `when_changed` (the default here) is one node per task and
+                // vars, `once` one per task, `always` one per reference (never indexed). A known
+                // invocation is not rendered again.
+                let base = if policy == RunPolicy::Once { task_name } else { key };
+                let existing = if policy == RunPolicy::Always { None } else { index.get(&base).copied() };
+                if let Some(n) = existing {
+                    n
+                } else {
+                    if graph.node_count() >= MAX_NODES {
+                        return Err(PlanError::Cycle(format!(
+                            "more than {MAX_NODES} task invocations starting from `{name}` (a cycle through templated task names or `run = \"always\"`?)"
+                        )));
+                    }
+                    // A task that cannot be rendered is reported with the others at the end: every
+                    // undefined variable of the run at once, not one per attempt.
+                    let mut task = match resolver.resolve(name, vars) {
+                        Ok(task) => task,
+                        Err(e) => {
+                            problems.push(e);
+                            // Its dependencies are still looked at, for their own problems (those
+                            // named in the file; the plan is not built anyway).
+                            if let Some((task, _)) = spec.lookup(name) {
+                                for d in task.deps.iter().rev().filter(|d| d.target.template.is_none()) {
+                                    pending.push(Pending::Target(d.target.name.clone()));
+                                }
+                            }
+                            continue;
+                        }
+                    };
+                    if policy == RunPolicy::Always {
+                        let n = instances.entry(base.clone()).or_insert(0);
+                        *n += 1;
+                        if *n > 1 {
+                            task.key = format!("{base}#{n}");
+                        }
+                    }
+                    let n = TaskId::of(graph.add_node(PlanTask {
+                        task,
+                        forced: false,
+                        assumed_done: false,
+                        on_demand: false,
+                    }));
+                    if policy != RunPolicy::Always {
+                        index.entry(base).or_insert(n);
+                    }
+                    let task = &graph[n.g()].task;
+                    for (recover, list) in [(true, &task.recover), (false, &task.cmds)] {
+                        for (i, c) in list.iter().enumerate().rev() {
+                            if matches!(c.kind, ResolvedCmdKind::Task { .. }) {
+                                pending.push(Pending::Call(n, recover, i));
                             }
                         }
-                        continue;
                     }
-                };
-                if policy == RunPolicy::Always {
-                    let n = instances.entry(base.clone()).or_insert(0);
-                    *n += 1;
-                    if *n > 1 {
-                        task.key = format!("{base}#{n}");
-                    }
+                    pending.extend((0..task.deps.len()).rev().map(|i| Pending::Dep(n, i)));
+                    n
                 }
-                let n =
-                    TaskId::of(graph.add_node(PlanTask { task, forced: false, assumed_done: false, on_demand: false }));
-                index.entry(base).or_insert(n);
-                let task = &graph[n.g()].task;
-                for (recover, list) in [(true, &task.recover), (false, &task.cmds)] {
-                    for (i, c) in list.iter().enumerate().rev() {
-                        if matches!(c.kind, ResolvedCmdKind::Task { .. }) {
-                            pending.push(Pending::Call(n, recover, i));
-                        }
-                    }
-                }
-                pending.extend((0..task.deps.len()).rev().map(|i| Pending::Dep(n, i)));
-                n
             };
             match reached {
                 // A dependent lists few dependencies: its incoming edges are the short list to
@@ -556,6 +569,27 @@ mod tests {
         ";
         let p = plan(toml, &["all"], &PlanOptions::default()).unwrap();
         assert_eq!(p.order().iter().filter(|&&n| p.task(n).name == "gen").count(), 2);
+    }
+
+    #[test]
+    fn run_policies_decide_which_references_share_a_node() {
+        let toml = "
+            [tasks.gen]
+            cmds = ['true']
+            [tasks.once]
+            run = 'once'
+            cmds = ['true']
+            [tasks.always]
+            run = 'always'
+            cmds = ['true']
+            [tasks.all]
+            deps = ['gen', { task = 'gen', vars = { V = '1' } }, { task = 'gen', vars = { V = '1' } },
+                    { task = 'once', vars = { V = '1' } }, 'once', 'always', 'always']
+        ";
+        let p = plan(toml, &["all"], &PlanOptions::default()).unwrap();
+        let count = |name: &str| p.order().iter().filter(|&&n| p.task(n).name == name).count();
+        assert_eq!((count("gen"), count("once"), count("always")), (2, 1, 2));
+        assert_eq!(p.dependencies(p.find("all").unwrap()).count(), 5);
     }
 
     #[test]
