@@ -35,3 +35,24 @@ fn dry_run_of_one_task_counts_it_in_the_singular() {
     out.status(0).stdout_contains("dry run of prep (1 task, 1 would run)");
     assert!(!out.exists("prep.marker"));
 }
+
+#[test]
+fn a_long_dry_run_is_printed_whole_with_every_secret_masked() {
+    // 2,000 tasks print about 300 KiB: several blocks of the buffered, masked writer.
+    const SECRET: &str = "s3cr3t-t0k3n-7c1";
+    let mut toml = format!("[vars]\nTOKEN = {{ value = \"{SECRET}\", secret = true }}\n");
+    for i in 0..2000 {
+        let deps = if i == 0 { String::new() } else { format!("deps = [\"t{}\"]\n", i - 1) };
+        toml.push_str(&format!(
+            "[tasks.t{i}]\n{deps}cmds = [\"echo {{{{.TOKEN}}}} {i}\", \"echo 'line one\\n  and {{{{.TOKEN}}}}'\"]\n"
+        ));
+    }
+    let out = Test::new().tasks(&toml).args(&["run", "--dry-run", "t1999"]).run();
+    out.status(0).output_lacks(SECRET).stdout_contains("dry run of t1999 (2000 tasks, 2000 would run)");
+    let stdout = out.stdout();
+    assert_eq!(stdout.matches("   $ echo **** ").count(), 2000, "one masked command per task");
+    assert_eq!(stdout.matches("\n       and ****'\n").count(), 2000, "each script's second line, masked");
+    let last = "\n2000. t1999 [run: always runs (no status or sources to check)]\n   after: t1998\n";
+    let tail = &stdout[stdout.rfind(last).expect("the last task")..];
+    assert!(tail.ends_with("\n   $ echo **** 1999\n   $ echo 'line one\n       and ****'\n"), "{tail}");
+}

@@ -42,6 +42,30 @@ fn preflight_names_every_missing_tool_variable_env_and_file_in_one_table() {
 }
 
 #[test]
+fn a_check_many_tasks_need_names_each_of_them_once_in_plan_order() {
+    let tasks = r#"
+[tasks.a]
+requires = { tools = ["opsrun-missing-tool"] }
+cmds = ["true"]
+[tasks.b]
+deps = ["a"]
+requires = { tools = ["opsrun-missing-tool", "sh", "opsrun-missing-tool"] }
+cmds = ["true"]
+[tasks.c]
+deps = ["b"]
+requires = { tools = ["opsrun-missing-tool"] }
+cmds = ["true"]
+"#;
+    let out = Test::new().tasks(tasks).args(&["--output", "json", "preflight", "c"]).run();
+    out.status(8);
+    let report: serde_json::Value = serde_json::from_str(out.stdout()).expect("a JSON report");
+    let checks = report["checks"].as_array().expect("checks");
+    let needed_by = |subject: &str| checks.iter().find(|c| c["subject"] == subject).map(|c| c["tasks"].clone());
+    assert_eq!(needed_by("opsrun-missing-tool"), Some(serde_json::json!(["a", "b", "c"])), "{report:#}");
+    assert_eq!(needed_by("sh"), Some(serde_json::json!(["b"])), "{report:#}");
+}
+
+#[test]
 fn a_pipeline_with_unmet_requirements_runs_nothing() {
     let tasks = r#"
 [tasks.first]

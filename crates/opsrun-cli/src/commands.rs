@@ -277,7 +277,7 @@ pub(crate) fn explain_cmd(cli: &Cli, ctx: &Context, args: &ExplainArgs) -> Resul
     };
     let state = crate::context::load_state(ctx);
     let explanations = explain(&plan, &state, resume, false, &ctx.sources);
-    let mut out = crate::masked::stdout(plan.masker());
+    let mut out = crate::masked::buffered(plan.masker());
     if cli.output == "json" {
         let json = serde_json::json!({
             "task": canonical,

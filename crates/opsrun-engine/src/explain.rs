@@ -1,8 +1,15 @@
 //! `opsrun explain` and `--dry-run`: what a run would do, without running anything.
 //!
 //! Fingerprints are computed in plan order exactly as a run computes them (each task's once,
-//! its sources through the run's [`SourceCache`]), and compared with the saved state. What only a run can know (the result of `status` commands, whether a gate
-//! passes now) is stated as a condition rather than guessed.
+//! its sources through the run's [`SourceCache`]), and compared with the saved state. What
+//! only a run can know (the result of `status` commands, whether a gate passes now) is stated
+//! as a condition rather than guessed.
+//!
+//! [`explain`] computes every task's fingerprint (`opsrun explain` shows them); [`predict`]
+//! only those the decisions need, for `--dry-run`, confirmations and the preflight: a task's
+//! fingerprint matters only when the state has a record of it to compare with, or a task that
+//! depends on it (whose fingerprint covers its dependencies') has one. Their decisions and
+//! reasons are the same.
 
 use opsrun_event::RunMode;
 use opsrun_plan::{Plan, TaskId};
@@ -26,7 +33,7 @@ pub struct Explanation {
     pub reason: String,
     /// Fingerprint parts that differ from the last recorded run.
     pub changed: Vec<String>,
-    /// The current fingerprint.
+    /// The current fingerprint (empty from [`predict`] when no decision needed it).
     pub fingerprint: String,
 }
 
@@ -34,6 +41,36 @@ pub struct Explanation {
 /// files are read through `sources` (give the run the same cache, and unchanged files are read
 /// at most once).
 pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool, sources: &SourceCache) -> Vec<Explanation> {
+    explain_with(plan, state, resume, force, sources, &vec![true; plan.len()])
+}
+
+/// [`explain`] computing only the fingerprints the decisions need: those of the tasks `state`
+/// has a record of, and of what they depend on. The other explanations have an empty
+/// `fingerprint`; every decision and reason is the one [`explain`] gives.
+pub fn predict(plan: &Plan, state: &State, resume: bool, force: bool, sources: &SourceCache) -> Vec<Explanation> {
+    let mut needed = vec![false; plan.len()];
+    // Dependents come after their dependencies in plan order: walking it backwards marks a
+    // task's dependencies before they are reached.
+    for &node in plan.order().iter().rev() {
+        if needed[node.index()] || state.tasks.contains_key(&plan.task(node).key) {
+            needed[node.index()] = true;
+            for d in plan.dependencies(node) {
+                needed[d.index()] = true;
+            }
+        }
+    }
+    explain_with(plan, state, resume, force, sources, &needed)
+}
+
+/// Explains every task, computing the fingerprints of the tasks marked in `fingerprinted`.
+fn explain_with(
+    plan: &Plan,
+    state: &State,
+    resume: bool,
+    force: bool,
+    sources: &SourceCache,
+    fingerprinted: &[bool],
+) -> Vec<Explanation> {
     // `runs`: certainly executes; `maybe`: executes unless its status commands pass (only a
     // run can tell), so dependents are told it as a condition, not a certainty.
     let mut runs = vec![false; plan.len()];
@@ -45,9 +82,11 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool, sources: &
     for &node in plan.order() {
         let task = plan.task(node);
         let deps: Vec<_> = plan.dependencies(node).collect();
-        let fp = crate::fingerprint::static_fingerprint(plan, node, &mut fingerprints, sources).clone();
         let prior = state.tasks.get(&task.key);
-        let changed = prior.map(|p| fp.changed_parts(&p.parts)).unwrap_or_default();
+        let fp = fingerprinted[node.index()]
+            .then(|| crate::fingerprint::static_fingerprint(plan, node, &mut fingerprints, sources).clone());
+        let digest = fp.as_ref().map_or("", |fp| fp.digest.as_str());
+        let changed = prior.zip(fp.as_ref()).map(|(p, fp)| fp.changed_parts(&p.parts)).unwrap_or_default();
         let dep_runs: Vec<&str> = deps.iter().filter(|d| runs[d.index()]).map(|d| plan.task(*d).key.as_str()).collect();
         let dep_maybe: Vec<&str> =
             deps.iter().filter(|d| maybe[d.index()] && !runs[d.index()]).map(|d| plan.task(*d).key.as_str()).collect();
@@ -60,7 +99,7 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool, sources: &
             mode: if resume { RunMode::Pipeline } else { RunMode::Run },
             resume,
             prior,
-            fingerprint: &fp.digest,
+            fingerprint: digest,
             upstream: if !dep_runs.is_empty() {
                 Upstream::Ran
             } else if dep_maybe.is_empty() {
@@ -85,7 +124,7 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool, sources: &
             }
             Before::RepairIfUnhealthy => (true, false, format!("repaired unless{}", gate.trim_start_matches(" and"))),
             Before::Proceed(Why::Forced) => (true, false, "forced (--force, --from or --only)".to_string()),
-            Before::Proceed(why) => match decide::checks(task, prior, &fp.digest) {
+            Before::Proceed(why) => match decide::checks(task, prior, digest) {
                 Some(Checks { sources: Some(SourcesCheck::GeneratedMissing), .. }) => {
                     (true, false, "a file it generates is missing".to_string())
                 }
@@ -110,13 +149,14 @@ pub fn explain(plan: &Plan, state: &State, resume: bool, force: bool, sources: &
         };
         runs[node.index()] = will_run && !conditional;
         maybe[node.index()] = conditional || (!will_run && !dep_maybe.is_empty());
+        let fingerprint = fp.map(|fp| fp.digest).unwrap_or_default();
         out.push(Explanation {
             task: task.key.clone(),
             will_run,
             unless_status: conditional,
             reason,
             changed,
-            fingerprint: fp.digest,
+            fingerprint,
         });
     }
     out
@@ -143,5 +183,105 @@ fn why_it_runs(plan: &Plan, node: TaskId, why: &Why, changed: &[String], dep_run
         }
         Why::Changed { run } => format!("changed since run {run}: {}", changed.join(", ")),
         Why::UpstreamRan => format!("a dependency will run: {}", dep_runs.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use opsrun_plan::{Plan, PlanOptions};
+    use opsrun_spec::{Invocation, Resolver};
+
+    use super::*;
+    use crate::state::{RecordStatus, TaskRecord};
+
+    const CHAIN: &str = "
+        [tasks.talos]
+        cmds = ['true']
+        [tasks.api]
+        deps = ['talos']
+        cmds = ['true']
+        [tasks.cni]
+        deps = ['api']
+        cmds = ['true', { task = 'helper' }]
+        [tasks.helper]
+        deps = ['talos']
+        cmds = ['true']
+        [tasks.flux]
+        deps = ['cni']
+        cmds = ['true']
+    ";
+
+    fn record(fingerprint: &str) -> TaskRecord {
+        TaskRecord {
+            status: RecordStatus::Succeeded,
+            fingerprint: fingerprint.into(),
+            parts: std::collections::BTreeMap::new(),
+            run: "r1".into(),
+            started: jiff::Timestamp::UNIX_EPOCH,
+            finished: None,
+            duration_ms: None,
+            message: None,
+            pgids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn predict_decides_as_explain_with_only_the_fingerprints_it_needs() {
+        let spec = opsrun_spec::load_str(Path::new("/tmp/opsrun-explain/tasks.toml"), CHAIN).unwrap();
+        let resolver = Resolver::new(&spec, Invocation::default());
+        let plan = Plan::build(&resolver, &["flux".to_string()], &PlanOptions::default()).unwrap();
+        let without_fingerprints = |xs: &[Explanation]| {
+            xs.iter().map(|x| Explanation { fingerprint: String::new(), ..x.clone() }).collect::<Vec<_>>()
+        };
+        let fingerprinted = |xs: &[Explanation]| {
+            xs.iter().filter(|x| !x.fingerprint.is_empty()).map(|x| x.task.as_str()).collect::<Vec<_>>().join(" ")
+        };
+
+        let by_task = |xs: &[Explanation], task: &str| xs.iter().find(|x| x.task == task).cloned().unwrap();
+
+        // No saved state: no decision needs a fingerprint.
+        let mut state = State::default();
+        let full = explain(&plan, &state, true, false, &SourceCache::in_memory());
+        assert_eq!(fingerprinted(&full), "talos api helper cni flux");
+        let predicted = predict(&plan, &state, true, false, &SourceCache::in_memory());
+        assert_eq!(fingerprinted(&predicted), "");
+        assert_eq!(predicted, without_fingerprints(&full));
+
+        // A record of `flux` needs its fingerprint, and so those of its dependencies, but not
+        // the callee's own (the caller's covers it through the callee's static digest).
+        let only_flux = State { tasks: [("flux".to_string(), record("old"))].into(), ..State::default() };
+        assert_eq!(
+            fingerprinted(&predict(&plan, &only_flux, true, false, &SourceCache::in_memory())),
+            "talos api cni flux"
+        );
+        assert_eq!(
+            by_task(&predict(&plan, &only_flux, true, false, &SourceCache::in_memory()), "flux"),
+            by_task(&explain(&plan, &only_flux, true, false, &SourceCache::in_memory()), "flux")
+        );
+
+        // Records up to `cni`: their fingerprints, and those of what they depend on, are needed
+        // (the callee's is part of its caller's); `flux`'s is not.
+        for task in ["talos", "api", "cni"] {
+            state.tasks.insert(task.into(), record(&by_task(&full, task).fingerprint));
+        }
+        let full = explain(&plan, &state, true, false, &SourceCache::in_memory());
+        let predicted = predict(&plan, &state, true, false, &SourceCache::in_memory());
+        assert_eq!(fingerprinted(&predicted), "talos api cni");
+        assert_eq!(without_fingerprints(&predicted), without_fingerprints(&full));
+        for task in ["talos", "api", "cni"] {
+            assert_eq!(by_task(&predicted, task), by_task(&full, task));
+        }
+        assert!(by_task(&predicted, "cni").reason.starts_with("succeeded in run r1, unchanged"), "{predicted:#?}");
+
+        // A changed record is explained with its changed parts, as by `explain`.
+        state.tasks.insert("cni".into(), record("another"));
+        let predicted = predict(&plan, &state, true, false, &SourceCache::in_memory());
+        assert_eq!(
+            by_task(&predicted, "cni"),
+            by_task(&explain(&plan, &state, true, false, &SourceCache::in_memory()), "cni")
+        );
+        assert!(by_task(&predicted, "cni").reason.starts_with("changed since run r1"), "{predicted:#?}");
     }
 }

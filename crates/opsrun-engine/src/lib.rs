@@ -62,7 +62,7 @@ mod unit;
 
 pub use assess::{StageHealth, assess};
 pub use error::EngineError;
-pub use explain::{Explanation, explain};
+pub use explain::{Explanation, explain, predict};
 pub use fingerprint::{Fingerprint, matching_files};
 pub use journal::{
     JOURNAL_OUTPUT_BYTES, JOURNAL_OUTPUT_TAIL, MAX_LOG_BYTES, RunInfo, RunJournal, TaskLogs, file_name, list_runs,

@@ -139,14 +139,16 @@ pub async fn preflight(
     sources: &SourceCache,
 ) -> PreflightReport {
     let masker = plan.masker().clone();
-    let explanations = crate::explain(&plan, state, resume, force, sources);
+    let explanations = crate::predict(&plan, state, resume, force, sources);
     let mut report = PreflightReport::default();
     let mut vars: Vec<PreflightCheck> = Vec::new();
     // Each job once, with the tasks that need it (plan order).
     let mut jobs: IndexMap<(CheckKind, Job), Vec<String>> = IndexMap::new();
+    // Tasks come one after the other, so a task already listed for a job is the last one: a
+    // job thousands of tasks share (a tool) costs no scan of them.
     let mut need = |kind: CheckKind, job: Job, task: &str| {
         let tasks = jobs.entry((kind, job)).or_default();
-        if !tasks.iter().any(|t| t == task) {
+        if tasks.last().is_none_or(|t| t != task) {
             tasks.push(task.to_owned());
         }
     };

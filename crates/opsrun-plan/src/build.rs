@@ -3,7 +3,6 @@
 use std::collections::{HashMap, HashSet};
 
 use indexmap::IndexMap;
-use opsrun_spec::template::Value;
 use opsrun_spec::{ResolvedCmdKind, ResolvedTask, Resolver, RunPolicy, SpecError, did_you_mean};
 use petgraph::Direction;
 use petgraph::graph::DiGraph;
@@ -97,14 +96,16 @@ pub enum PlanError {
     Cycle(String),
 }
 
-/// Who reached a task invocation while the plan was built.
-#[derive(Clone, Copy)]
-enum Referrer {
-    /// Named on the command line or by a pipeline.
-    Target,
-    /// A dependency of this node.
-    Dep(TaskId),
-    /// Called by this node's command `index` (of `recover` when the flag is set).
+/// A task invocation the walk has still to look at, and who reached it. A dependency or call
+/// names the node and the position of its reference, so that its name and vars are read where
+/// they are rather than copied.
+enum Pending {
+    /// Named on the command line or by a pipeline (or a dependency, named in the file, of a
+    /// task that could not be rendered: looked at for its own problems).
+    Target(String),
+    /// Dependency `index` of this node.
+    Dep(TaskId, usize),
+    /// What this node's command `index` (of `recover` when the flag is set) calls.
     Call(TaskId, bool, usize),
 }
 
@@ -117,13 +118,17 @@ impl Plan {
     #[expect(clippy::too_many_lines, reason = "one walk over targets, deps and calls, then narrowing")]
     pub fn build(resolver: &Resolver<'_>, targets: &[String], options: &PlanOptions) -> Result<Plan, PlanError> {
         let spec = resolver.spec();
-        let mut graph: DiGraph<PlanTask, ()> = DiGraph::new();
+        // Room for a node per task of the spec, the most a plan without call vars or `run =
+        // "always"` can have: growing a vector of rendered tasks copies all of them each time,
+        // while room never written costs address space, not memory.
+        let room = spec.tasks.len().min(MAX_NODES);
+        let mut graph: DiGraph<PlanTask, ()> = DiGraph::with_capacity(room, 0);
         let mut index: HashMap<String, TaskId> = HashMap::new();
         let mut instances: HashMap<String, usize> = HashMap::new();
         let mut calls: HashMap<(TaskId, bool, usize), TaskId> = HashMap::new();
         let mut target_nodes = Vec::new();
         // Explicit stack (not recursion) so a 10k-long chain cannot overflow the stack.
-        let mut pending: Vec<(String, IndexMap<String, Value>, Referrer)> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
         let unknown = |name: &str| PlanError::UnknownTask {
             name: name.to_string(),
             suggestion: did_you_mean(
@@ -145,80 +150,105 @@ impl Plan {
                 return Err(PlanError::Internal(task.name.clone()));
             }
             let name = spec.canonical_name(t).unwrap_or(t).to_string();
-            pending.push((name, IndexMap::new(), Referrer::Target));
+            pending.push(Pending::Target(name));
         }
         pending.reverse();
         let mut problems: Vec<SpecError> = Vec::new();
-        while let Some((name, vars, referrer)) = pending.pop() {
-            let Some((task_name, key, policy)) = resolver.identity(&name, &vars) else {
-                return Err(unknown(&name));
+        let no_vars = IndexMap::new();
+        while let Some(reached) = pending.pop() {
+            let (name, vars) = match &reached {
+                Pending::Target(name) => (name.as_str(), &no_vars),
+                Pending::Dep(node, index) => {
+                    let dep = &graph[node.g()].task.deps[*index];
+                    (dep.task.as_str(), &dep.vars)
+                }
+                Pending::Call(node, recover, index) => {
+                    let task = &graph[node.g()].task;
+                    let list = if *recover { &task.recover } else { &task.cmds };
+                    match &list[*index].kind {
+                        ResolvedCmdKind::Task { name, vars } => (name.as_str(), vars),
+                        ResolvedCmdKind::Shell(_) => unreachable!("only task calls are pending"),
+                    }
+                }
             };
-            // go-task's `run`: `when_changed` (the default here) is one node per task and vars,
-            // `once` one per task, `always` one per reference. A known invocation is not
-            // rendered again.
-            let base = if policy == RunPolicy::Once { task_name } else { key };
-            let existing = if policy == RunPolicy::Always { None } else { index.get(&base).copied() };
-            let node = if let Some(n) = existing {
+            // A known invocation without call vars is indexed under its name (its key, and its
+            // task's name): found without working out its identity again.
+            let known = if vars.is_empty() { index.get(name).copied() } else { None };
+            let node = if let Some(n) = known {
                 n
             } else {
-                if graph.node_count() >= MAX_NODES {
-                    return Err(PlanError::Cycle(format!(
-                        "more than {MAX_NODES} task invocations starting from `{name}` (a cycle through templated task names or `run = \"always\"`?)"
-                    )));
-                }
-                // A task that cannot be rendered is reported with the others at the end: every
-                // undefined variable of the run at once, not one per attempt.
-                let mut task = match resolver.resolve(&name, &vars) {
-                    Ok(task) => task,
-                    Err(e) => {
-                        problems.push(e);
-                        // Its dependencies are still looked at, for their own problems (those
-                        // named in the file; the plan is not built anyway).
-                        if let Some((task, _)) = spec.lookup(&name) {
-                            for d in task.deps.iter().rev().filter(|d| d.target.template.is_none()) {
-                                pending.push((d.target.name.clone(), IndexMap::new(), Referrer::Target));
+                let Some((task_name, key, policy)) = resolver.identity(name, vars) else {
+                    return Err(unknown(name));
+                };
+                // go-task's `run`: `when_changed` (the default here) is one node per task and
+                // vars, `once` one per task, `always` one per reference (never indexed). A known
+                // invocation is not rendered again.
+                let base = if policy == RunPolicy::Once { task_name } else { key };
+                let existing = if policy == RunPolicy::Always { None } else { index.get(&base).copied() };
+                if let Some(n) = existing {
+                    n
+                } else {
+                    if graph.node_count() >= MAX_NODES {
+                        return Err(PlanError::Cycle(format!(
+                            "more than {MAX_NODES} task invocations starting from `{name}` (a cycle through templated task names or `run = \"always\"`?)"
+                        )));
+                    }
+                    // A task that cannot be rendered is reported with the others at the end: every
+                    // undefined variable of the run at once, not one per attempt.
+                    let mut task = match resolver.resolve(name, vars) {
+                        Ok(task) => task,
+                        Err(e) => {
+                            problems.push(e);
+                            // Its dependencies are still looked at, for their own problems (those
+                            // named in the file; the plan is not built anyway).
+                            if let Some((task, _)) = spec.lookup(name) {
+                                for d in task.deps.iter().rev().filter(|d| d.target.template.is_none()) {
+                                    pending.push(Pending::Target(d.target.name.clone()));
+                                }
+                            }
+                            continue;
+                        }
+                    };
+                    if policy == RunPolicy::Always {
+                        let n = instances.entry(base.clone()).or_insert(0);
+                        *n += 1;
+                        if *n > 1 {
+                            task.key = format!("{base}#{n}");
+                        }
+                    }
+                    let n = TaskId::of(graph.add_node(PlanTask {
+                        task,
+                        forced: false,
+                        assumed_done: false,
+                        on_demand: false,
+                    }));
+                    if policy != RunPolicy::Always {
+                        index.entry(base).or_insert(n);
+                    }
+                    let task = &graph[n.g()].task;
+                    for (recover, list) in [(true, &task.recover), (false, &task.cmds)] {
+                        for (i, c) in list.iter().enumerate().rev() {
+                            if matches!(c.kind, ResolvedCmdKind::Task { .. }) {
+                                pending.push(Pending::Call(n, recover, i));
                             }
                         }
-                        continue;
                     }
-                };
-                if policy == RunPolicy::Always {
-                    let n = instances.entry(base.clone()).or_insert(0);
-                    *n += 1;
-                    if *n > 1 {
-                        task.key = format!("{base}#{n}");
-                    }
+                    pending.extend((0..task.deps.len()).rev().map(|i| Pending::Dep(n, i)));
+                    n
                 }
-                let deps = task.deps.clone();
-                let mut called = Vec::new();
-                for (recover, list) in [(false, &task.cmds), (true, &task.recover)] {
-                    for (i, c) in list.iter().enumerate() {
-                        if let ResolvedCmdKind::Task { name, vars } = &c.kind {
-                            called.push((name.clone(), vars.clone(), recover, i));
-                        }
-                    }
-                }
-                let n =
-                    TaskId::of(graph.add_node(PlanTask { task, forced: false, assumed_done: false, on_demand: false }));
-                index.entry(base).or_insert(n);
-                for (callee, vars, recover, i) in called.into_iter().rev() {
-                    pending.push((callee, vars, Referrer::Call(n, recover, i)));
-                }
-                for d in deps.into_iter().rev() {
-                    pending.push((d.task, d.vars, Referrer::Dep(n)));
-                }
-                n
             };
-            match referrer {
-                Referrer::Dep(dependent) => {
-                    if !graph.contains_edge(node.g(), dependent.g()) {
+            match reached {
+                // A dependent lists few dependencies: its incoming edges are the short list to
+                // search (a task thousands depend on has thousands of outgoing ones).
+                Pending::Dep(dependent, _) => {
+                    if !graph.neighbors_directed(dependent.g(), Direction::Incoming).any(|d| d == node.g()) {
                         graph.add_edge(node.g(), dependent.g(), ());
                     }
                 }
-                Referrer::Call(caller, recover, i) => {
+                Pending::Call(caller, recover, i) => {
                     calls.insert((caller, recover, i), node);
                 }
-                Referrer::Target => {
+                Pending::Target(_) => {
                     if !target_nodes.contains(&node) {
                         target_nodes.push(node);
                     }
@@ -542,6 +572,27 @@ mod tests {
     }
 
     #[test]
+    fn run_policies_decide_which_references_share_a_node() {
+        let toml = "
+            [tasks.gen]
+            cmds = ['true']
+            [tasks.once]
+            run = 'once'
+            cmds = ['true']
+            [tasks.always]
+            run = 'always'
+            cmds = ['true']
+            [tasks.all]
+            deps = ['gen', { task = 'gen', vars = { V = '1' } }, { task = 'gen', vars = { V = '1' } },
+                    { task = 'once', vars = { V = '1' } }, 'once', 'always', 'always']
+        ";
+        let p = plan(toml, &["all"], &PlanOptions::default()).unwrap();
+        let count = |name: &str| p.order().iter().filter(|&&n| p.task(n).name == name).count();
+        assert_eq!((count("gen"), count("once"), count("always")), (2, 1, 2));
+        assert_eq!(p.dependencies(p.find("all").unwrap()).count(), 5);
+    }
+
+    #[test]
     fn only_selects_one_task_and_assumes_the_rest_done() {
         let options = PlanOptions { only: Some("cni".into()), ..PlanOptions::default() };
         let p = plan(CHAIN, &["flux"], &options).unwrap();
@@ -574,6 +625,35 @@ mod tests {
         assert_eq!(p.callee(main, false, 0), Some(helper));
         assert_eq!(p.callers(helper), [main]);
         assert_eq!(keys(&p, p.order()), ["helper", "main"]);
+    }
+
+    #[test]
+    fn each_dependency_is_one_edge_however_often_it_is_reached() {
+        // `setup` is listed twice by `a` and reached from 2,000 dependents: one edge from it to
+        // each, in declaration order, and the calls after the deps.
+        let mut toml = String::from("[tasks.setup]\ncmds = ['true']\n[tasks.helper]\ncmds = ['true']\n");
+        toml.push_str(
+            "[tasks.a]\ndeps = ['setup', 'setup']\ncmds = [{ task = 'helper' }, 'true', { task = 'helper' }]\n",
+        );
+        let mut all = vec!["'a'".to_string()];
+        for i in 0..2000 {
+            toml.push_str(&format!("[tasks.t{i}]\ndeps = ['setup', 'a']\n"));
+            all.push(format!("'t{i}'"));
+        }
+        toml.push_str(&format!("[tasks.all]\ndeps = [{}]\n", all.join(", ")));
+        let p = plan(&toml, &["all"], &PlanOptions::default()).unwrap();
+        let (setup, a) = (p.find("setup").unwrap(), p.find("a").unwrap());
+        assert_eq!(keys(&p, &p.dependencies(a).collect::<Vec<_>>()), ["setup"]);
+        assert_eq!(p.dependents(setup).count(), 2001);
+        let t7 = p.find("t7").unwrap();
+        assert_eq!(keys(&p, &p.dependencies(t7).collect::<Vec<_>>()), ["setup", "a"]);
+        assert_eq!(p.dependencies(p.find("all").unwrap()).count(), 2001);
+        let helper = p.find("helper").unwrap();
+        assert_eq!(
+            (p.callee(a, false, 0), p.callee(a, false, 1), p.callee(a, false, 2)),
+            (Some(helper), None, Some(helper))
+        );
+        assert_eq!(keys(&p, &p.order()[..3]), ["setup", "helper", "a"]);
     }
 
     #[test]

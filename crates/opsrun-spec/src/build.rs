@@ -366,7 +366,7 @@ mod tests {
             .build()
             .unwrap();
         let crate::CmdKind::Shell(t) = &spec.tasks["a"].cmds[0].kind else { panic!("a shell command") };
-        assert_eq!(t.source, "echo \"quoted\" 'and' \\ back\nslash");
+        assert_eq!(t.source(), "echo \"quoted\" 'and' \\ back\nslash");
     }
 
     #[test]

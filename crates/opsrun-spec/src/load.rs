@@ -96,14 +96,22 @@ struct IncludeOptions {
 
 /// A reference to a task written in a file, resolved after every file is read.
 struct PendingRef {
-    /// The task that holds the reference.
-    from: String,
+    /// The task that holds the reference (its index in `Loader::spec_tasks`), or for a
+    /// pipeline target, the pipeline (its index in `Loader::pipelines`).
+    from: usize,
+    kind: RefKind,
+    /// The reference as written, for a call or a pipeline target; a dependency's is read back
+    /// from the task (its `Dep`), since most references are dependencies.
+    written: Option<Box<WrittenRef>>,
+}
+
+/// A task reference as written.
+struct WrittenRef {
     /// The namespace to resolve relative names in.
     namespace: String,
     /// The name as written.
     name: String,
     location: Location,
-    kind: RefKind,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -201,7 +209,7 @@ impl Loader {
         include: &IncludeOptions,
         parent: Option<usize>,
     ) -> Result<(), SpecError> {
-        let raw: RawFile = match toml::from_str(self.sources.text(file_id)) {
+        let mut raw: RawFile = match toml::from_str(self.sources.text(file_id)) {
             Ok(raw) => raw,
             Err(e) => {
                 self.diags.push(toml_error(&e, file_id));
@@ -253,22 +261,29 @@ impl Loader {
             }
         }
 
-        for (name, raw_task) in &raw.tasks {
+        // Each raw task is dropped once lowered, so a big file does not hold both forms whole.
+        self.spec_tasks.reserve(raw.tasks.len());
+        for (name, raw_task) in std::mem::take(&mut raw.tasks) {
             if include.excludes.iter().any(|e| e == name.get_ref()) {
                 continue;
             }
-            self.add_task(name, raw_task, namespace, scope_index, file_id, include);
+            self.add_task(&name, raw_task, namespace, scope_index, file_id, include);
         }
 
         for (name, p) in &raw.pipelines {
             let full = qualify(namespace, name.get_ref());
+            let (from, _) = self
+                .pipelines
+                .insert_full(full.clone(), Pipeline { name: full.clone(), desc: p.desc.clone(), targets: Vec::new() });
             for t in &p.targets {
                 self.raw_deps.push(PendingRef {
-                    from: full.clone(),
-                    namespace: namespace.to_string(),
-                    name: t.get_ref().clone(),
-                    location: loc(file_id, t.span()),
+                    from,
                     kind: RefKind::Pipeline,
+                    written: Some(Box::new(WrittenRef {
+                        namespace: namespace.to_string(),
+                        name: t.get_ref().clone(),
+                        location: loc(file_id, t.span()),
+                    })),
                 });
             }
             if p.targets.is_empty() {
@@ -278,7 +293,6 @@ impl Loader {
                         .help("add `targets = [\"task\"]`"),
                 );
             }
-            self.pipelines.insert(full.clone(), Pipeline { name: full, desc: p.desc.clone(), targets: Vec::new() });
         }
 
         for (ns, inc) in &raw.includes {
@@ -391,12 +405,7 @@ impl Loader {
         let content_start = exact
             .then(|| location.span.start + literal_prefix_len(self.sources.text(location.file), location.span.start));
         match Template::parse(source) {
-            Ok(t) => Some(Tmpl {
-                source: source.to_string(),
-                parsed: Arc::new(t),
-                location: location.clone(),
-                content_start,
-            }),
+            Ok(t) => Some(Tmpl { parsed: Arc::new(t), location: location.clone(), content_start }),
             Err(e) => {
                 let at = template_error_location(location, content_start, e.offset, e.len);
                 self.diags.push(Diagnostic::new(format!("invalid template: {e}")).at(at, "in this template"));
@@ -409,7 +418,7 @@ impl Loader {
     fn add_task(
         &mut self,
         name: &Spanned<String>,
-        raw: &RawTask,
+        mut raw: Box<RawTask>,
         namespace: &str,
         scope: usize,
         file: FileId,
@@ -434,34 +443,35 @@ impl Loader {
             self.diags.push(d.help("rename one of them; an included task is named `NAMESPACE:task`"));
             return;
         }
-        let mut cmds = Vec::new();
-        let all_cmds: Vec<&Spanned<RawCmd>> = raw.cmd.iter().chain(raw.cmds.iter()).collect();
-        for c in all_cmds {
-            let index = cmds.len();
-            if let Some(cmd) = self.cmd(c, &full, namespace, false, index, file) {
+        // Where this task is inserted below: what its references are resolved for.
+        let index = self.spec_tasks.len();
+        let mut cmds = Vec::with_capacity(usize::from(raw.cmd.is_some()) + raw.cmds.len());
+        for c in raw.cmd.as_deref().into_iter().chain(raw.cmds.iter()) {
+            let position = cmds.len();
+            if let Some(cmd) = self.cmd(c, index, namespace, false, position, file) {
                 cmds.push(cmd);
             }
         }
-        let mut recover = Vec::new();
+        let mut recover = Vec::with_capacity(raw.recover.len());
         for c in &raw.recover {
-            let index = recover.len();
-            if let Some(cmd) = self.cmd(c, &full, namespace, true, index, file) {
+            let position = recover.len();
+            if let Some(cmd) = self.cmd(c, index, namespace, true, position, file) {
                 recover.push(cmd);
             }
         }
-        let mut deps = Vec::new();
-        for d in &raw.deps {
+        let mut deps = Vec::with_capacity(raw.deps.len());
+        for d in std::mem::take(&mut raw.deps) {
             let dloc = loc(file, d.span());
-            let (dep_name, vars, silent, for_each) = match d.get_ref() {
-                RawDep::Name(n) => (n.clone(), IndexMap::new(), false, None),
+            let (dep_name, vars, silent, for_each) = match d.into_inner() {
+                RawDep::Name(n) => (n, IndexMap::new(), false, None),
                 RawDep::Table(t) => (
-                    t.task.clone(),
+                    t.task,
                     self.unspanned_vars(&t.vars, &dloc),
                     t.silent,
-                    t.for_each.as_ref().and_then(|f| self.for_spec(f, &dloc)),
+                    t.for_each.as_ref().and_then(|f| self.for_spec(f, &dloc)).map(Box::new),
                 ),
             };
-            let Some(target) = self.task_ref(&dep_name, &full, namespace, &dloc, RefKind::Dep(deps.len())) else {
+            let Some(target) = self.task_ref(dep_name, index, namespace, &dloc, RefKind::Dep(deps.len())) else {
                 continue;
             };
             deps.push(Dep { target, vars, silent, for_each, location: dloc });
@@ -509,12 +519,14 @@ impl Loader {
         }
         let dir = raw.dir.as_ref().and_then(|d| self.tmpl(d.get_ref(), &loc(file, d.span()), true));
         let confirm = raw.confirm.as_ref().and_then(|c| self.tmpl(c.get_ref(), &loc(file, c.span()), true));
-        let health = raw.health.as_ref().and_then(|h| self.health(h.get_ref(), &loc(file, h.span())));
+        let health = raw.health.as_ref().and_then(|h| self.health(h.get_ref(), &loc(file, h.span()))).map(Box::new);
         let vars = self.var_map(&raw.vars, file);
         let mut env = IndexMap::new();
         // A task's `dotenv` files (relative to its file), below its own `env`.
-        let file_dir = self.scopes[scope].file_dir.clone();
-        self.read_dotenv(&raw.dotenv, &file_dir, file, &mut env);
+        if !raw.dotenv.is_empty() {
+            let file_dir = self.scopes[scope].file_dir.clone();
+            self.read_dotenv(&raw.dotenv, &file_dir, file, &mut env);
+        }
         for (k, v) in self.var_map(&raw.env, file) {
             env.insert(k, v);
         }
@@ -562,15 +574,15 @@ impl Loader {
         let platforms = raw.platforms.iter().filter_map(|p| self.platform(p.get_ref(), &loc(file, p.span()))).collect();
         let run = raw.run.as_ref().and_then(|r| self.run_policy(r, file));
         let method = raw.method.as_ref().and_then(|m| self.method(m, file));
-        let output = raw.output.as_ref().and_then(|o| self.output(o, file));
+        let output = raw.output.as_ref().and_then(|o| self.output(o, file)).map(Box::new);
         let shell = raw.shell.as_ref().map(|s| s.get_ref().clone());
         let set = self.set_options(&raw.set, file);
         let shopt = raw.shopt.iter().map(|s| s.get_ref().clone()).collect();
         let background = raw.background.as_ref().and_then(|b| self.background(b, file));
         let task = Task {
             name: full.clone(),
-            desc: raw.desc.clone(),
-            summary: raw.summary.clone(),
+            desc: raw.desc.take(),
+            summary: raw.summary.take(),
             cmds,
             deps,
             vars,
@@ -612,34 +624,34 @@ impl Loader {
     /// template, each time it is rendered.
     fn task_ref(
         &mut self,
-        name: &str,
-        from: &str,
+        name: String,
+        from: usize,
         namespace: &str,
         location: &Location,
         kind: RefKind,
     ) -> Option<TaskRef> {
         if name.contains("{{") {
-            let template = self.tmpl(name, location, false)?;
-            return Some(TaskRef {
-                name: name.to_string(),
-                template: Some(template),
-                namespace: namespace.to_string(),
-            });
+            let template = self.tmpl(&name, location, false)?;
+            return Some(TaskRef { name, template: Some(Box::new(template)), namespace: namespace.to_string() });
         }
-        self.raw_deps.push(PendingRef {
-            from: from.to_string(),
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-            location: location.clone(),
-            kind,
-        });
-        Some(TaskRef { name: name.to_string(), template: None, namespace: namespace.to_string() })
+        // A dependency's reference is read back from the task (`Dep` keeps it, with its
+        // place); a call's is kept here, since a command the loader refuses is not kept.
+        let written = match kind {
+            RefKind::Dep(_) => None,
+            RefKind::Cmd { .. } | RefKind::Pipeline => Some(Box::new(WrittenRef {
+                namespace: namespace.to_string(),
+                name: name.clone(),
+                location: location.clone(),
+            })),
+        };
+        self.raw_deps.push(PendingRef { from, kind, written });
+        Some(TaskRef { name, template: None, namespace: namespace.to_string() })
     }
 
     fn cmd(
         &mut self,
         c: &Spanned<RawCmd>,
-        task: &str,
+        task: usize,
         namespace: &str,
         recover: bool,
         index: usize,
@@ -661,7 +673,8 @@ impl Loader {
             RawCmd::Shell(s) => Some(plain(CmdKind::Shell(self.tmpl(s, &location, true)?))),
             RawCmd::Table(t) => {
                 let call = |this: &mut Self, name: &str, vars| {
-                    let target = this.task_ref(name, task, namespace, &location, RefKind::Cmd { recover, index })?;
+                    let target =
+                        this.task_ref(name.to_string(), task, namespace, &location, RefKind::Cmd { recover, index })?;
                     Some(CmdKind::Task { target, vars: this.unspanned_vars(vars, &location) })
                 };
                 let (kind, defer, silent) = match (&t.cmd, &t.task, &t.defer) {
@@ -689,7 +702,7 @@ impl Loader {
                             .push(Diagnostic::new("`for` cannot loop over a `defer`").at(location.clone(), "here"));
                         None
                     }
-                    Some(f) => Some(self.for_spec(f, &location)?),
+                    Some(f) => Some(Box::new(self.for_spec(f, &location)?)),
                     None => None,
                 };
                 let platforms = t.platforms.iter().filter_map(|p| self.platform(p, &location)).collect();
@@ -1199,43 +1212,50 @@ impl Loader {
     fn resolve_references(&mut self) {
         let refs = std::mem::take(&mut self.raw_deps);
         for r in refs {
-            let candidates = if r.namespace.is_empty() {
-                vec![r.name.clone()]
-            } else {
-                vec![qualify(&r.namespace, &r.name), r.name.trim_start_matches(':').to_string()]
+            let dep = match r.kind {
+                RefKind::Dep(i) => self.spec_tasks.get_index(r.from).and_then(|(_, t)| t.deps.get(i)),
+                RefKind::Cmd { .. } | RefKind::Pipeline => None,
             };
-            let found = candidates.iter().find_map(|c| {
-                if self.spec_tasks.contains_key(c) { Some(c.clone()) } else { self.aliases.get(c).cloned() }
-            });
-            // A wildcard task (`start:*`) answers to every name it matches; the concrete name is
-            // kept, so `{{.MATCH}}` can be taken from it.
-            let found = found.or_else(|| {
-                candidates.iter().find_map(|c| {
-                    crate::model::find_wildcard(self.spec_tasks.keys().map(|k| (k.as_str(), ())), c).map(|_| c.clone())
-                })
-            });
-            let Some(canonical) = found else {
+            let (namespace, name, location) = match (dep, &r.written) {
+                (Some(d), _) => (d.target.namespace.as_str(), d.target.name.as_str(), &d.location),
+                (None, Some(w)) => (w.namespace.as_str(), w.name.as_str(), &w.location),
+                (None, None) => continue,
+            };
+            let Some(found) = self.canonical_reference(namespace, name) else {
                 let names = self.spec_tasks.keys().map(String::as_str).chain(self.aliases.keys().map(String::as_str));
-                let what = match r.kind {
-                    RefKind::Dep(_) => format!("task `{}` depends on unknown task `{}`", r.from, r.name),
-                    RefKind::Cmd { .. } => format!("task `{}` calls unknown task `{}`", r.from, r.name),
-                    RefKind::Pipeline => format!("pipeline `{}` targets unknown task `{}`", r.from, r.name),
+                let from = match r.kind {
+                    RefKind::Pipeline => self.pipelines.get_index(r.from).map(|(name, _)| name.as_str()),
+                    RefKind::Dep(_) | RefKind::Cmd { .. } => {
+                        self.spec_tasks.get_index(r.from).map(|(name, _)| name.as_str())
+                    }
                 };
-                let mut d = Diagnostic::new(what).at(r.location, "no task by this name");
-                if let Some(best) = did_you_mean(&r.name, names) {
+                let from = from.unwrap_or_default();
+                let what = match r.kind {
+                    RefKind::Dep(_) => format!("task `{from}` depends on unknown task `{name}`"),
+                    RefKind::Cmd { .. } => format!("task `{from}` calls unknown task `{name}`"),
+                    RefKind::Pipeline => format!("pipeline `{from}` targets unknown task `{name}`"),
+                };
+                let mut d = Diagnostic::new(what).at(location.clone(), "no task by this name");
+                if let Some(best) = did_you_mean(name, names) {
                     d = d.help(format!("did you mean `{best}`?"));
                 }
                 self.diags.push(d);
                 continue;
             };
+            // A reference written as its canonical name (the usual case) is left as it is.
+            let canonical = match found {
+                Found::AsWritten if r.kind != RefKind::Pipeline => continue,
+                Found::AsWritten => r.written.map(|w| w.name).unwrap_or_default(),
+                Found::As(canonical) => canonical,
+            };
             match r.kind {
                 RefKind::Dep(i) => {
-                    if let Some(d) = self.spec_tasks.get_mut(&r.from).and_then(|t| t.deps.get_mut(i)) {
+                    if let Some(d) = self.spec_tasks.get_index_mut(r.from).and_then(|(_, t)| t.deps.get_mut(i)) {
                         d.target.name = canonical;
                     }
                 }
                 RefKind::Cmd { recover, index } => {
-                    if let Some(t) = self.spec_tasks.get_mut(&r.from) {
+                    if let Some((_, t)) = self.spec_tasks.get_index_mut(r.from) {
                         let list = if recover { &mut t.recover } else { &mut t.cmds };
                         if let Some(Cmd { kind: CmdKind::Task { target, .. }, .. }) = list.get_mut(index) {
                             target.name = canonical;
@@ -1243,7 +1263,7 @@ impl Loader {
                     }
                 }
                 RefKind::Pipeline => {
-                    if let Some(p) = self.pipelines.get_mut(&r.from) {
+                    if let Some((_, p)) = self.pipelines.get_index_mut(r.from) {
                         p.targets.push(canonical);
                     }
                 }
@@ -1251,76 +1271,124 @@ impl Loader {
         }
     }
 
+    /// The task a reference written as `name` in `namespace` names, if any. In an included
+    /// file, `ns:name` is tried before `name`; an alias names its task; a wildcard task
+    /// (`start:*`) answers to every name it matches, and the concrete name is kept, so that
+    /// `{{.MATCH}}` can be taken from it.
+    fn canonical_reference(&self, namespace: &str, name: &str) -> Option<Found> {
+        let qualified = (!namespace.is_empty()).then(|| qualify(namespace, name));
+        let bare = if namespace.is_empty() { name } else { name.trim_start_matches(':') };
+        let candidates = || qualified.as_deref().into_iter().chain(std::iter::once(bare));
+        let owned = |c: &str| if c == name { Found::AsWritten } else { Found::As(c.to_string()) };
+        for c in candidates() {
+            if self.spec_tasks.contains_key(c) {
+                return Some(owned(c));
+            }
+            if let Some(task) = self.aliases.get(c) {
+                return Some(owned(task));
+            }
+        }
+        candidates()
+            .find(|c| crate::model::find_wildcard(self.spec_tasks.keys().map(|k| (k.as_str(), ())), c).is_some())
+            .map(owned)
+    }
+
     /// Reports every dependency cycle (through deps and task calls) with its full path.
     fn check_cycles(&mut self) {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
+            New,
             Visiting,
             Done,
         }
-        // Templated references are checked when rendered (the plan refuses cycles too).
-        fn edges(t: &Task) -> Vec<(String, Location)> {
-            let calls = t.cmds.iter().chain(t.recover.iter()).filter_map(|c| match &c.kind {
-                CmdKind::Task { target, .. } if target.template.is_none() => {
-                    Some((target.name.clone(), c.location.clone()))
-                }
-                CmdKind::Task { .. } | CmdKind::Shell(_) => None,
-            });
-            t.deps
-                .iter()
-                .filter(|d| d.target.template.is_none())
-                .map(|d| (d.target.name.clone(), d.location.clone()))
-                .chain(calls)
-                .collect()
+        /// Edge `i` of a task: its deps, then its calls (commands, then recovery commands).
+        enum Edge<'t> {
+            /// Past the last one.
+            End,
+            /// No edge here: a templated reference (checked when rendered; the plan refuses
+            /// cycles too), a shell command, or a name that is not a task (a name a wildcard
+            /// task matches has no edges of its own).
+            Skip,
+            /// To this task, written there.
+            To(usize, &'t Location),
         }
-        fn visit(
-            name: &str,
-            tasks: &IndexMap<String, Task>,
-            marks: &mut HashMap<String, Mark>,
-            stack: &mut Vec<String>,
-            found: &mut Vec<(Vec<String>, Location)>,
-        ) {
-            marks.insert(name.to_string(), Mark::Visiting);
-            stack.push(name.to_string());
-            if let Some(t) = tasks.get(name) {
-                for (next, location) in edges(t) {
-                    match marks.get(&next) {
-                        Some(Mark::Visiting) => {
-                            let start = stack.iter().position(|s| *s == next).unwrap_or(0);
-                            let mut path: Vec<String> = stack[start..].to_vec();
-                            path.push(next.clone());
-                            found.push((path, location));
-                        }
-                        Some(Mark::Done) => {}
-                        None => visit(&next, tasks, marks, stack, found),
-                    }
+        fn edge<'t>(tasks: &'t IndexMap<String, Task>, t: &'t Task, i: usize) -> Edge<'t> {
+            let (target, location) = if let Some(d) = t.deps.get(i) {
+                (&d.target, &d.location)
+            } else {
+                let j = i - t.deps.len();
+                let Some(c) = t.cmds.get(j).or_else(|| t.recover.get(j - t.cmds.len())) else { return Edge::End };
+                match &c.kind {
+                    CmdKind::Task { target, .. } => (target, &c.location),
+                    CmdKind::Shell(_) => return Edge::Skip,
                 }
+            };
+            match tasks.get_index_of(&target.name) {
+                Some(next) if target.template.is_none() => Edge::To(next, location),
+                _ => Edge::Skip,
             }
-            stack.pop();
-            marks.insert(name.to_string(), Mark::Done);
         }
-        let mut marks = HashMap::new();
-        let mut found = Vec::new();
-        let names: Vec<String> = self.spec_tasks.keys().cloned().collect();
-        for name in names {
-            if !marks.contains_key(&name) {
-                visit(&name, &self.spec_tasks, &mut marks, &mut Vec::new(), &mut found);
+        let tasks = &self.spec_tasks;
+        let mut marks = vec![Mark::New; tasks.len()];
+        let mut found: Vec<(Vec<usize>, Location)> = Vec::new();
+        // Depth first, without recursion (a chain of 100,000 tasks must not overflow the
+        // stack): each frame is a task and the edge it goes on from.
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        for root in 0..tasks.len() {
+            if marks[root] != Mark::New {
+                continue;
+            }
+            marks[root] = Mark::Visiting;
+            stack.push((root, 0));
+            while let Some(&mut (node, ref mut next_edge)) = stack.last_mut() {
+                let i = *next_edge;
+                *next_edge += 1;
+                match edge(tasks, &tasks[node], i) {
+                    Edge::End => {
+                        marks[node] = Mark::Done;
+                        stack.pop();
+                    }
+                    Edge::Skip => {}
+                    Edge::To(next, location) => match marks[next] {
+                        Mark::Visiting => {
+                            let start = stack.iter().position(|&(n, _)| n == next).unwrap_or(0);
+                            let mut path: Vec<usize> = stack[start..].iter().map(|&(n, _)| n).collect();
+                            path.push(next);
+                            found.push((path, location.clone()));
+                        }
+                        Mark::Done => {}
+                        Mark::New => {
+                            marks[next] = Mark::Visiting;
+                            stack.push((next, 0));
+                        }
+                    },
+                }
             }
         }
         let mut seen = HashSet::new();
         for (path, location) in found {
             let mut key = path[..path.len() - 1].to_vec();
-            key.sort();
+            key.sort_unstable();
             if !seen.insert(key) {
                 continue;
             }
+            let names: Vec<&str> =
+                path.iter().map(|&i| tasks.get_index(i).map_or("", |(name, _)| name.as_str())).collect();
             self.diags.push(
-                Diagnostic::new(format!("dependency cycle: {}", path.join(" → ")))
+                Diagnostic::new(format!("dependency cycle: {}", names.join(" → ")))
                     .at(location, "this dependency closes the cycle")
                     .help("remove one of these dependencies; a task cannot (indirectly) depend on itself"),
             );
         }
     }
+}
+
+/// What a task reference names (see `Loader::canonical_reference`).
+enum Found {
+    /// The task it is written as.
+    AsWritten,
+    /// This task (an alias's, a namespaced one's, or a wildcard's concrete name).
+    As(String),
 }
 
 /// A TOML value as a template value (maps keep their order).
@@ -1423,6 +1491,89 @@ fn plain_type_words(message: &str) -> String {
 mod tests {
     use super::*;
     use crate::diagnostic::Origin;
+
+    fn errors(text: &str) -> Vec<String> {
+        match load_str(Path::new("/tmp/opsrun-load/tasks.toml"), text) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.diagnostics.iter().map(|d| d.message.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn cycles_through_deps_and_calls_are_each_reported_once_with_their_path() {
+        let text = "
+            [tasks.a]
+            deps = ['b']
+            [tasks.b]
+            cmds = ['true', { task = 'c' }]
+            [tasks.c]
+            deps = ['a']
+            [tasks.d]
+            recover = [{ task = 'd' }]
+            [tasks.e]
+            deps = ['c', 'e']
+        ";
+        assert_eq!(
+            errors(text),
+            ["dependency cycle: a → b → c → a", "dependency cycle: d → d", "dependency cycle: e → e"]
+        );
+        // A templated reference is checked when rendered, not here.
+        assert!(errors("[tasks.a]\ndeps = ['{{.X}}']\nvars = { X = 'a' }\n").is_empty());
+    }
+
+    #[test]
+    fn a_long_chain_is_checked_without_recursion() {
+        // Deeper than a test thread's stack allows a recursive walk to go.
+        let mut text = String::from("[tasks.t0]\ncmds = ['true']\n");
+        for i in 1..20_000 {
+            text.push_str(&format!("[tasks.t{i}]\ndeps = ['t{}']\n", i - 1));
+        }
+        assert!(errors(&text).is_empty());
+        text = text.replacen("[tasks.t0]\n", "[tasks.t0]\ndeps = ['t19999']\n", 1);
+        let errors = errors(&text);
+        assert_eq!(errors.len(), 1, "one cycle");
+        assert!(errors[0].starts_with("dependency cycle: t0 → t19999 → t19998 → "), "{}", &errors[0][..60]);
+        assert!(errors[0].ends_with(" → t1 → t0"));
+    }
+
+    #[test]
+    fn references_resolve_to_canonical_names_and_unknown_ones_name_their_holder() {
+        let text = "
+            [tasks.build]
+            aliases = ['b']
+            cmds = ['true']
+            [tasks.ci]
+            deps = ['b']
+            cmds = [{ task = 'build' }]
+            [tasks.'start:*']
+            cmds = ['echo {{index .MATCH 0}}']
+            [tasks.web]
+            deps = ['start:web']
+            [pipelines.p]
+            targets = ['b', 'ci']
+        ";
+        let spec = load_str(Path::new("/tmp/opsrun-load/tasks.toml"), text).expect("loads");
+        assert_eq!(spec.tasks["ci"].deps[0].target.name, "build", "an alias names its task");
+        assert_eq!(spec.tasks["web"].deps[0].target.name, "start:web", "a wildcard keeps the concrete name");
+        assert_eq!(spec.pipelines["p"].targets, ["build", "ci"]);
+        let text = "
+            [tasks.a]
+            deps = ['nope']
+            cmds = [{ task = 'gone' }]
+            recover = [{ task = 'missing' }]
+            [pipelines.p]
+            targets = ['absent']
+        ";
+        assert_eq!(
+            errors(text),
+            [
+                "task `a` calls unknown task `gone`",
+                "task `a` calls unknown task `missing`",
+                "task `a` depends on unknown task `nope`",
+                "pipeline `p` targets unknown task `absent`",
+            ]
+        );
+    }
 
     #[test]
     fn generated_documents_load_as_one_spec_and_errors_point_into_the_originals() {

@@ -16,15 +16,20 @@ use crate::template::{Template, Value};
 /// A parsed template string and where it was written.
 #[derive(Debug, Clone)]
 pub struct Tmpl {
-    /// The text as written.
-    pub source: String,
-    /// The parsed form.
+    /// The parsed form (which keeps the text as written: [`Tmpl::source`]).
     pub parsed: Arc<Template>,
     /// Where it was written.
     pub location: Location,
     /// The file offset where the template text starts, when `location` is exactly this string
     /// literal, so that errors inside the template can point at the right column.
     pub content_start: Option<usize>,
+}
+
+impl Tmpl {
+    /// The text as written.
+    pub fn source(&self) -> &str {
+        self.parsed.source()
+    }
 }
 
 /// The whole validated `tasks.toml`, includes merged in.
@@ -292,8 +297,8 @@ pub struct TaskRef {
     /// The canonical name; for a templated reference, the template's text.
     pub name: String,
     /// The template, when the name has `{{ }}`: rendered for each invocation and looked up
-    /// then, in `namespace` first.
-    pub template: Option<Tmpl>,
+    /// then, in `namespace` first (boxed: most references are plain names).
+    pub template: Option<Box<Tmpl>>,
     /// The namespace of the file the reference was written in.
     pub namespace: String,
 }
@@ -364,8 +369,8 @@ pub struct Task {
     pub confirm: Option<Tmpl>,
     /// Commands emergency recovery runs instead of `cmds`.
     pub recover: Vec<Cmd>,
-    /// The health gate run after the commands.
-    pub health: Option<HealthSpec>,
+    /// The health gate run after the commands (boxed: most tasks have none).
+    pub health: Option<Box<HealthSpec>>,
     /// A display name used instead of the task name in output (a template).
     pub label: Option<Tmpl>,
     /// The prefix of `prefixed` output (a template; default: the label or task name).
@@ -383,8 +388,8 @@ pub struct Task {
     pub run: Option<RunPolicy>,
     /// How sources are compared.
     pub method: Option<Method>,
-    /// How its output is shown.
-    pub output: Option<OutputSetting>,
+    /// How its output is shown (boxed: most tasks leave it to the file).
+    pub output: Option<Box<OutputSetting>>,
     /// The program that runs its commands.
     pub shell: Option<String>,
     /// `set -o` options.
@@ -412,8 +417,8 @@ pub struct Cmd {
     pub location: Location,
     /// Run when the task ends (success or failure), last registered first (`defer`).
     pub defer: bool,
-    /// Run once per item.
-    pub for_each: Option<ForSpec>,
+    /// Run once per item (boxed: most commands have no loop).
+    pub for_each: Option<Box<ForSpec>>,
     /// Platforms the command runs on (empty: all).
     pub platforms: Vec<Platform>,
     /// `set -o` options for this command.
@@ -441,7 +446,7 @@ impl CmdKind {
     /// One line for listings: the script's source, or `Task: NAME` for a call.
     pub fn describe(&self) -> String {
         match self {
-            CmdKind::Shell(s) => s.source.trim().to_string(),
+            CmdKind::Shell(s) => s.source().trim().to_string(),
             CmdKind::Task { target, .. } => format!("Task: {}", target.name),
         }
     }
@@ -456,8 +461,8 @@ pub struct Dep {
     pub vars: IndexMap<String, VarDef>,
     /// Do not echo the dependency's commands.
     pub silent: bool,
-    /// One dependency per item.
-    pub for_each: Option<ForSpec>,
+    /// One dependency per item (boxed: most dependencies have no loop).
+    pub for_each: Option<Box<ForSpec>>,
     /// Where it was written.
     pub location: Location,
 }

@@ -35,7 +35,7 @@ pub(crate) struct RawFile {
     /// The tasks, by name (`[tasks.NAME]`).
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, RawTask>"))]
-    pub(crate) tasks: IndexMap<Spanned<String>, RawTask>,
+    pub(crate) tasks: IndexMap<Spanned<String>, Box<RawTask>>,
     /// Named sets of targets (`opsrun pipeline NAME`; `bootstrap` for `opsrun bootstrap`).
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "IndexMap<String, RawPipeline>"))]
@@ -272,6 +272,9 @@ pub(crate) struct RawIncludeTable {
 }
 
 /// One `[tasks.NAME]` table.
+// Boxed in `RawFile::tasks`, and its optional values boxed in it (an absent one then takes 8
+// bytes, not up to 600): a file of 10,000 tasks holds 10,000 of these, mostly empty, while it
+// is lowered.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -282,7 +285,7 @@ pub(crate) struct RawTask {
     pub(crate) summary: Option<String>,
     /// A single command, as a shorthand for `cmds = ["..."]`.
     #[cfg_attr(feature = "schema", schemars(with = "Option<RawCmd>"))]
-    pub(crate) cmd: Option<Spanned<RawCmd>>,
+    pub(crate) cmd: Option<Box<Spanned<RawCmd>>>,
     /// Commands, in order: a string, `{ cmd, ignore_error, silent, for, platforms }`, `{ task, vars }` or `{ defer = ... }`.
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "Vec<RawCmd>"))]
@@ -301,7 +304,7 @@ pub(crate) struct RawTask {
     pub(crate) env: IndexMap<String, Spanned<RawVar>>,
     /// Working directory, relative to the file's directory.
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
-    pub(crate) dir: Option<Spanned<String>>,
+    pub(crate) dir: Option<Box<Spanned<String>>>,
     /// Commands that must exit 0 before anything runs: a string or `{ sh, msg, preflight }`.
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "Vec<RawPrecondition>"))]
@@ -320,10 +323,10 @@ pub(crate) struct RawTask {
     pub(crate) generates: Vec<Spanned<String>>,
     /// Limit for all its commands (`90s`, `5m`).
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
-    pub(crate) timeout: Option<Spanned<String>>,
+    pub(crate) timeout: Option<Box<Spanned<String>>>,
     /// Retries of its commands: a number or `{ attempts, delay }`.
     #[cfg_attr(feature = "schema", schemars(with = "Option<RawRetries>"))]
-    pub(crate) retries: Option<Spanned<RawRetries>>,
+    pub(crate) retries: Option<Box<Spanned<RawRetries>>>,
     /// Do not echo its commands.
     #[serde(default)]
     pub(crate) silent: bool,
@@ -339,23 +342,23 @@ pub(crate) struct RawTask {
     pub(crate) aliases: Vec<Spanned<String>>,
     /// A question that must be answered yes before it runs.
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
-    pub(crate) confirm: Option<Spanned<String>>,
+    pub(crate) confirm: Option<Box<Spanned<String>>>,
     /// Commands `opsrun emergency-recovery` runs instead of `cmds`.
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "Vec<RawCmd>"))]
     pub(crate) recover: Vec<Spanned<RawCmd>>,
     /// The health gate polled after its commands: one of `cmd`, `http`, `tcp`, `probe`, with polling settings.
     #[cfg_attr(feature = "schema", schemars(with = "Option<RawHealth>"))]
-    pub(crate) health: Option<Spanned<RawHealth>>,
+    pub(crate) health: Option<Spanned<Box<RawHealth>>>,
     /// A name shown instead of the task name (a template).
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
-    pub(crate) label: Option<Spanned<String>>,
+    pub(crate) label: Option<Box<Spanned<String>>>,
     /// The prefix of its lines in `prefixed` output.
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
-    pub(crate) prefix: Option<Spanned<String>>,
+    pub(crate) prefix: Option<Box<Spanned<String>>>,
     /// What it needs: `vars` (set, or planning fails), and for `opsrun preflight`: `tools` on PATH, `env` set, `files` present, `endpoints` answering.
     #[cfg_attr(feature = "schema", schemars(with = "Option<RawRequires>"))]
-    pub(crate) requires: Option<Spanned<RawRequires>>,
+    pub(crate) requires: Option<Spanned<Box<RawRequires>>>,
     /// The platforms it runs on (`linux`, `darwin/arm64`, ...).
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
@@ -365,16 +368,16 @@ pub(crate) struct RawTask {
     pub(crate) interactive: bool,
     /// How often one run runs it: `when_changed`, `once`, `always`.
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
-    pub(crate) run: Option<Spanned<String>>,
+    pub(crate) run: Option<Box<Spanned<String>>>,
     /// How `sources` are compared: `checksum`, `timestamp`, `none`.
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
-    pub(crate) method: Option<Spanned<String>>,
+    pub(crate) method: Option<Box<Spanned<String>>>,
     /// How its lines are shown: `interleaved`, `prefixed`, `group` or `{ group = { begin, end, error_only } }`.
     #[cfg_attr(feature = "schema", schemars(with = "Option<RawOutput>"))]
-    pub(crate) output: Option<Spanned<RawOutput>>,
+    pub(crate) output: Option<Box<Spanned<RawOutput>>>,
     /// The program its commands run with (default `sh`).
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
-    pub(crate) shell: Option<Spanned<String>>,
+    pub(crate) shell: Option<Box<Spanned<String>>>,
     /// `set -o` options of its commands.
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
@@ -389,7 +392,7 @@ pub(crate) struct RawTask {
     pub(crate) dotenv: Vec<Spanned<String>>,
     /// `kill` or `keep`: processes its commands leave running in the background.
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
-    pub(crate) background: Option<Spanned<String>>,
+    pub(crate) background: Option<Box<Spanned<String>>>,
 }
 
 /// A command: a string, `{ cmd, ignore_error, silent }` or `{ task, vars }`.

@@ -10,7 +10,7 @@
 //! go-task users expect. Dynamic `{ sh = ... }` values run at most once per run (cached by
 //! command and directory) and only when used.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -151,8 +151,8 @@ pub struct ResolvedTask {
     pub internal: bool,
     /// Confirmation question.
     pub confirm: Option<String>,
-    /// The health gate.
-    pub health: Option<ResolvedHealth>,
+    /// The health gate (boxed: most tasks have none).
+    pub health: Option<Box<ResolvedHealth>>,
     /// The display name (`label`), when it differs from the key.
     pub label: Option<String>,
     /// The prefix of `prefixed` output.
@@ -440,15 +440,14 @@ impl<'s> Resolver<'s> {
             self.spec.lookup(name).ok_or_else(|| SpecError::plain(format!("unknown task `{name}`")))?;
         // A wildcard task is named after what it was called as (`start:web`, not `start:*`).
         let task_name = if matches.is_empty() { task.name.clone() } else { name.to_string() };
-        let mut scope = self.scope_for(task, call_vars);
-        scope.task_name.clone_from(&task_name);
-        scope.extra.insert("MATCH".into(), Value::List(matches.into_iter().map(Value::Str).collect()));
+        let mut scope = self.scope_for(task, call_vars, task_name.clone());
+        scope.matches = Some(Value::List(matches.into_iter().map(Value::Str).collect()));
         let unmet_requirements = match self.check_requires(task, &task_name, &mut scope) {
             Ok(()) => Vec::new(),
             Err(unmet) if self.defer_requires => {
                 for req in &task.requires {
                     if matches!(scope.lookup(&req.name), Ok(None | Some(Value::Undefined(_)))) {
-                        scope.pinned.insert(req.name.clone());
+                        scope.pinned.push(req.name.clone());
                         scope.extra.insert(req.name.clone(), Value::Str(format!("<{} unset>", req.name)));
                     }
                 }
@@ -495,9 +494,9 @@ impl<'s> Resolver<'s> {
         let ctx = CmdContext { task, task_name: &task_name, dir: &dir };
         let cmds = self.cmds(&task.cmds, &mut scope, &ctx)?;
         let recover = self.cmds(&task.recover, &mut scope, &ctx)?;
-        let mut deps = Vec::new();
+        let mut deps = Vec::with_capacity(task.deps.len());
         for d in &task.deps {
-            for binding in self.loop_bindings(d.for_each.as_ref(), &mut scope, &ctx)? {
+            for binding in self.loop_bindings(d.for_each.as_deref(), &mut scope, &ctx)? {
                 scope.set_extra(binding);
                 let name = self.target_name(&d.target, &mut scope, &task_name)?;
                 let mut vars = IndexMap::new();
@@ -527,7 +526,7 @@ impl<'s> Resolver<'s> {
             None => None,
         };
         let health = match &task.health {
-            Some(h) => Some(self.health(h, &mut scope, &task_name)?),
+            Some(h) => Some(Box::new(self.health(h, &mut scope, &task_name)?)),
             None => None,
         };
         let label = match &task.label {
@@ -542,7 +541,7 @@ impl<'s> Resolver<'s> {
             Some(p) => r(p, &mut scope)?,
             None => key.clone(),
         };
-        let output = match self.invocation.output.as_ref().or(task.output.as_ref()).or(settings.output.as_ref()) {
+        let output = match self.invocation.output.as_ref().or(task.output.as_deref()).or(settings.output.as_ref()) {
             None | Some(OutputSetting::Interleaved) => ResolvedOutput::Interleaved,
             Some(OutputSetting::Prefixed) => ResolvedOutput::Prefixed,
             Some(OutputSetting::Group { begin, end, error_only }) => ResolvedOutput::Group {
@@ -666,7 +665,7 @@ impl<'s> Resolver<'s> {
             }
         }
         let mut d =
-            Diagnostic::new(format!("in task `{task}`: `{}` renders to `{rendered}`, which is not a task", t.source))
+            Diagnostic::new(format!("in task `{task}`: `{}` renders to `{rendered}`, which is not a task", t.source()))
                 .at(t.location.clone(), "this task name");
         if let Some(best) = crate::did_you_mean(&rendered, self.spec.tasks.keys().map(String::as_str)) {
             d = d.help(format!("did you mean `{best}`?"));
@@ -698,9 +697,14 @@ impl<'s> Resolver<'s> {
         Ok(env)
     }
 
-    fn scope_for<'a>(&'a self, task: &'a Task, call_vars: &'a IndexMap<String, Value>) -> TaskScope<'a, 's> {
+    fn scope_for<'a>(
+        &'a self,
+        task: &'a Task,
+        call_vars: &'a IndexMap<String, Value>,
+        task_name: String,
+    ) -> TaskScope<'a, 's> {
         let dir = self.spec.scopes[task.scope].dir.clone();
-        TaskScope::new(self, &task.vars, call_vars, task.scope, task.name.clone(), dir)
+        TaskScope::new(self, &task.vars, call_vars, task.scope, task_name, dir)
     }
 
     /// The env maps that apply to a task, lowest priority first: root file … task's file, task.
@@ -724,7 +728,7 @@ impl<'s> Resolver<'s> {
     ) -> Result<Vec<ResolvedCmd>, SpecError> {
         let task = ctx.task;
         let settings = &self.spec.scopes[task.scope].settings;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(cmds.len());
         let mut problems = Vec::new();
         for c in cmds {
             if !c.platforms.is_empty() && !c.platforms.iter().any(crate::Platform::matches_host) {
@@ -732,7 +736,7 @@ impl<'s> Resolver<'s> {
             }
             let set: Vec<String> = settings.set.iter().chain(&task.set).chain(&c.set).cloned().collect();
             let shopt: Vec<String> = settings.shopt.iter().chain(&task.shopt).chain(&c.shopt).cloned().collect();
-            for binding in self.loop_bindings(c.for_each.as_ref(), scope, ctx)? {
+            for binding in self.loop_bindings(c.for_each.as_deref(), scope, ctx)? {
                 scope.set_extra(binding);
                 let (kind, on_failure) = match &c.kind {
                     CmdKind::Shell(t) if c.defer => {
@@ -778,16 +782,17 @@ impl<'s> Resolver<'s> {
         if problems.is_empty() { Ok(out) } else { Err(SpecError::new(problems, Arc::clone(&self.spec.sources))) }
     }
 
-    /// The loop variables of each iteration of `for_each` (one empty binding without a loop).
+    /// The loop variables of each iteration of `for_each` (one empty binding without a loop,
+    /// which costs no allocation).
     fn loop_bindings(
         &self,
         for_each: Option<&ForSpec>,
         scope: &mut TaskScope<'_, '_>,
         ctx: &CmdContext<'_>,
-    ) -> Result<Vec<IndexMap<String, Value>>, SpecError> {
+    ) -> Result<Bindings, SpecError> {
         let item = |v: Value| IndexMap::from([("ITEM".to_string(), v)]);
-        let Some(spec) = for_each else { return Ok(vec![IndexMap::new()]) };
-        Ok(match spec {
+        let Some(spec) = for_each else { return Ok(Some(IndexMap::new()).into_iter().chain(Vec::new())) };
+        let bindings: Vec<IndexMap<String, Value>> = match spec {
             ForSpec::List(items) => items
                 .iter()
                 .map(|t| self.render(t, scope, ctx.task_name).map(|s| item(Value::Str(s))))
@@ -858,7 +863,8 @@ impl<'s> Resolver<'s> {
                     globs.iter().map(|t| self.render(t, scope, ctx.task_name)).collect::<Result<Vec<_>, _>>()?;
                 crate::matching_files(ctx.dir, &globs).into_iter().map(|(_, rel)| item(Value::Str(rel))).collect()
             }
-        })
+        };
+        Ok(None.into_iter().chain(bindings))
     }
 
     fn health(&self, h: &HealthSpec, scope: &mut TaskScope<'_, '_>, task: &str) -> Result<ResolvedHealth, SpecError> {
@@ -1018,7 +1024,7 @@ impl<'s> Resolver<'s> {
 
     fn render(&self, t: &Tmpl, scope: &mut TaskScope<'_, '_>, task: &str) -> Result<String, SpecError> {
         if t.parsed.is_literal() {
-            return Ok(t.source.clone());
+            return Ok(t.source().to_owned());
         }
         let lenient = self.spec.scopes.get(scope.file_scope).and_then(|s| s.settings.undefined_vars)
             == Some(UndefinedVars::Empty);
@@ -1105,6 +1111,10 @@ impl<'s> Resolver<'s> {
     }
 }
 
+/// The loop variables of each iteration of a `for` (see `Resolver::loop_bindings`).
+type Bindings =
+    std::iter::Chain<std::option::IntoIter<IndexMap<String, Value>>, std::vec::IntoIter<IndexMap<String, Value>>>;
+
 /// What rendering a task's commands needs besides the scope.
 struct CmdContext<'a> {
     task: &'a Task,
@@ -1140,10 +1150,14 @@ struct TaskScope<'a, 's> {
     cache: HashMap<String, Value>,
     /// Variables being evaluated, with the layer they were found in.
     stack: Vec<(String, usize)>,
-    /// Values above every layer: a loop's `ITEM`, `EXIT_CODE` of a deferred command, `MATCH`.
+    /// Values above every layer: a loop's `ITEM`, `EXIT_CODE` of a deferred command.
     extra: IndexMap<String, Value>,
-    /// Names in `extra` that outlive loops (`MATCH`, placeholders of unmet requirements).
-    pinned: HashSet<String>,
+    /// Names in `extra` that outlive loops (placeholders of unmet requirements; and `MATCH`,
+    /// if a loop names its item so).
+    pinned: Vec<String>,
+    /// A task's `MATCH` (what the `*`s of a wildcard task matched; empty for another task),
+    /// right below `extra`; `None` outside a task.
+    matches: Option<Value>,
 }
 
 /// Layer numbers, highest priority first; file scopes follow the task layer.
@@ -1170,7 +1184,8 @@ impl<'a, 's> TaskScope<'a, 's> {
             cache: HashMap::new(),
             stack: Vec::new(),
             extra: IndexMap::new(),
-            pinned: HashSet::from(["MATCH".to_owned()]),
+            pinned: Vec::new(),
+            matches: None,
         }
     }
 
@@ -1189,7 +1204,7 @@ impl<'a, 's> TaskScope<'a, 's> {
     /// Ends a loop: its variables are gone.
     fn clear_extra(&mut self) {
         let before = self.extra.len();
-        self.extra.retain(|k, _| self.pinned.contains(k));
+        self.extra.retain(|k, _| k == "MATCH" || self.pinned.contains(k));
         if self.extra.len() != before {
             self.cache.clear();
         }
@@ -1255,7 +1270,7 @@ impl<'a, 's> TaskScope<'a, 's> {
     /// Finds `name` starting at layer `from`. Returns the value and the layer it came from.
     fn find(&mut self, name: &str, from: usize) -> Result<Option<(Value, usize)>, String> {
         if from == LAYER_CLI
-            && let Some(v) = self.extra.get(name)
+            && let Some(v) = self.extra.get(name).or(self.matches.as_ref().filter(|_| name == "MATCH"))
         {
             return Ok(Some((v.clone(), LAYER_CLI)));
         }
@@ -1478,6 +1493,24 @@ mod tests {
         assert_eq!(r.masker().mask("s3cr3t-value"), "****");
         assert_eq!(r.masker().len(), 1);
         assert_eq!(r.dynamic.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn match_is_what_a_wildcard_matched_above_every_other_variable() {
+        let text = r#"
+            vars = { MATCH = "file" }
+            [tasks."start:*"]
+            cmds = ["echo {{index .MATCH 0}}"]
+            [tasks.plain]
+            cmds = ["echo {{len .MATCH}}"]
+            [tasks.looped]
+            cmds = [{ cmd = "echo {{.MATCH}}", for = { var = "LIST", as = "MATCH" } }, "echo after {{.MATCH}}"]
+            vars = { LIST = ["a", "b"] }
+        "#;
+        assert_eq!(shell(&resolve(text, "start:web", &[("MATCH", "cli")]).unwrap()), ["echo web"]);
+        assert_eq!(shell(&resolve(text, "plain", &[("MATCH", "cli")]).unwrap()), ["echo 0"]);
+        // A loop may name its item `MATCH`; the last item stays, as it always did.
+        assert_eq!(shell(&resolve(text, "looped", &[]).unwrap()), ["echo a", "echo b", "echo after b"]);
     }
 
     #[test]

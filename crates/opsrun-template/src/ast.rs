@@ -22,7 +22,8 @@ pub(crate) enum Node {
     If(Conditional),
     /// `{{with}}` with its `{{else with}}` chain.
     With(Conditional),
-    Range(RangeNode),
+    /// Boxed: it is the largest node, and the rarest of those that are not text or an action.
+    Range(Box<RangeNode>),
     Break,
     Continue,
 }

@@ -10,7 +10,10 @@ use super::functions;
 use super::lexer::{Item, Keyword, Tok, Token, lex};
 use super::value::Value;
 
-/// Parses a whole template into its top-level nodes.
+/// Parses a whole template into its top-level nodes. The top-level list, and each command
+/// list, argument list and field list, is shrunk to its length once complete: a file holds
+/// thousands of parsed templates for the whole run, most with one action of one command, for
+/// which a growing vector would reserve room for four.
 pub(crate) fn parse(src: &str) -> Result<Vec<Node>, TemplateError> {
     let mut parser = Parser { items: lex(src)?.into_iter(), vars: vec!["$".to_owned()], range_depth: 0, depth: 0 };
     let (nodes, stop) = parser.list()?;
@@ -82,6 +85,7 @@ impl Parser {
         let mut nodes = Vec::new();
         loop {
             let Some(item) = self.items.next() else {
+                nodes.shrink_to_fit();
                 return Ok((nodes, Stop::Eof));
             };
             let (span, tokens) = match item {
@@ -210,7 +214,7 @@ impl Parser {
             }
         };
         self.depth -= 1;
-        Ok(Node::Range(RangeNode { pipe, body, otherwise, span: header }))
+        Ok(Node::Range(Box::new(RangeNode { pipe, body, otherwise, span: header })))
     }
 
     /// Parses the pipeline of an action or control header, with up to
@@ -303,6 +307,7 @@ impl Parser {
             }
         }
         let end = c.tokens.get(c.pos.saturating_sub(1)).map_or(start, |t| t.span);
+        cmds.shrink_to_fit();
         Ok(Pipeline { decl: Vec::new(), assign: false, cmds, span: start.to(end) })
     }
 
@@ -321,6 +326,7 @@ impl Parser {
             end = arg.span;
             args.push(arg);
         }
+        args.shrink_to_fit();
         match first.term {
             Term::Call(func, span) if first.fields.is_empty() => {
                 Ok(Command::Call(Call { func, args, span: span.to(end) }))
@@ -395,6 +401,7 @@ impl Parser {
             end = *field_span;
             c.pos += 1;
         }
+        fields.shrink_to_fit();
         Ok(Operand { term, fields, span: span.to(end) })
     }
 }
