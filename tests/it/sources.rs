@@ -136,11 +136,13 @@ fn explain_and_dry_run_agree_with_the_run() {
 
 #[test]
 fn a_pipeline_reads_each_source_once_for_its_preflight_and_run() {
-    // The preflight's prediction and the run share one cache: the files are read once.
+    // The preflight's prediction and the run share one cache: the files are read once. (With
+    // no saved record to compare with, the prediction needs no fingerprint: only the run
+    // digests the sources.)
     let out = project().args(&["pipeline", "p"]).run();
     out.status(0);
     assert_eq!(out.stderr().matches("files=2 read=2").count(), 1, "{}", out.stderr());
-    assert_eq!(out.stderr().matches("files=2 read=0").count(), 1, "{}", out.stderr());
+    assert!(!out.stderr().contains("read=1"), "{}", out.stderr());
     assert_eq!(out.lines("build.count"), 1);
     let out = settled(out.then()).args(&["pipeline", "p"]).run();
     out.status(0);
