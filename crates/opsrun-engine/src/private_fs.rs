@@ -75,6 +75,19 @@ pub(crate) fn read(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The last byte of `path` (`None` when it is empty), read without following a link.
+pub(crate) fn last_byte(path: &Path) -> io::Result<Option<u8>> {
+    use std::os::unix::fs::FileExt as _;
+    let file = open(path, options().read(true))?;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut byte = [0_u8];
+    file.read_exact_at(&mut byte, len - 1)?;
+    Ok(Some(byte[0]))
+}
+
 /// Opens `path` for appending, creating it `0600`.
 pub fn open_append(path: &Path) -> io::Result<File> {
     open(path, options().create(true).append(true))

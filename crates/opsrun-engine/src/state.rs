@@ -114,7 +114,9 @@ impl StateStore {
             if line.is_empty() {
                 continue;
             }
-            let Ok(update) = serde_json::from_slice::<WalLine>(line) else { break };
+            // A torn line (a crash or a full disk in the middle of a write) is skipped; the
+            // lines after it were written by later runs and still count.
+            let Ok(update) = serde_json::from_slice::<WalLine>(line) else { continue };
             state.tasks.insert(update.task, update.record);
         }
     }
@@ -126,7 +128,19 @@ impl StateStore {
             .map_err(|e| EngineError::State { path: path.clone(), message: format!("cannot create: {e}") })?;
         let file = crate::private_fs::open_append(&path)
             .map_err(|e| EngineError::State { path: path.clone(), message: format!("cannot open: {e}") })?;
-        let size = file.metadata().map_or(0, |m| m.len());
+        let mut size = file.metadata().map_or(0, |m| m.len());
+        // A torn last line (a crash or a full disk in the middle of a write) is cut off, so that
+        // what this run appends starts a line of its own instead of being glued to it.
+        if size > 0 {
+            let cut =
+                |e: std::io::Error| EngineError::State { path: path.clone(), message: format!("cannot repair: {e}") };
+            if crate::private_fs::last_byte(&path).map_err(cut)? != Some(b'\n') {
+                let bytes = crate::private_fs::read(&path, u64::MAX).map_err(cut)?;
+                let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                file.set_len(whole as u64).map_err(cut)?;
+                size = whole as u64;
+            }
+        }
         Ok(StateWal { file, path, dirty: size > 0, size, pending: Vec::new(), last: None, failed: None })
     }
 
@@ -447,6 +461,30 @@ mod tests {
         assert_eq!(wal.size(), text.len() as u64);
         let (loaded, _) = store.load().unwrap();
         assert_eq!(loaded.tasks["a"].status, RecordStatus::Failed);
+    }
+
+    #[test]
+    fn a_torn_line_is_cut_before_appending_and_skipped_in_the_middle() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let mut wal = store.wal().unwrap();
+        wal.append("a", &record(RecordStatus::Succeeded), Append::Now).unwrap();
+        drop(wal);
+        // A write that stopped in the middle of a line.
+        let mut f = fs::OpenOptions::new().append(true).open(dir.path().join("state.wal")).unwrap();
+        f.write_all(b"{\"task\":\"b\",\"rec").unwrap();
+        drop(f);
+        let mut wal = store.wal().unwrap();
+        wal.append("c", &record(RecordStatus::Failed), Append::Now).unwrap();
+        let text = fs::read_to_string(dir.path().join("state.wal")).unwrap();
+        assert_eq!(text.lines().count(), 2, "the torn line was cut: {text}");
+        let (loaded, _) = store.load().unwrap();
+        assert_eq!(loaded.tasks["c"].status, RecordStatus::Failed, "the line after the repair counts");
+        // An older file with a torn line in the middle: the lines after it still count.
+        fs::write(dir.path().join("state.wal"), format!("{{\"task\":\"x\",\"re\n{text}")).unwrap();
+        let (loaded, _) = store.load().unwrap();
+        assert_eq!(loaded.tasks["a"].status, RecordStatus::Succeeded);
+        assert_eq!(loaded.tasks["c"].status, RecordStatus::Failed);
     }
 
     #[test]
