@@ -12,9 +12,11 @@
 //!   together before opsrun waits for anything (see [`StateWal::write_pending`]); once written
 //!   they survive `kill -9` of opsrun. A durable append (the `running` mark of a resumable run)
 //!   writes everything pending with it and is fsynced before the command starts. Loading
-//!   replays it over the snapshot, skipping a torn last line. A run ends by folding it into a
-//!   new snapshot ([`StateStore::save`]) and truncating it. Replaying a line twice is harmless:
-//!   each line replaces one task's record whole.
+//!   replays it over the snapshot, skipping a torn line (and a run cuts a torn last line off
+//!   before it appends, so that its lines start fresh). A resumable run ends by folding it into
+//!   a new snapshot ([`StateStore::save`]) and truncating it; `opsrun run` does so once it
+//!   holds 1 MiB. Replaying a line twice is harmless: each line replaces one task's record
+//!   whole.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
