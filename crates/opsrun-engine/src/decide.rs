@@ -194,17 +194,7 @@ mod tests {
     }
 
     fn record(status: RecordStatus, fingerprint: &str) -> TaskRecord {
-        TaskRecord {
-            status,
-            fingerprint: fingerprint.into(),
-            parts: std::collections::BTreeMap::new(),
-            run: "r1".into(),
-            started: jiff::Timestamp::UNIX_EPOCH,
-            finished: None,
-            duration_ms: None,
-            message: None,
-            pgids: Vec::new(),
-        }
+        TaskRecord::fixture(status, fingerprint)
     }
 
     fn situation<'a>(task: &'a ResolvedTask, prior: Option<&'a TaskRecord>) -> Situation<'a> {

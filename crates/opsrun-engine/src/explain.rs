@@ -214,17 +214,7 @@ mod tests {
     ";
 
     fn record(fingerprint: &str) -> TaskRecord {
-        TaskRecord {
-            status: RecordStatus::Succeeded,
-            fingerprint: fingerprint.into(),
-            parts: std::collections::BTreeMap::new(),
-            run: "r1".into(),
-            started: jiff::Timestamp::UNIX_EPOCH,
-            finished: None,
-            duration_ms: None,
-            message: None,
-            pgids: Vec::new(),
-        }
+        TaskRecord::fixture(RecordStatus::Succeeded, fingerprint)
     }
 
     #[test]

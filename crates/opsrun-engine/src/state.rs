@@ -365,21 +365,29 @@ fn read_state(path: &Path) -> Result<Option<State>, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(status: RecordStatus) -> TaskRecord {
+impl TaskRecord {
+    /// A record for unit tests: `status` and `fingerprint`, run `r1`, no parts or times.
+    pub(crate) fn fixture(status: RecordStatus, fingerprint: &str) -> TaskRecord {
         TaskRecord {
             status,
-            fingerprint: "f".into(),
+            fingerprint: fingerprint.into(),
             parts: BTreeMap::new(),
-            run: "r".into(),
+            run: "r1".into(),
             started: jiff::Timestamp::UNIX_EPOCH,
             finished: None,
             duration_ms: None,
             message: None,
             pgids: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: RecordStatus) -> TaskRecord {
+        TaskRecord::fixture(status, "f")
     }
 
     #[test]
