@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 mod shell;
+mod spawn;
 
 use std::path::PathBuf;
 use std::time::Duration;

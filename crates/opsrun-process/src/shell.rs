@@ -7,18 +7,17 @@
 //! case they are left running and their output is read (and dropped) for as long as opsrun runs.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 use tokio::sync::watch;
 
 use opsrun_event::Stream;
 
 use crate::Shutdown;
+use crate::spawn::{self, Spawn};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -139,28 +138,20 @@ pub async fn run_shell_batched(
         None | Some("sh") => shell(),
         Some(other) => other,
     };
-    let mut command = Command::new(program);
-    if cmd.errexit {
-        command.arg("-e");
-    }
-    command
-        .arg("-c")
-        .arg(&cmd.script)
-        .current_dir(&cmd.dir)
-        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-        .kill_on_drop(false);
+    let args: &[&str] = if cmd.errexit { &["-e", "-c", &cmd.script] } else { &["-c", &cmd.script] };
     // An interactive command stays in opsrun's process group, which owns the terminal: it can
     // read it (a new group would be stopped by SIGTTIN) and gets the operator's Ctrl-C itself.
-    // Everything else gets a group of its own, so that its whole tree can be ended.
-    if !cmd.interactive {
-        command.process_group(0);
-    }
-    if cmd.interactive {
-        command.stdin(Stdio::inherit()).stdout(Stdio::inherit()).stderr(Stdio::inherit());
-    } else {
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    }
-    let mut child = match command.spawn() {
+    // Everything else gets a group of its own, so that its whole tree can be ended, reads
+    // /dev/null and writes to pipes.
+    let spec = Spawn {
+        program,
+        args,
+        dir: &cmd.dir,
+        env: &cmd.env,
+        new_group: !cmd.interactive,
+        piped: !cmd.interactive,
+    };
+    let mut child = match spawn::spawn(&spec) {
         Ok(c) => c,
         Err(e) => {
             let why = if !cmd.dir.is_dir() {
@@ -173,17 +164,14 @@ pub async fn run_shell_batched(
             return Finished { exit: Exit::SpawnFailed(why), stragglers_killed: false, background_kept: false };
         }
     };
-    let pgid = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(|pid| Target { pid: Pid::from_raw(pid), group: !cmd.interactive });
+    let pgid = Some(Target { pid: Pid::from_raw(child.id()), group: !cmd.interactive });
     if let Some(t) = pgid.filter(|t| t.group) {
         on_spawn(t.pid.as_raw());
     }
     // If this future is dropped (a cancelled or abandoned run), the group dies with it.
     let mut guard = GroupGuard(pgid);
     // Both pipes are read in this loop rather than by helper tasks: one command costs no extra
-    // task spawns or channels (`next_segment` is cancellation-safe).
+    // task spawns or channels (`Lines::fill` is cancellation-safe).
     let mut stdout = child.stdout.take().map(|s| Lines::new(BufReader::with_capacity(READ_CHUNK, s)));
     let mut stderr = child.stderr.take().map(|s| Lines::new(BufReader::with_capacity(READ_CHUNK, s)));
 
@@ -300,7 +288,7 @@ pub async fn run_shell_batched(
 
 /// The shell's exit status: `reaped` when it was already collected, else once it exits.
 async fn wait_child(
-    child: &mut tokio::process::Child,
+    child: &mut spawn::Child,
     reaped: Option<std::io::Result<std::process::ExitStatus>>,
 ) -> std::io::Result<std::process::ExitStatus> {
     match reaped {
