@@ -112,15 +112,28 @@ impl StateStore {
     /// Replays the write-ahead log over `state`; a torn or unreadable line ends the replay.
     fn replay(&self, state: &mut State) {
         let Ok(text) = fs::read(self.wal_path()) else { return };
-        for line in text.split(|b| *b == b'\n') {
+        // Each line holds a task's whole record, so the last good line of a task is the one
+        // that counts: the log is read from its end, and a line of a task already read is not
+        // parsed (a log of a few runs of the same tasks costs one parse per task, not per line).
+        let mut seen: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+        let mut latest: std::collections::HashMap<String, TaskRecord> = std::collections::HashMap::new();
+        for line in text.rsplit(|b| *b == b'\n') {
             if line.is_empty() {
                 continue;
             }
+            let key = wal_line_task(line);
+            if key.is_some_and(|key| seen.contains(key)) {
+                continue;
+            }
             // A torn line (a crash or a full disk in the middle of a write) is skipped; the
-            // lines after it were written by later runs and still count.
+            // lines before it still count.
             let Ok(update) = serde_json::from_slice::<WalLine>(line) else { continue };
-            state.tasks.insert(update.task, update.record);
+            if let Some(key) = key {
+                seen.insert(key);
+            }
+            latest.entry(update.task).or_insert(update.record);
         }
+        state.tasks.extend(latest);
     }
 
     /// Opens the write-ahead log for appending.
@@ -231,6 +244,16 @@ impl StateStore {
 struct WalLine {
     task: String,
     record: TaskRecord,
+}
+
+/// The task a state-log line is about, read from the line's start without parsing the rest
+/// (as [`WalLineRef`] writes it: `{"task":"NAME",...`), or `None` when the name has an escape
+/// or the line another shape (the line is then parsed whole).
+fn wal_line_task(line: &[u8]) -> Option<&[u8]> {
+    let rest = line.strip_prefix(br#"{"task":""#)?;
+    let end = rest.iter().position(|&b| b == b'"')?;
+    let key = &rest[..end];
+    (!key.contains(&b'\\') && rest.get(end + 1) == Some(&b',')).then_some(key)
 }
 
 /// A [`WalLine`] serialised without copying its record.
@@ -454,6 +477,43 @@ mod tests {
         assert!(wal.failure().is_some());
         assert!(wal.append("b", &record(RecordStatus::Running), Append::Now).is_err(), "refused from then on");
         assert!(wal.write_pending().is_err());
+    }
+
+    #[test]
+    fn the_last_good_line_of_each_task_wins_over_earlier_lines_and_the_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let mut snapshot = State { version: STATE_VERSION, ..State::default() };
+        snapshot.tasks.insert("a".into(), record(RecordStatus::Running));
+        snapshot.tasks.insert("kept".into(), record(RecordStatus::Succeeded));
+        store.save(&snapshot).unwrap();
+        let mut wal = store.wal().unwrap();
+        // Three runs of the same tasks, one with a name that needs escaping.
+        for status in [RecordStatus::Running, RecordStatus::Failed, RecordStatus::Succeeded] {
+            for task in ["a", "b", "quote\"d"] {
+                wal.append(task, &record(status), Append::Now).unwrap();
+            }
+        }
+        // A later record of `b` torn in the middle: the one before it counts.
+        wal.append("b", &record(RecordStatus::Failed), Append::Now).unwrap();
+        drop(wal);
+        let path = dir.path().join("state.wal");
+        let text = fs::read(&path).unwrap();
+        fs::write(&path, &text[..text.len() - 10]).unwrap();
+        let (loaded, _) = store.load().unwrap();
+        assert_eq!(loaded.tasks["a"].status, RecordStatus::Succeeded, "the last line, not the snapshot");
+        assert_eq!(loaded.tasks["b"].status, RecordStatus::Succeeded, "a torn last line is skipped");
+        assert_eq!(loaded.tasks["quote\"d"].status, RecordStatus::Succeeded);
+        assert_eq!(loaded.tasks["kept"].status, RecordStatus::Succeeded, "tasks only in the snapshot stay");
+        assert_eq!(loaded.tasks.len(), 4);
+    }
+
+    #[test]
+    fn a_lines_task_is_read_from_its_start_only_in_the_shape_opsrun_writes() {
+        assert_eq!(wal_line_task(br#"{"task":"talos:apply","record":{}}"#), Some(&b"talos:apply"[..]));
+        assert_eq!(wal_line_task(br#"{"task":"a\"b","record":{}}"#), None, "an escape: parsed whole");
+        assert_eq!(wal_line_task(br#"{"record":{},"task":"a"}"#), None, "another order: parsed whole");
+        assert_eq!(wal_line_task(br#"{"task":"a"#), None, "torn in the name");
     }
 
     #[test]
