@@ -287,7 +287,7 @@ mod os {
         .map_err(|e| io::Error::other(e.clone()))
     }
 
-    /// A posix_spawn return code as a result.
+    /// A `posix_spawn` return code as a result.
     fn check(code: libc::c_int) -> io::Result<()> {
         if code == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(code)) }
     }
@@ -464,10 +464,10 @@ mod env {
     /// The program to execute: `program` itself when it names a path, else the first executable
     /// file of that name on `path` (remembered until it can no longer be started).
     pub(super) fn resolve(program: &str, path: Option<&OsStr>) -> io::Result<CString> {
+        static FOUND: Mutex<Vec<(String, Option<OsString>, PathBuf)>> = Mutex::new(Vec::new());
         if program.contains('/') {
             return c_string(program.as_bytes());
         }
-        static FOUND: Mutex<Vec<(String, Option<OsString>, PathBuf)>> = Mutex::new(Vec::new());
         let mut found = FOUND.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, _, at)) = found.iter().find(|(p, dirs, _)| p == program && dirs.as_deref() == path)
             && is_executable(at)
