@@ -143,14 +143,8 @@ pub async fn run_shell_batched(
     // read it (a new group would be stopped by SIGTTIN) and gets the operator's Ctrl-C itself.
     // Everything else gets a group of its own, so that its whole tree can be ended, reads
     // /dev/null and writes to pipes.
-    let spec = Spawn {
-        program,
-        args,
-        dir: &cmd.dir,
-        env: &cmd.env,
-        new_group: !cmd.interactive,
-        piped: !cmd.interactive,
-    };
+    let spec =
+        Spawn { program, args, dir: &cmd.dir, env: &cmd.env, new_group: !cmd.interactive, piped: !cmd.interactive };
     let mut child = match spawn::spawn(&spec) {
         Ok(c) => c,
         Err(e) => {

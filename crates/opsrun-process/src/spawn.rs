@@ -270,7 +270,10 @@ mod os {
     }
 
     /// `fd` registered with the runtime for readability.
-    #[expect(unsafe_code, reason = "AsyncFd::register_with_interest is unsafe: the descriptor must stay open while registered")]
+    #[expect(
+        unsafe_code,
+        reason = "AsyncFd::register_with_interest is unsafe: the descriptor must stay open while registered"
+    )]
     pub(super) fn watch(fd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedFd>> {
         // SAFETY: the AsyncFd owns `fd`; it is neither closed nor replaced while registered
         // (it is closed only when the AsyncFd drops, after deregistering).
@@ -486,5 +489,63 @@ mod env {
     fn is_executable(path: &std::path::Path) -> bool {
         use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::watch;
+
+    use crate::{Exit, ShellCommand, Shutdown, run_shell};
+
+    async fn output(cmd: &ShellCommand) -> (Exit, Vec<String>) {
+        let (_tx, rx) = watch::channel(Shutdown::Running);
+        let mut lines = Vec::new();
+        let finished = run_shell(cmd, rx, |_, line| lines.push(line)).await;
+        (finished.exit, lines)
+    }
+
+    #[tokio::test]
+    async fn added_variables_replace_or_extend_opsruns_environment_and_keep_the_rest() {
+        let mut cmd = ShellCommand::new(r#"echo "$OPSRUN_SPAWN_TEST|$HOME|${PATH:+path}""#, std::env::temp_dir());
+        cmd.env = vec![
+            ("OPSRUN_SPAWN_TEST".into(), "first".into()),
+            ("HOME".into(), "/nonexistent/home".into()),
+            ("OPSRUN_SPAWN_TEST".into(), "second".into()),
+        ];
+        assert_eq!(output(&cmd).await, (Exit::Code(0), vec!["second|/nonexistent/home|path".to_string()]));
+        // The same variables again (the cached environment), then none: nothing leaks between.
+        assert_eq!(output(&cmd).await.1, ["second|/nonexistent/home|path"]);
+        cmd.env.clear();
+        let (_, lines) = output(&cmd).await;
+        assert!(lines[0].starts_with('|') && !lines[0].contains("/nonexistent/home"), "{lines:?}");
+    }
+
+    #[tokio::test]
+    async fn a_shell_without_a_path_is_found_on_the_commands_own_path() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let shell = dir.path().join("opsrun-test-sh");
+        std::fs::write(&shell, "#!/bin/sh\necho wrapped\nexec /bin/sh \"$@\"\n").unwrap();
+        std::fs::set_permissions(&shell, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut cmd = ShellCommand::new("echo inside", std::env::temp_dir());
+        cmd.shell = Some("opsrun-test-sh".into());
+        cmd.deadline = Some(std::time::Instant::now() + Duration::from_secs(10));
+        let (exit, _) = output(&cmd).await;
+        assert!(matches!(exit, Exit::SpawnFailed(ref e) if e.contains("was not found")), "{exit:?}");
+        cmd.env = vec![("PATH".into(), format!("{}:/usr/bin:/bin", dir.path().display()))];
+        assert_eq!(output(&cmd).await, (Exit::Code(0), vec!["wrapped".to_string(), "inside".to_string()]));
+    }
+
+    #[tokio::test]
+    async fn a_nul_byte_is_a_spawn_failure_not_a_panic() {
+        let cmd = ShellCommand::new("echo a\0b", std::env::temp_dir());
+        let (exit, _) = output(&cmd).await;
+        assert!(matches!(exit, Exit::SpawnFailed(ref e) if e.contains("nul byte")), "{exit:?}");
+        let mut cmd = ShellCommand::new("true", std::env::temp_dir());
+        cmd.env = vec![("BAD".into(), "a\0b".into())];
+        assert!(matches!(output(&cmd).await.0, Exit::SpawnFailed(_)));
     }
 }
