@@ -410,7 +410,7 @@ pub(crate) async fn run(
         tokio::select! {
             joined = units.join_next() => {
                 let Some(joined) = joined else { continue };
-                let r = match joined {
+                let mut r = match joined {
                     Ok(r) => r,
                     Err(e) => {
                         // A unit panicked: a bug, but the run must still end cleanly.
@@ -421,10 +421,14 @@ pub(crate) async fn run(
                 };
                 let key = plan.task(r.node).key.clone();
                 tracing::debug!(task = %key, outcome = ?r.outcome, executed = r.executed, fingerprint = %r.fingerprint.digest, "finished");
-                records.finished(&key, &r, &run_id, &emitter);
                 digests[r.node.index()].clone_from(&r.fingerprint.digest);
+                records.finished(&key, &mut r, &run_id, &emitter);
                 scheduler.finished(&plan, r.node, r.outcome, r.executed);
-                let log = options.state_dir.as_ref().filter(|_| r.executed).map(|d| TaskLogs::path_for(d, &run_id, &key)).filter(|_| records.logs_kept.as_ref().is_some_and(|l| l.has_log(&key)));
+                let log = options
+                    .state_dir
+                    .as_ref()
+                    .filter(|_| r.executed && records.logs_kept.as_ref().is_some_and(|l| l.has_log(&key)))
+                    .map(|d| TaskLogs::path_for(d, &run_id, &key));
                 emitter.emit(Event::TaskFinished {
                     task: key,
                     outcome: r.outcome,
@@ -665,20 +669,38 @@ impl Records {
         if self.store.is_none() {
             return;
         }
-        self.state.tasks.insert(
-            key.to_string(),
-            TaskRecord {
-                status: RecordStatus::Running,
-                fingerprint: fingerprint.digest,
-                parts: fingerprint.parts,
-                run: run_id.to_string(),
-                started: jiff::Timestamp::now(),
-                finished: None,
-                duration_ms: None,
-                message: None,
-                pgids: Vec::new(),
-            },
-        );
+        let started = jiff::Timestamp::now();
+        match self.state.tasks.get_mut(key) {
+            // The task's record, replaced in place (its strings' buffers reused).
+            Some(record) => {
+                record.status = RecordStatus::Running;
+                record.fingerprint = fingerprint.digest;
+                record.parts = fingerprint.parts;
+                record.run.clear();
+                record.run.push_str(run_id);
+                record.started = started;
+                record.finished = None;
+                record.duration_ms = None;
+                record.message = None;
+                record.pgids.clear();
+            }
+            None => {
+                self.state.tasks.insert(
+                    key.to_string(),
+                    TaskRecord {
+                        status: RecordStatus::Running,
+                        fingerprint: fingerprint.digest,
+                        parts: fingerprint.parts,
+                        run: run_id.to_string(),
+                        started,
+                        finished: None,
+                        duration_ms: None,
+                        message: None,
+                        pgids: Vec::new(),
+                    },
+                );
+            }
+        }
         self.append(key, if durable { Append::Sync } else { Append::Later }, emitter);
     }
 
@@ -693,8 +715,10 @@ impl Records {
     }
 
     /// A task finished: its outcome is recorded when it executed or its record changes (a
-    /// resumed task keeps the record of the run it succeeded in).
-    fn finished(&mut self, key: &str, r: &UnitResult, run_id: &str, emitter: &Emitter) {
+    /// resumed task keeps the record of the run it succeeded in). The fingerprint's parts are
+    /// taken from `r`, or kept from the `running` record when the unit handed them over with
+    /// [`UnitMsg::Executing`] (see [`UnitResult::fingerprint`]).
+    fn finished(&mut self, key: &str, r: &mut UnitResult, run_id: &str, emitter: &Emitter) {
         let status = match r.outcome {
             TaskOutcome::Ok | TaskOutcome::UpToDate => RecordStatus::Succeeded,
             TaskOutcome::Failed | TaskOutcome::FailedIgnored => RecordStatus::Failed,
@@ -704,28 +728,49 @@ impl Records {
         if self.store.is_none() {
             return;
         }
-        let prior_same =
-            self.state.tasks.get(key).is_some_and(|p| p.status == status && p.fingerprint == r.fingerprint.digest);
+        let prior = self.state.tasks.get_mut(key);
+        let prior_same = prior.as_ref().is_some_and(|p| p.status == status && p.fingerprint == r.fingerprint.digest);
         if !r.executed && prior_same {
             return;
         }
         let now = jiff::Timestamp::now();
         let started = now.checked_sub(jiff::SignedDuration::try_from(r.duration).unwrap_or_default()).unwrap_or(now);
-        self.state.tasks.insert(
-            key.to_string(),
-            TaskRecord {
-                status,
-                fingerprint: r.fingerprint.digest.clone(),
-                parts: r.fingerprint.parts.clone(),
-                run: run_id.to_string(),
-                started,
-                finished: Some(now),
-                duration_ms: Some(millis(r.duration)),
-                // State outlives the run: what it keeps is masked like every event.
-                message: r.message.as_deref().map(|m| emitter.masker.mask(m)),
-                pgids: Vec::new(),
-            },
-        );
+        // State outlives the run: what it keeps is masked like every event.
+        let message = r.message.as_deref().map(|m| emitter.masker.mask(m));
+        let parts = std::mem::take(&mut r.fingerprint.parts);
+        match prior {
+            // Replaced in place: the record of this task's `running` mark, usually.
+            Some(record) if !parts.is_empty() || record.fingerprint == r.fingerprint.digest => {
+                record.status = status;
+                record.fingerprint.clone_from(&r.fingerprint.digest);
+                if !parts.is_empty() {
+                    record.parts = parts;
+                }
+                record.run.clear();
+                record.run.push_str(run_id);
+                record.started = started;
+                record.finished = Some(now);
+                record.duration_ms = Some(millis(r.duration));
+                record.message = message;
+                record.pgids.clear();
+            }
+            _ => {
+                self.state.tasks.insert(
+                    key.to_string(),
+                    TaskRecord {
+                        status,
+                        fingerprint: r.fingerprint.digest.clone(),
+                        parts,
+                        run: run_id.to_string(),
+                        started,
+                        finished: Some(now),
+                        duration_ms: Some(millis(r.duration)),
+                        message,
+                        pgids: Vec::new(),
+                    },
+                );
+            }
+        }
         // Written with the next burst, not fsynced: an outcome lost in a crash only means the
         // task runs again.
         self.append(key, Append::Later, emitter);

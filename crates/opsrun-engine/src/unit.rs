@@ -51,6 +51,9 @@ pub(crate) struct CallOptions {
 pub(crate) struct UnitResult {
     pub(crate) node: TaskId,
     pub(crate) outcome: TaskOutcome,
+    /// The task's fingerprint; without its parts once they were handed to the dispatcher with
+    /// [`UnitMsg::Executing`] (a fingerprint always has parts otherwise), which keeps them in
+    /// the task's record.
     pub(crate) fingerprint: Fingerprint,
     pub(crate) executed: bool,
     pub(crate) message: Option<String>,
@@ -105,7 +108,7 @@ impl Unit {
         let task = plan.task(self.node);
         let key = task.key.clone();
         self.emitter.emit(Event::TaskStarted { task: key.clone() });
-        let fingerprint = Fingerprint::compute_cached(
+        let mut fingerprint = Fingerprint::compute_cached(
             task,
             &self.dep_digests,
             &self.call_digests,
@@ -200,7 +203,12 @@ impl Unit {
             let (tx, rx) = oneshot::channel();
             (Some(tx), Some(rx))
         };
-        let msg = UnitMsg::Executing { node: self.node, fingerprint: fingerprint.clone(), ack: ack_tx };
+        let changed = self.prior.as_ref().map(|p| fingerprint.changed_parts(&p.parts)).unwrap_or_default();
+        // The parts go to the `running` record, and stay there for the outcome's (see
+        // `UnitResult::fingerprint`): not copied.
+        let parts = std::mem::take(&mut fingerprint.parts);
+        let executing = Fingerprint { digest: fingerprint.digest.clone(), parts };
+        let msg = UnitMsg::Executing { node: self.node, fingerprint: executing, ack: ack_tx };
         let sent = self.to_dispatcher.send(msg).is_ok();
         let acked = match ack_rx {
             Some(rx) => sent && rx.await.is_ok(),
@@ -209,7 +217,6 @@ impl Unit {
         if !acked {
             return result(TaskOutcome::Interrupted, false, Some("the run stopped".into()), 0, fingerprint);
         }
-        let changed = self.prior.as_ref().map(|p| fingerprint.changed_parts(&p.parts)).unwrap_or_default();
         self.emitter.emit(Event::TaskExecuting { task: key.clone(), reason: runs_because, changed });
 
         // As go-task does, a task's directory that does not exist yet is made before its
