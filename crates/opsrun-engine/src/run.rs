@@ -195,7 +195,7 @@ impl Emitter {
         let envelope = EventEnvelope {
             v: opsrun_event::EVENT_SCHEMA_VERSION,
             ts: jiff::Timestamp::now(),
-            run: self.run.to_string(),
+            run: String::from(&*self.run),
             event: event.map_strings(|s| self.masker.mask_owned(s)),
         };
         self.inner.now.emit(&envelope);
