@@ -23,7 +23,7 @@ use crate::lock::RunLock;
 use crate::probe::ProbeRegistry;
 use crate::schedule::{CallStep, NodeState, Scheduler};
 use crate::signal::{Shutdown, SignalPolicy, Signals, StopSignal};
-use crate::state::{Append, RecordStatus, State, StateStore, TaskRecord};
+use crate::state::{Append, RecordStatus, SharedState, StateStore, TaskRecord};
 use crate::unit::{Unit, UnitMsg, UnitResult};
 use opsrun_process::sleep_until_opt;
 
@@ -529,7 +529,7 @@ struct Records {
     /// `None` for a run without a state directory, and for a joined (nested) run.
     store: Option<StateStore>,
     logs_kept: Option<Arc<TaskLogs>>,
-    state: State,
+    state: SharedState,
     lock: Option<RunLock>,
     /// Problems found loading the state, reported once the run has started.
     warnings: Vec<String>,
@@ -547,7 +547,7 @@ impl Records {
             fold_always: true,
             store: None,
             logs_kept: None,
-            state: State { version: crate::state::STATE_VERSION, ..State::default() },
+            state: SharedState { version: crate::state::STATE_VERSION, ..SharedState::default() },
             lock: None,
             warnings: Vec::new(),
             run_env: Vec::new(),
@@ -564,7 +564,7 @@ impl Records {
             let store = StateStore::new(dir);
             match store.load() {
                 Ok((loaded, warning)) => {
-                    records.state = loaded;
+                    records.state = loaded.into();
                     records.warnings.extend(warning);
                 }
                 // A run that does not use saved state (`--fresh`, `--force`, `opsrun run`)
@@ -604,6 +604,7 @@ impl Records {
         let mut dirty = false;
         for (key, record) in &mut self.state.tasks {
             if record.status == RecordStatus::Running {
+                let record = Arc::make_mut(record);
                 emitter.emit(Event::TaskWasInterrupted { task: key.clone(), previous_run: record.run.clone() });
                 for pgid in std::mem::take(&mut record.pgids) {
                     if let Some(message) = crate::orphans::end_orphan_group(pgid, record.started, grace) {
@@ -616,7 +617,7 @@ impl Records {
             }
         }
         if dirty {
-            store.save(&self.state)?;
+            store.save_shared(&self.state)?;
         }
         *lock(&self.wal) = Some(store.wal()?);
         Ok(())
@@ -670,35 +671,36 @@ impl Records {
             return;
         }
         let started = jiff::Timestamp::now();
-        match self.state.tasks.get_mut(key) {
-            // The task's record, replaced in place (its strings' buffers reused).
-            Some(record) => {
-                record.status = RecordStatus::Running;
-                record.fingerprint = fingerprint.digest;
-                record.parts = fingerprint.parts;
-                record.run.clear();
-                record.run.push_str(run_id);
-                record.started = started;
-                record.finished = None;
-                record.duration_ms = None;
-                record.message = None;
-                record.pgids.clear();
-            }
-            None => {
-                self.state.tasks.insert(
-                    key.to_string(),
-                    TaskRecord {
-                        status: RecordStatus::Running,
-                        fingerprint: fingerprint.digest,
-                        parts: fingerprint.parts,
-                        run: run_id.to_string(),
-                        started,
-                        finished: None,
-                        duration_ms: None,
-                        message: None,
-                        pgids: Vec::new(),
-                    },
-                );
+        // The task's record, when no unit reads it, is replaced in place (its strings'
+        // buffers reused).
+        if let Some(Some(record)) = self.state.tasks.get_mut(key).map(Arc::get_mut) {
+            record.status = RecordStatus::Running;
+            record.fingerprint = fingerprint.digest;
+            record.parts = fingerprint.parts;
+            record.run.clear();
+            record.run.push_str(run_id);
+            record.started = started;
+            record.finished = None;
+            record.duration_ms = None;
+            record.message = None;
+            record.pgids.clear();
+        } else {
+            let record = Arc::new(TaskRecord {
+                status: RecordStatus::Running,
+                fingerprint: fingerprint.digest,
+                parts: fingerprint.parts,
+                run: run_id.to_string(),
+                started,
+                finished: None,
+                duration_ms: None,
+                message: None,
+                pgids: Vec::new(),
+            });
+            match self.state.tasks.get_mut(key) {
+                Some(slot) => *slot = record,
+                None => {
+                    self.state.tasks.insert(key.to_string(), record);
+                }
             }
         }
         self.append(key, if durable { Append::Sync } else { Append::Later }, emitter);
@@ -709,7 +711,7 @@ impl Records {
         let Some(record) = self.state.tasks.get_mut(key).filter(|r| r.status == RecordStatus::Running) else {
             return;
         };
-        record.pgids.push(pgid);
+        Arc::make_mut(record).pgids.push(pgid);
         // Written at once (not fsynced): the next run must find this group after a `kill -9`.
         self.append(key, Append::Now, emitter);
     }
@@ -739,8 +741,10 @@ impl Records {
         let message = r.message.as_deref().map(|m| emitter.masker.mask(m));
         let parts = std::mem::take(&mut r.fingerprint.parts);
         match prior {
-            // Replaced in place: the record of this task's `running` mark, usually.
-            Some(record) if !parts.is_empty() || record.fingerprint == r.fingerprint.digest => {
+            // Replaced in place: the record of this task's `running` mark, usually (which no
+            // unit reads), keeping its parts when the unit handed them over with it.
+            Some(slot) if !parts.is_empty() || slot.fingerprint == r.fingerprint.digest => {
+                let record = Arc::make_mut(slot);
                 record.status = status;
                 record.fingerprint.clone_from(&r.fingerprint.digest);
                 if !parts.is_empty() {
@@ -757,7 +761,7 @@ impl Records {
             _ => {
                 self.state.tasks.insert(
                     key.to_string(),
-                    TaskRecord {
+                    Arc::new(TaskRecord {
                         status,
                         fingerprint: r.fingerprint.digest.clone(),
                         parts,
@@ -767,7 +771,7 @@ impl Records {
                         duration_ms: Some(millis(r.duration)),
                         message,
                         pgids: Vec::new(),
-                    },
+                    }),
                 );
             }
         }
@@ -790,7 +794,7 @@ impl Records {
         if let Some(store) = &self.store
             && self.broken.is_none()
             && fold
-            && let Err(e) = store.save(&self.state)
+            && let Err(e) = store.save_shared(&self.state)
         {
             emitter.emit(Event::Warning { task: None, message: e.to_string() });
         }

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,40 @@ pub struct State {
     /// Per task invocation key.
     #[serde(default)]
     pub tasks: BTreeMap<String, TaskRecord>,
+}
+
+/// The state as a run keeps it: each record behind an [`Arc`], so that a unit reads its task's
+/// record from before the run without a copy. A record nothing else holds is changed in place;
+/// one a unit still reads is replaced whole. Saved as the same JSON as [`State`].
+#[derive(Debug, Default)]
+pub(crate) struct SharedState {
+    /// [`STATE_VERSION`], or the version of the state loaded.
+    pub(crate) version: u32,
+    /// Per task invocation key.
+    pub(crate) tasks: BTreeMap<String, Arc<TaskRecord>>,
+}
+
+impl From<State> for SharedState {
+    fn from(state: State) -> Self {
+        Self { version: state.version, tasks: state.tasks.into_iter().map(|(k, r)| (k, Arc::new(r))).collect() }
+    }
+}
+
+impl Serialize for SharedState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        /// The records as a map of plain records.
+        struct Tasks<'a>(&'a BTreeMap<String, Arc<TaskRecord>>);
+        impl Serialize for Tasks<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(k, r)| (k, &**r)))
+            }
+        }
+        let mut state = s.serialize_struct("State", 2)?;
+        state.serialize_field("version", &self.version)?;
+        state.serialize_field("tasks", &Tasks(&self.tasks))?;
+        state.end()
+    }
 }
 
 /// What is known about a task's last run.
@@ -204,12 +239,21 @@ impl StateStore {
     /// Saves a snapshot atomically (the old one is kept as `state.json.prev`), then empties the
     /// write-ahead log it supersedes.
     pub fn save(&self, state: &State) -> Result<(), EngineError> {
+        self.save_any(state)
+    }
+
+    /// [`StateStore::save`] of a run's [`SharedState`].
+    pub(crate) fn save_shared(&self, state: &SharedState) -> Result<(), EngineError> {
+        self.save_any(state)
+    }
+
+    fn save_any(&self, state: &impl Serialize) -> Result<(), EngineError> {
         self.save_snapshot(state)?;
         crate::private_fs::truncate(&self.wal_path())
             .map_err(|e| EngineError::State { path: self.wal_path(), message: format!("cannot truncate: {e}") })
     }
 
-    fn save_snapshot(&self, state: &State) -> Result<(), EngineError> {
+    fn save_snapshot(&self, state: &impl Serialize) -> Result<(), EngineError> {
         let err = |e: std::io::Error| EngineError::State { path: self.path(), message: format!("cannot write: {e}") };
         crate::private_fs::create_dir(&self.dir).map_err(err)?;
         let bytes = serde_json::to_vec_pretty(state)
@@ -623,10 +667,9 @@ mod tests {
         };
         for _ in 0..300 {
             let mut text = Vec::new();
-            for i in 0..next(12) {
+            for i in 0..usize::try_from(next(12)).unwrap() {
                 let task = names[usize::try_from(next(names.len() as u64)).unwrap()];
-                let mut r =
-                    record([RecordStatus::Running, RecordStatus::Succeeded, RecordStatus::Failed][i as usize % 3]);
+                let mut r = record([RecordStatus::Running, RecordStatus::Succeeded, RecordStatus::Failed][i % 3]);
                 r.fingerprint = format!("f{i}");
                 let mut line = match next(4) {
                     0 => serde_json::to_vec_pretty(&WalLineRef { task, record: &r }).unwrap(),
@@ -694,6 +737,27 @@ mod tests {
             assert!(json.contains(&format!(r#""started":"{ts}","finished":"{ts}""#)), "{json}");
             assert_eq!(serde_json::from_str::<TaskRecord>(&json).unwrap(), r);
         }
+    }
+
+    #[test]
+    fn a_shared_state_is_saved_as_the_state_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let mut s = State { version: STATE_VERSION, ..State::default() };
+        let mut r = record(RecordStatus::Failed);
+        r.parts.insert("cmds".into(), "0123".into());
+        r.message = Some("why".into());
+        r.pgids = vec![7, 8];
+        s.tasks.insert("b".into(), r);
+        s.tasks.insert("a".into(), record(RecordStatus::Succeeded));
+        store.save(&s).unwrap();
+        let saved = fs::read(dir.path().join("state.json")).unwrap();
+        store.save_shared(&SharedState::from(s.clone())).unwrap();
+        assert_eq!(
+            String::from_utf8(fs::read(dir.path().join("state.json")).unwrap()).unwrap(),
+            String::from_utf8(saved).unwrap()
+        );
+        assert_eq!(store.load().unwrap().0, s);
     }
 
     #[test]

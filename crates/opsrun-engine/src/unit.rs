@@ -70,7 +70,8 @@ pub(crate) struct Unit {
     pub(crate) masker: Masker,
     pub(crate) shutdown: watch::Receiver<Shutdown>,
     pub(crate) to_dispatcher: mpsc::UnboundedSender<UnitMsg>,
-    pub(crate) prior: Option<TaskRecord>,
+    /// The task's record from before this run (shared with the dispatcher's state).
+    pub(crate) prior: Option<Arc<TaskRecord>>,
     pub(crate) dep_digests: Vec<String>,
     pub(crate) any_dep_executed: bool,
     /// Values of dynamic env commands already run in this run, by (command, directory).
@@ -138,7 +139,7 @@ impl Unit {
             called: self.call.is_some(),
             mode: self.options.mode,
             resume: self.options.resume,
-            prior: self.prior.as_ref(),
+            prior: self.prior.as_deref(),
             fingerprint: &fingerprint.digest,
             upstream: if self.any_dep_executed { Upstream::Ran } else { Upstream::Quiet },
         };
@@ -319,7 +320,7 @@ impl Unit {
         fp: &Fingerprint,
         env: &[(String, String)],
     ) -> Option<(SkipReason, String)> {
-        let checks = decide::checks(task, self.prior.as_ref(), &fp.digest)?;
+        let checks = decide::checks(task, self.prior.as_deref(), &fp.digest)?;
         let mut reasons = Vec::new();
         if checks.status {
             for s in &task.status {
