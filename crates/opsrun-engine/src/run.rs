@@ -239,7 +239,7 @@ impl Emitter {
     /// Gives the queued events to the batched sinks, in order.
     fn deliver(&self) {
         let _one_at_a_time = lock(&self.inner.delivering);
-        let (batch, _) = std::mem::take(&mut *lock(&self.inner.queue));
+        let (mut batch, _) = std::mem::take(&mut *lock(&self.inner.queue));
         for item in &batch {
             match item {
                 Queued::Event(envelope) => self.inner.later.emit(envelope),
@@ -248,6 +248,13 @@ impl Emitter {
                     .later
                     .emit_output(&opsrun_event::OutputLines { ts: *ts, run: &self.run, task, stream: *stream, lines }),
             }
+        }
+        // The emptied batch is the next queue (unless one was started meanwhile), so that a
+        // burst does not grow a new one.
+        batch.clear();
+        let mut queue = lock(&self.inner.queue);
+        if queue.0.capacity() == 0 && batch.capacity() <= MAX_QUEUED {
+            queue.0 = batch;
         }
     }
 
@@ -802,7 +809,8 @@ impl Records {
 }
 
 /// How big the change log of `opsrun run`s may grow before one of them folds it into the
-/// snapshot: replaying it costs every load about a millisecond per 200 KiB.
+/// snapshot: replaying it costs every load the parsing of each task's last line in it (and the
+/// reading of the rest).
 const FOLD_WAL_BYTES: u64 = 1024 * 1024;
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -16,7 +16,8 @@
 //!   before it appends, so that its lines start fresh). A resumable run ends by folding it into
 //!   a new snapshot ([`StateStore::save`]) and truncating it; `opsrun run` does so once it
 //!   holds 1 MiB. Replaying a line twice is harmless: each line replaces one task's record
-//!   whole.
+//!   whole; so the replay reads the log from its end and parses only each task's last readable
+//!   line (a log near its fold holds several records of every task of a run).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
