@@ -222,12 +222,26 @@ pub const MAX_LOG_BYTES: u64 = 32 * 1024 * 1024;
 /// empty logs would cost more than running the tasks).
 pub struct TaskLogs {
     dir: PathBuf,
-    logs: Mutex<HashMap<String, TaskLog>>,
+    logs: Mutex<Logs>,
 }
 
+/// The logs of the tasks of a run that have any, and buffers to reuse.
+#[derive(Default)]
+struct Logs {
+    tasks: HashMap<String, TaskLog>,
+    /// A line being put together for an open log.
+    line: String,
+    /// The name and held lines of logs that ended without a file, for the next tasks': a run
+    /// of tasks that print nothing allocates nothing here per task.
+    spare: Vec<(String, String)>,
+}
+
+/// How many [`Logs::spare`] buffers are kept.
+const SPARE_LOGS: usize = 16;
+
 enum TaskLog {
-    /// Lines held until the log is worth creating.
-    Pending(Vec<String>),
+    /// Lines held until the log is worth creating, each ended by a newline.
+    Pending(String),
     /// Written per burst of events (see [`EventSink::flush`]), up to [`MAX_LOG_BYTES`].
     Open { file: File, buf: Vec<u8>, written: u64, capped: bool },
 }
@@ -266,6 +280,20 @@ impl TaskLog {
     }
 }
 
+impl Logs {
+    /// `task`'s log, held lines until now if it has none yet.
+    fn get(&mut self, task: &str) -> &mut TaskLog {
+        if !self.tasks.contains_key(task) {
+            let (mut name, mut held) = self.spare.pop().unwrap_or_default();
+            name.clear();
+            name.push_str(task);
+            held.clear();
+            self.tasks.insert(name, TaskLog::Pending(held));
+        }
+        self.tasks.get_mut(task).expect("inserted above")
+    }
+}
+
 impl TaskLogs {
     /// Logs under `.opsrun/logs/<run>/`, a directory made with the first log (a run whose
     /// tasks print nothing and succeed leaves none).
@@ -281,37 +309,45 @@ impl TaskLogs {
 
     /// True when `task` has a log file in this run.
     pub fn has_log(&self, task: &str) -> bool {
-        matches!(self.logs.lock().unwrap_or_else(PoisonError::into_inner).get(task), Some(TaskLog::Open { .. }))
+        matches!(self.lock().tasks.get(task), Some(TaskLog::Open { .. }))
     }
 
-    /// Adds a line; `keep` creates the file if it does not exist yet.
-    fn line(&self, task: &str, line: &str, keep: bool) {
-        let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-        let log = match logs.get_mut(task) {
-            Some(log) => log,
-            None => logs.entry(task.to_string()).or_insert_with(|| TaskLog::Pending(Vec::new())),
-        };
-        if let TaskLog::Pending(lines) = log {
-            lines.push(line.to_string());
+    fn lock(&self) -> std::sync::MutexGuard<'_, Logs> {
+        self.logs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds the line `text` writes; `keep` creates the file if it does not exist yet.
+    fn line(&self, task: &str, keep: bool, text: impl FnOnce(&mut String)) {
+        let mut logs = self.lock();
+        let logs = &mut *logs;
+        let mut line = std::mem::take(&mut logs.line);
+        let log = logs.get(task);
+        if let TaskLog::Pending(held) = log {
+            text(held);
+            held.push('\n');
             if keep {
                 self.open(task, log);
             }
         } else {
-            log.write_line(line);
+            line.clear();
+            text(&mut line);
+            log.write_line(&line);
         }
+        logs.line = line;
     }
 
     /// Creates `task`'s log file and writes the lines held until now.
     fn open(&self, task: &str, log: &mut TaskLog) {
-        let TaskLog::Pending(lines) = log else { return };
+        let TaskLog::Pending(held) = log else { return };
         let path = self.dir.join(format!("{}.log", file_name(task)));
         let Ok(file) = crate::private_fs::create_dir(&self.dir).and_then(|()| crate::private_fs::open_append(&path))
         else {
             return;
         };
+        let held = std::mem::take(held);
         let mut open = TaskLog::Open { file, buf: Vec::new(), written: 0, capped: false };
-        for l in lines.drain(..) {
-            open.write_line(&l);
+        for l in held.strip_suffix('\n').unwrap_or(&held).split('\n') {
+            open.write_line(l);
         }
         *log = open;
     }
@@ -319,34 +355,54 @@ impl TaskLogs {
 
 impl EventSink for TaskLogs {
     fn emit(&self, e: &EventEnvelope) {
+        use std::fmt::Write as _;
         match &e.event {
-            Event::CommandStarted { task, command, .. } => self.line(task, &format!("$ {command}"), false),
-            Event::Output { task, line, .. } => self.line(task, line, true),
+            Event::CommandStarted { task, command, .. } => self.line(task, false, |l| {
+                l.push_str("$ ");
+                l.push_str(command);
+            }),
+            Event::Output { task, line, .. } => self.line(task, true, |l| l.push_str(line)),
             Event::CommandFinished { task, exit_code, status, .. } => {
-                let code = exit_code.map_or_else(|| "-".into(), |c| c.to_string());
                 let failed = *status != opsrun_event::CommandStatus::Succeeded;
-                self.line(task, &format!("# {status:?} (exit {code})"), failed);
+                self.line(task, failed, |l| {
+                    let _ = match exit_code {
+                        Some(c) => write!(l, "# {status:?} (exit {c})"),
+                        None => write!(l, "# {status:?} (exit -)"),
+                    };
+                });
             }
             Event::GateProbe { task, attempt, verdict, detail, .. } => {
-                self.line(task, &format!("# gate probe {attempt}: {} {detail}", verdict.label()), true);
+                self.line(task, true, |l| {
+                    let _ = write!(l, "# gate probe {attempt}: {} {detail}", verdict.label());
+                });
             }
             Event::GateStarted { task, gate, timeout_ms, .. } => {
                 let timeout = opsrun_spec::format_duration(std::time::Duration::from_millis(*timeout_ms));
-                self.line(task, &format!("# waiting for health: {gate} (timeout {timeout})"), true);
+                self.line(task, true, |l| {
+                    let _ = write!(l, "# waiting for health: {gate} (timeout {timeout})");
+                });
             }
             Event::GateFinished { task, passed, attempts, message, .. } => {
                 let how = if *passed { "passed" } else { message.as_deref().unwrap_or("failed") };
-                self.line(task, &format!("# gate after {attempts} probe(s): {how}"), true);
+                self.line(task, true, |l| {
+                    let _ = write!(l, "# gate after {attempts} probe(s): {how}");
+                });
             }
             Event::TaskFinished { task, outcome, message, .. } => {
-                let end = match message {
-                    Some(m) => format!("# task {}: {m}", outcome.label()),
-                    None => format!("# task {}", outcome.label()),
-                };
-                let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-                if let Some(mut log @ TaskLog::Open { .. }) = logs.remove(task) {
-                    log.write_line(&end);
-                    log.write_out();
+                let mut logs = self.lock();
+                match logs.tasks.remove_entry(task.as_str()) {
+                    Some((_, mut log @ TaskLog::Open { .. })) => {
+                        let end = match message {
+                            Some(m) => format!("# task {}: {m}", outcome.label()),
+                            None => format!("# task {}", outcome.label()),
+                        };
+                        log.write_line(&end);
+                        log.write_out();
+                    }
+                    Some((name, TaskLog::Pending(held))) if logs.spare.len() < SPARE_LOGS => {
+                        logs.spare.push((name, held));
+                    }
+                    _ => {}
                 }
             }
             _ => {}
@@ -354,11 +410,8 @@ impl EventSink for TaskLogs {
     }
 
     fn emit_output(&self, output: &OutputLines<'_>) {
-        let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-        let log = match logs.get_mut(output.task) {
-            Some(log) => log,
-            None => logs.entry(output.task.to_string()).or_insert_with(|| TaskLog::Pending(Vec::new())),
-        };
+        let mut logs = self.lock();
+        let log = logs.get(output.task);
         // Output is worth keeping: the log is created by its first line.
         self.open(output.task, log);
         for line in output.lines {
@@ -367,7 +420,7 @@ impl EventSink for TaskLogs {
     }
 
     fn flush(&self) {
-        for log in self.logs.lock().unwrap_or_else(PoisonError::into_inner).values_mut() {
+        for log in self.lock().tasks.values_mut() {
             log.write_out();
         }
     }

@@ -23,7 +23,7 @@ use crate::lock::RunLock;
 use crate::probe::ProbeRegistry;
 use crate::schedule::{CallStep, NodeState, Scheduler};
 use crate::signal::{Shutdown, SignalPolicy, Signals, StopSignal};
-use crate::state::{Append, RecordStatus, State, StateStore, TaskRecord};
+use crate::state::{Append, RecordStatus, SharedState, StateStore, TaskRecord};
 use crate::unit::{Unit, UnitMsg, UnitResult};
 use opsrun_process::sleep_until_opt;
 
@@ -195,7 +195,7 @@ impl Emitter {
         let envelope = EventEnvelope {
             v: opsrun_event::EVENT_SCHEMA_VERSION,
             ts: jiff::Timestamp::now(),
-            run: self.run.to_string(),
+            run: String::from(&*self.run),
             event: event.map_strings(|s| self.masker.mask_owned(s)),
         };
         self.inner.now.emit(&envelope);
@@ -239,7 +239,7 @@ impl Emitter {
     /// Gives the queued events to the batched sinks, in order.
     fn deliver(&self) {
         let _one_at_a_time = lock(&self.inner.delivering);
-        let (batch, _) = std::mem::take(&mut *lock(&self.inner.queue));
+        let (mut batch, _) = std::mem::take(&mut *lock(&self.inner.queue));
         for item in &batch {
             match item {
                 Queued::Event(envelope) => self.inner.later.emit(envelope),
@@ -248,6 +248,13 @@ impl Emitter {
                     .later
                     .emit_output(&opsrun_event::OutputLines { ts: *ts, run: &self.run, task, stream: *stream, lines }),
             }
+        }
+        // The emptied batch is the next queue (unless one was started meanwhile), so that a
+        // burst does not grow a new one.
+        batch.clear();
+        let mut queue = lock(&self.inner.queue);
+        if queue.0.capacity() == 0 && batch.capacity() <= MAX_QUEUED {
+            queue.0 = batch;
         }
     }
 
@@ -410,7 +417,7 @@ pub(crate) async fn run(
         tokio::select! {
             joined = units.join_next() => {
                 let Some(joined) = joined else { continue };
-                let r = match joined {
+                let mut r = match joined {
                     Ok(r) => r,
                     Err(e) => {
                         // A unit panicked: a bug, but the run must still end cleanly.
@@ -421,10 +428,14 @@ pub(crate) async fn run(
                 };
                 let key = plan.task(r.node).key.clone();
                 tracing::debug!(task = %key, outcome = ?r.outcome, executed = r.executed, fingerprint = %r.fingerprint.digest, "finished");
-                records.finished(&key, &r, &run_id, &emitter);
                 digests[r.node.index()].clone_from(&r.fingerprint.digest);
+                records.finished(&key, &mut r, &run_id, &emitter);
                 scheduler.finished(&plan, r.node, r.outcome, r.executed);
-                let log = options.state_dir.as_ref().filter(|_| r.executed).map(|d| TaskLogs::path_for(d, &run_id, &key)).filter(|_| records.logs_kept.as_ref().is_some_and(|l| l.has_log(&key)));
+                let log = options
+                    .state_dir
+                    .as_ref()
+                    .filter(|_| r.executed && records.logs_kept.as_ref().is_some_and(|l| l.has_log(&key)))
+                    .map(|d| TaskLogs::path_for(d, &run_id, &key));
                 emitter.emit(Event::TaskFinished {
                     task: key,
                     outcome: r.outcome,
@@ -525,7 +536,7 @@ struct Records {
     /// `None` for a run without a state directory, and for a joined (nested) run.
     store: Option<StateStore>,
     logs_kept: Option<Arc<TaskLogs>>,
-    state: State,
+    state: SharedState,
     lock: Option<RunLock>,
     /// Problems found loading the state, reported once the run has started.
     warnings: Vec<String>,
@@ -543,7 +554,7 @@ impl Records {
             fold_always: true,
             store: None,
             logs_kept: None,
-            state: State { version: crate::state::STATE_VERSION, ..State::default() },
+            state: SharedState { version: crate::state::STATE_VERSION, ..SharedState::default() },
             lock: None,
             warnings: Vec::new(),
             run_env: Vec::new(),
@@ -560,7 +571,7 @@ impl Records {
             let store = StateStore::new(dir);
             match store.load() {
                 Ok((loaded, warning)) => {
-                    records.state = loaded;
+                    records.state = loaded.into();
                     records.warnings.extend(warning);
                 }
                 // A run that does not use saved state (`--fresh`, `--force`, `opsrun run`)
@@ -600,6 +611,7 @@ impl Records {
         let mut dirty = false;
         for (key, record) in &mut self.state.tasks {
             if record.status == RecordStatus::Running {
+                let record = Arc::make_mut(record);
                 emitter.emit(Event::TaskWasInterrupted { task: key.clone(), previous_run: record.run.clone() });
                 for pgid in std::mem::take(&mut record.pgids) {
                     if let Some(message) = crate::orphans::end_orphan_group(pgid, record.started, grace) {
@@ -612,7 +624,7 @@ impl Records {
             }
         }
         if dirty {
-            store.save(&self.state)?;
+            store.save_shared(&self.state)?;
         }
         *lock(&self.wal) = Some(store.wal()?);
         Ok(())
@@ -665,20 +677,39 @@ impl Records {
         if self.store.is_none() {
             return;
         }
-        self.state.tasks.insert(
-            key.to_string(),
-            TaskRecord {
+        let started = jiff::Timestamp::now();
+        // The task's record, when no unit reads it, is replaced in place (its strings'
+        // buffers reused).
+        if let Some(Some(record)) = self.state.tasks.get_mut(key).map(Arc::get_mut) {
+            record.status = RecordStatus::Running;
+            record.fingerprint = fingerprint.digest;
+            record.parts = fingerprint.parts;
+            record.run.clear();
+            record.run.push_str(run_id);
+            record.started = started;
+            record.finished = None;
+            record.duration_ms = None;
+            record.message = None;
+            record.pgids.clear();
+        } else {
+            let record = Arc::new(TaskRecord {
                 status: RecordStatus::Running,
                 fingerprint: fingerprint.digest,
                 parts: fingerprint.parts,
                 run: run_id.to_string(),
-                started: jiff::Timestamp::now(),
+                started,
                 finished: None,
                 duration_ms: None,
                 message: None,
                 pgids: Vec::new(),
-            },
-        );
+            });
+            match self.state.tasks.get_mut(key) {
+                Some(slot) => *slot = record,
+                None => {
+                    self.state.tasks.insert(key.to_string(), record);
+                }
+            }
+        }
         self.append(key, if durable { Append::Sync } else { Append::Later }, emitter);
     }
 
@@ -687,14 +718,16 @@ impl Records {
         let Some(record) = self.state.tasks.get_mut(key).filter(|r| r.status == RecordStatus::Running) else {
             return;
         };
-        record.pgids.push(pgid);
+        Arc::make_mut(record).pgids.push(pgid);
         // Written at once (not fsynced): the next run must find this group after a `kill -9`.
         self.append(key, Append::Now, emitter);
     }
 
     /// A task finished: its outcome is recorded when it executed or its record changes (a
-    /// resumed task keeps the record of the run it succeeded in).
-    fn finished(&mut self, key: &str, r: &UnitResult, run_id: &str, emitter: &Emitter) {
+    /// resumed task keeps the record of the run it succeeded in). The fingerprint's parts are
+    /// taken from `r`, or kept from the `running` record when the unit handed them over with
+    /// [`UnitMsg::Executing`] (see [`UnitResult::fingerprint`]).
+    fn finished(&mut self, key: &str, r: &mut UnitResult, run_id: &str, emitter: &Emitter) {
         let status = match r.outcome {
             TaskOutcome::Ok | TaskOutcome::UpToDate => RecordStatus::Succeeded,
             TaskOutcome::Failed | TaskOutcome::FailedIgnored => RecordStatus::Failed,
@@ -704,28 +737,51 @@ impl Records {
         if self.store.is_none() {
             return;
         }
-        let prior_same =
-            self.state.tasks.get(key).is_some_and(|p| p.status == status && p.fingerprint == r.fingerprint.digest);
+        let prior = self.state.tasks.get_mut(key);
+        let prior_same = prior.as_ref().is_some_and(|p| p.status == status && p.fingerprint == r.fingerprint.digest);
         if !r.executed && prior_same {
             return;
         }
         let now = jiff::Timestamp::now();
         let started = now.checked_sub(jiff::SignedDuration::try_from(r.duration).unwrap_or_default()).unwrap_or(now);
-        self.state.tasks.insert(
-            key.to_string(),
-            TaskRecord {
-                status,
-                fingerprint: r.fingerprint.digest.clone(),
-                parts: r.fingerprint.parts.clone(),
-                run: run_id.to_string(),
-                started,
-                finished: Some(now),
-                duration_ms: Some(millis(r.duration)),
-                // State outlives the run: what it keeps is masked like every event.
-                message: r.message.as_deref().map(|m| emitter.masker.mask(m)),
-                pgids: Vec::new(),
-            },
-        );
+        // State outlives the run: what it keeps is masked like every event.
+        let message = r.message.as_deref().map(|m| emitter.masker.mask(m));
+        let parts = std::mem::take(&mut r.fingerprint.parts);
+        match prior {
+            // Replaced in place: the record of this task's `running` mark, usually (which no
+            // unit reads), keeping its parts when the unit handed them over with it.
+            Some(slot) if !parts.is_empty() || slot.fingerprint == r.fingerprint.digest => {
+                let record = Arc::make_mut(slot);
+                record.status = status;
+                record.fingerprint.clone_from(&r.fingerprint.digest);
+                if !parts.is_empty() {
+                    record.parts = parts;
+                }
+                record.run.clear();
+                record.run.push_str(run_id);
+                record.started = started;
+                record.finished = Some(now);
+                record.duration_ms = Some(millis(r.duration));
+                record.message = message;
+                record.pgids.clear();
+            }
+            _ => {
+                self.state.tasks.insert(
+                    key.to_string(),
+                    Arc::new(TaskRecord {
+                        status,
+                        fingerprint: r.fingerprint.digest.clone(),
+                        parts,
+                        run: run_id.to_string(),
+                        started,
+                        finished: Some(now),
+                        duration_ms: Some(millis(r.duration)),
+                        message,
+                        pgids: Vec::new(),
+                    }),
+                );
+            }
+        }
         // Written with the next burst, not fsynced: an outcome lost in a crash only means the
         // task runs again.
         self.append(key, Append::Later, emitter);
@@ -745,7 +801,7 @@ impl Records {
         if let Some(store) = &self.store
             && self.broken.is_none()
             && fold
-            && let Err(e) = store.save(&self.state)
+            && let Err(e) = store.save_shared(&self.state)
         {
             emitter.emit(Event::Warning { task: None, message: e.to_string() });
         }
@@ -753,7 +809,8 @@ impl Records {
 }
 
 /// How big the change log of `opsrun run`s may grow before one of them folds it into the
-/// snapshot: replaying it costs every load about a millisecond per 200 KiB.
+/// snapshot: replaying it costs every load the parsing of each task's last line in it (and the
+/// reading of the rest).
 const FOLD_WAL_BYTES: u64 = 1024 * 1024;
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -16,12 +16,14 @@
 //!   before it appends, so that its lines start fresh). A resumable run ends by folding it into
 //!   a new snapshot ([`StateStore::save`]) and truncating it; `opsrun run` does so once it
 //!   holds 1 MiB. Replaying a line twice is harmless: each line replaces one task's record
-//!   whole.
+//!   whole; so the replay reads the log from its end and parses only each task's last readable
+//!   line (a log near its fold holds several records of every task of a run).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +42,40 @@ pub struct State {
     pub tasks: BTreeMap<String, TaskRecord>,
 }
 
+/// The state as a run keeps it: each record behind an [`Arc`], so that a unit reads its task's
+/// record from before the run without a copy. A record nothing else holds is changed in place;
+/// one a unit still reads is replaced whole. Saved as the same JSON as [`State`].
+#[derive(Debug, Default)]
+pub(crate) struct SharedState {
+    /// [`STATE_VERSION`], or the version of the state loaded.
+    pub(crate) version: u32,
+    /// Per task invocation key.
+    pub(crate) tasks: BTreeMap<String, Arc<TaskRecord>>,
+}
+
+impl From<State> for SharedState {
+    fn from(state: State) -> Self {
+        Self { version: state.version, tasks: state.tasks.into_iter().map(|(k, r)| (k, Arc::new(r))).collect() }
+    }
+}
+
+impl Serialize for SharedState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        /// The records as a map of plain records.
+        struct Tasks<'a>(&'a BTreeMap<String, Arc<TaskRecord>>);
+        impl Serialize for Tasks<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(k, r)| (k, &**r)))
+            }
+        }
+        let mut state = s.serialize_struct("State", 2)?;
+        state.serialize_field("version", &self.version)?;
+        state.serialize_field("tasks", &Tasks(&self.tasks))?;
+        state.end()
+    }
+}
+
 /// What is known about a task's last run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TaskRecord {
@@ -53,8 +89,10 @@ pub struct TaskRecord {
     /// The run that wrote this record.
     pub run: String,
     /// When it started.
+    #[serde(serialize_with = "timestamp::serialize")]
     pub started: jiff::Timestamp,
     /// When it finished.
+    #[serde(serialize_with = "timestamp::serialize_opt")]
     pub finished: Option<jiff::Timestamp>,
     /// How long it took.
     pub duration_ms: Option<u64>,
@@ -109,31 +147,10 @@ impl StateStore {
         self.dir.join("state.wal")
     }
 
-    /// Replays the write-ahead log over `state`; a torn or unreadable line ends the replay.
+    /// Replays the write-ahead log over `state`; a torn or unreadable line is skipped.
     fn replay(&self, state: &mut State) {
         let Ok(text) = fs::read(self.wal_path()) else { return };
-        // Each line holds a task's whole record, so the last good line of a task is the one
-        // that counts: the log is read from its end, and a line of a task already read is not
-        // parsed (a log of a few runs of the same tasks costs one parse per task, not per line).
-        let mut seen: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
-        let mut latest: std::collections::HashMap<String, TaskRecord> = std::collections::HashMap::new();
-        for line in text.rsplit(|b| *b == b'\n') {
-            if line.is_empty() {
-                continue;
-            }
-            let key = wal_line_task(line);
-            if key.is_some_and(|key| seen.contains(key)) {
-                continue;
-            }
-            // A torn line (a crash or a full disk in the middle of a write) is skipped; the
-            // lines before it still count.
-            let Ok(update) = serde_json::from_slice::<WalLine>(line) else { continue };
-            if let Some(key) = key {
-                seen.insert(key);
-            }
-            latest.entry(update.task).or_insert(update.record);
-        }
-        state.tasks.extend(latest);
+        replay_lines(&text, state);
     }
 
     /// Opens the write-ahead log for appending.
@@ -223,12 +240,21 @@ impl StateStore {
     /// Saves a snapshot atomically (the old one is kept as `state.json.prev`), then empties the
     /// write-ahead log it supersedes.
     pub fn save(&self, state: &State) -> Result<(), EngineError> {
+        self.save_any(state)
+    }
+
+    /// [`StateStore::save`] of a run's [`SharedState`].
+    pub(crate) fn save_shared(&self, state: &SharedState) -> Result<(), EngineError> {
+        self.save_any(state)
+    }
+
+    fn save_any(&self, state: &impl Serialize) -> Result<(), EngineError> {
         self.save_snapshot(state)?;
         crate::private_fs::truncate(&self.wal_path())
             .map_err(|e| EngineError::State { path: self.wal_path(), message: format!("cannot truncate: {e}") })
     }
 
-    fn save_snapshot(&self, state: &State) -> Result<(), EngineError> {
+    fn save_snapshot(&self, state: &impl Serialize) -> Result<(), EngineError> {
         let err = |e: std::io::Error| EngineError::State { path: self.path(), message: format!("cannot write: {e}") };
         crate::private_fs::create_dir(&self.dir).map_err(err)?;
         let bytes = serde_json::to_vec_pretty(state)
@@ -239,21 +265,50 @@ impl StateStore {
     }
 }
 
+/// Replays the lines of a write-ahead log over `state`: for each task, its last line that
+/// parses replaces its record (a torn line, from a crash or a full disk in the middle of a
+/// write, is skipped; the lines after it were written by later runs and still count).
+///
+/// The same as replaying every line in order, since each line holds a task's whole record; but
+/// read from the end, so that a line superseded by a later one of the same task is never
+/// parsed (a log near its 1 MiB fold holds several records of every task of a run).
+fn replay_lines(text: &[u8], state: &mut State) {
+    // Tasks whose last readable line was replayed, by the key as written (as parsed for a line
+    // whose key could not be read without parsing it).
+    let mut replayed: std::collections::HashSet<std::borrow::Cow<'_, [u8]>> = std::collections::HashSet::new();
+    for line in text.rsplit(|b| *b == b'\n') {
+        if line.is_empty() {
+            continue;
+        }
+        let key = written_task(line);
+        if key.is_some_and(|k| replayed.contains(k)) {
+            continue;
+        }
+        let Ok(update) = serde_json::from_slice::<WalLine>(line) else { continue };
+        let key = match key {
+            Some(k) => std::borrow::Cow::Borrowed(k),
+            None => std::borrow::Cow::Owned(update.task.as_bytes().to_vec()),
+        };
+        if replayed.insert(key) {
+            state.tasks.insert(update.task, update.record);
+        }
+    }
+}
+
+/// The task of a log line as [`StateWal::append`] writes it (`{"task":"<key>",...`), without
+/// parsing the line; `None` for a key with an escape, or a line written some other way (the
+/// caller parses it to know).
+fn written_task(line: &[u8]) -> Option<&[u8]> {
+    let rest = line.strip_prefix(b"{\"task\":\"")?;
+    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    (rest[end] == b'"').then(|| &rest[..end])
+}
+
 /// One line of the write-ahead log.
 #[derive(Serialize, Deserialize)]
 struct WalLine {
     task: String,
     record: TaskRecord,
-}
-
-/// The task a state-log line is about, read from the line's start without parsing the rest
-/// (as [`WalLineRef`] writes it: `{"task":"NAME",...`), or `None` when the name has an escape
-/// or the line another shape (the line is then parsed whole).
-fn wal_line_task(line: &[u8]) -> Option<&[u8]> {
-    let rest = line.strip_prefix(br#"{"task":""#)?;
-    let end = rest.iter().position(|&b| b == b'"')?;
-    let key = &rest[..end];
-    (!key.contains(&b'\\') && rest.get(end + 1) == Some(&b',')).then_some(key)
 }
 
 /// A [`WalLine`] serialised without copying its record.
@@ -370,6 +425,79 @@ impl StateWal {
         let message = format!("cannot append: {e}");
         self.failed = Some(message.clone());
         EngineError::State { path: self.path.clone(), message }
+    }
+}
+
+/// Timestamps in the state as jiff writes them (RFC 3339, UTC, the nanoseconds without their
+/// trailing zeros), two of them in each of a task's log lines: written without building a
+/// civil datetime each time (as `opsrun_event` writes an event's time).
+mod timestamp {
+    use serde::Serializer;
+
+    pub(super) fn serialize<S: Serializer>(ts: &jiff::Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0; 30];
+        match write_utc(*ts, &mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.collect_str(ts),
+        }
+    }
+
+    #[expect(clippy::ref_option, reason = "the signature serde's `serialize_with` calls")]
+    pub(super) fn serialize_opt<S: Serializer>(ts: &Option<jiff::Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match ts {
+            Some(ts) => serialize(ts, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// `ts` as jiff's `Display` writes it, from 1970 to 9999 (`None` otherwise): the date from
+    /// the day number (Howard Hinnant's `civil_from_days`), then the time.
+    pub(super) fn write_utc(ts: jiff::Timestamp, buf: &mut [u8; 30]) -> Option<&str> {
+        let secs = ts.as_second();
+        if secs < 0 {
+            return None;
+        }
+        let (days, time) = (secs / 86_400, secs % 86_400);
+        let z = days + 719_468;
+        let (era, doe) = (z / 146_097, z % 146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        if year > 9999 {
+            return None;
+        }
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + u8::try_from(value % 10).unwrap_or(0);
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, time / 3600);
+        put(14, 2, time / 60 % 60);
+        put(17, 2, time % 60);
+        let mut nanos = i64::from(ts.subsec_nanosecond());
+        let mut end = 19;
+        if nanos > 0 {
+            let mut digits = 9;
+            while nanos % 10 == 0 {
+                nanos /= 10;
+                digits -= 1;
+            }
+            put(20, digits, nanos);
+            end = 20 + digits;
+            buf[19] = b'.';
+        }
+        for (at, sep) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')] {
+            buf[at] = sep;
+        }
+        buf[end] = b'Z';
+        std::str::from_utf8(&buf[..=end]).ok()
     }
 }
 
@@ -509,11 +637,11 @@ mod tests {
     }
 
     #[test]
-    fn a_lines_task_is_read_from_its_start_only_in_the_shape_opsrun_writes() {
-        assert_eq!(wal_line_task(br#"{"task":"talos:apply","record":{}}"#), Some(&b"talos:apply"[..]));
-        assert_eq!(wal_line_task(br#"{"task":"a\"b","record":{}}"#), None, "an escape: parsed whole");
-        assert_eq!(wal_line_task(br#"{"record":{},"task":"a"}"#), None, "another order: parsed whole");
-        assert_eq!(wal_line_task(br#"{"task":"a"#), None, "torn in the name");
+    fn a_lines_task_is_read_from_its_start_only_in_the_shape_opsrun_writes_it() {
+        assert_eq!(written_task(br#"{"task":"talos:apply","record":{}}"#), Some(&b"talos:apply"[..]));
+        assert_eq!(written_task(br#"{"task":"a\"b","record":{}}"#), None, "an escape: parsed whole");
+        assert_eq!(written_task(br#"{"record":{},"task":"a"}"#), None, "another order: parsed whole");
+        assert_eq!(written_task(br#"{"task":"a"#), None, "torn in the name");
     }
 
     #[test]
@@ -555,6 +683,119 @@ mod tests {
         let (loaded, _) = store.load().unwrap();
         assert_eq!(loaded.tasks["a"].status, RecordStatus::Succeeded);
         assert_eq!(loaded.tasks["c"].status, RecordStatus::Failed);
+    }
+
+    /// Replaying from the end, skipping superseded lines unparsed, ends with the state that
+    /// replaying every line in order gives: whatever the tasks' names (escapes included), the
+    /// torn lines, and lines written with other spacing.
+    #[test]
+    fn replaying_from_the_end_is_replaying_every_line_in_order() {
+        fn in_order(text: &[u8], state: &mut State) {
+            for line in text.split(|b| *b == b'\n') {
+                if let Ok(update) = serde_json::from_slice::<WalLine>(line) {
+                    state.tasks.insert(update.task, update.record);
+                }
+            }
+        }
+        let names = ["a", "b", "ab", "q\"uote", "back\\slash", "ümlaut", "c"];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        for _ in 0..300 {
+            let mut text = Vec::new();
+            for i in 0..usize::try_from(next(12)).unwrap() {
+                let task = names[usize::try_from(next(names.len() as u64)).unwrap()];
+                let mut r = record([RecordStatus::Running, RecordStatus::Succeeded, RecordStatus::Failed][i % 3]);
+                r.fingerprint = format!("f{i}");
+                let mut line = match next(4) {
+                    0 => serde_json::to_vec_pretty(&WalLineRef { task, record: &r }).unwrap(),
+                    1 => {
+                        format!(r#"{{"task":"a\u0062","record":{}}}"#, serde_json::to_string(&r).unwrap()).into_bytes()
+                    }
+                    _ => serde_json::to_vec(&WalLineRef { task, record: &r }).unwrap(),
+                };
+                line.retain(|&b| b != b'\n');
+                if next(5) == 0 {
+                    line.truncate(usize::try_from(next(line.len() as u64)).unwrap());
+                }
+                text.extend_from_slice(&line);
+                text.push(b'\n');
+            }
+            let mut snapshot = State { version: STATE_VERSION, ..State::default() };
+            snapshot.tasks.insert("a".into(), record(RecordStatus::Succeeded));
+            snapshot.tasks.insert("z".into(), record(RecordStatus::Succeeded));
+            let (mut expected, mut replayed) = (snapshot.clone(), snapshot);
+            in_order(&text, &mut expected);
+            replay_lines(&text, &mut replayed);
+            assert_eq!(replayed, expected, "{}", String::from_utf8_lossy(&text));
+        }
+    }
+
+    /// The fast path writes what jiff writes, from 1970 to 9999 (and jiff writes the rest).
+    #[test]
+    fn timestamps_are_written_as_jiff_writes_them() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let max = u64::try_from(jiff::Timestamp::MAX.as_second()).unwrap();
+        let mut cases: Vec<(i64, i32)> = vec![
+            (0, 0),
+            (0, 999_999_999),
+            (0, 100_000_000),
+            (0, 1),
+            (951_782_400, 1_000),
+            (4_107_542_399, 999_999),
+            (253_402_300_799, 999_999_999),
+            (-1, -500_000_000),
+        ];
+        for _ in 0..20_000 {
+            let secs = i64::try_from(next() % max).unwrap();
+            let secs = if next() % 4 == 0 { -secs } else { secs };
+            // Every number of trailing zeros.
+            let nanos =
+                i32::try_from(next() % 1_000_000_000).unwrap() / 10_i32.pow(u32::try_from(next() % 10).unwrap());
+            cases.push((secs, if secs < 0 { -nanos } else { nanos }));
+        }
+        for (secs, nanos) in cases {
+            let Ok(ts) = jiff::Timestamp::new(secs, nanos) else { continue };
+            let mut buf = [0; 30];
+            match timestamp::write_utc(ts, &mut buf) {
+                Some(text) => assert_eq!(text, ts.to_string(), "{secs}.{nanos}"),
+                None => assert!(secs < 0, "{secs}"),
+            }
+            let mut r = record(RecordStatus::Succeeded);
+            (r.started, r.finished) = (ts, Some(ts));
+            let json = serde_json::to_string(&r).unwrap();
+            assert!(json.contains(&format!(r#""started":"{ts}","finished":"{ts}""#)), "{json}");
+            assert_eq!(serde_json::from_str::<TaskRecord>(&json).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn a_shared_state_is_saved_as_the_state_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let mut s = State { version: STATE_VERSION, ..State::default() };
+        let mut r = record(RecordStatus::Failed);
+        r.parts.insert("cmds".into(), "0123".into());
+        r.message = Some("why".into());
+        r.pgids = vec![7, 8];
+        s.tasks.insert("b".into(), r);
+        s.tasks.insert("a".into(), record(RecordStatus::Succeeded));
+        store.save(&s).unwrap();
+        let saved = fs::read(dir.path().join("state.json")).unwrap();
+        store.save_shared(&SharedState::from(s.clone())).unwrap();
+        assert_eq!(
+            String::from_utf8(fs::read(dir.path().join("state.json")).unwrap()).unwrap(),
+            String::from_utf8(saved).unwrap()
+        );
+        assert_eq!(store.load().unwrap().0, s);
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub(crate) struct CallOptions {
 pub(crate) struct UnitResult {
     pub(crate) node: TaskId,
     pub(crate) outcome: TaskOutcome,
+    /// The task's fingerprint; without its parts once they were handed to the dispatcher with
+    /// [`UnitMsg::Executing`] (a fingerprint always has parts otherwise), which keeps them in
+    /// the task's record.
     pub(crate) fingerprint: Fingerprint,
     pub(crate) executed: bool,
     pub(crate) message: Option<String>,
@@ -67,7 +70,8 @@ pub(crate) struct Unit {
     pub(crate) masker: Masker,
     pub(crate) shutdown: watch::Receiver<Shutdown>,
     pub(crate) to_dispatcher: mpsc::UnboundedSender<UnitMsg>,
-    pub(crate) prior: Option<TaskRecord>,
+    /// The task's record from before this run (shared with the dispatcher's state).
+    pub(crate) prior: Option<Arc<TaskRecord>>,
     pub(crate) dep_digests: Vec<String>,
     pub(crate) any_dep_executed: bool,
     /// Values of dynamic env commands already run in this run, by (command, directory).
@@ -105,7 +109,7 @@ impl Unit {
         let task = plan.task(self.node);
         let key = task.key.clone();
         self.emitter.emit(Event::TaskStarted { task: key.clone() });
-        let fingerprint = Fingerprint::compute_cached(
+        let mut fingerprint = Fingerprint::compute_cached(
             task,
             &self.dep_digests,
             &self.call_digests,
@@ -135,7 +139,7 @@ impl Unit {
             called: self.call.is_some(),
             mode: self.options.mode,
             resume: self.options.resume,
-            prior: self.prior.as_ref(),
+            prior: self.prior.as_deref(),
             fingerprint: &fingerprint.digest,
             upstream: if self.any_dep_executed { Upstream::Ran } else { Upstream::Quiet },
         };
@@ -200,7 +204,12 @@ impl Unit {
             let (tx, rx) = oneshot::channel();
             (Some(tx), Some(rx))
         };
-        let msg = UnitMsg::Executing { node: self.node, fingerprint: fingerprint.clone(), ack: ack_tx };
+        let changed = self.prior.as_ref().map(|p| fingerprint.changed_parts(&p.parts)).unwrap_or_default();
+        // The parts go to the `running` record, and stay there for the outcome's (see
+        // `UnitResult::fingerprint`): not copied.
+        let parts = std::mem::take(&mut fingerprint.parts);
+        let executing = Fingerprint { digest: fingerprint.digest.clone(), parts };
+        let msg = UnitMsg::Executing { node: self.node, fingerprint: executing, ack: ack_tx };
         let sent = self.to_dispatcher.send(msg).is_ok();
         let acked = match ack_rx {
             Some(rx) => sent && rx.await.is_ok(),
@@ -209,7 +218,6 @@ impl Unit {
         if !acked {
             return result(TaskOutcome::Interrupted, false, Some("the run stopped".into()), 0, fingerprint);
         }
-        let changed = self.prior.as_ref().map(|p| fingerprint.changed_parts(&p.parts)).unwrap_or_default();
         self.emitter.emit(Event::TaskExecuting { task: key.clone(), reason: runs_because, changed });
 
         // As go-task does, a task's directory that does not exist yet is made before its
@@ -312,7 +320,7 @@ impl Unit {
         fp: &Fingerprint,
         env: &[(String, String)],
     ) -> Option<(SkipReason, String)> {
-        let checks = decide::checks(task, self.prior.as_ref(), &fp.digest)?;
+        let checks = decide::checks(task, self.prior.as_deref(), &fp.digest)?;
         let mut reasons = Vec::new();
         if checks.status {
             for s in &task.status {

@@ -594,8 +594,56 @@ pub enum RunOutcome {
 mod fixed_micros {
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// The format, as jiff writes it.
+    const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
     pub(super) fn serialize<S: Serializer>(ts: &jiff::Timestamp, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&ts.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+        let mut buf = [0; 27];
+        match write_utc(*ts, &mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.collect_str(&ts.strftime(FORMAT)),
+        }
+    }
+
+    /// `ts` in [`FORMAT`] without parsing the format or building a civil datetime for every
+    /// event (a task's events are five of them): the date from the day number (Howard
+    /// Hinnant's `civil_from_days`), the time and the microseconds (truncated, as jiff does)
+    /// from the seconds. `None` before 1970 or after 9999, which jiff writes.
+    pub(super) fn write_utc(ts: jiff::Timestamp, buf: &mut [u8; 27]) -> Option<&str> {
+        let secs = ts.as_second();
+        if secs < 0 {
+            return None;
+        }
+        let (days, time) = (secs / 86_400, secs % 86_400);
+        let z = days + 719_468;
+        let (era, doe) = (z / 146_097, z % 146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        if year > 9999 {
+            return None;
+        }
+        let micros = i64::from(ts.subsec_nanosecond()) / 1000;
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + u8::try_from(value % 10).unwrap_or(0);
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, time / 3600);
+        put(14, 2, time / 60 % 60);
+        put(17, 2, time % 60);
+        put(20, 6, micros);
+        for (at, sep) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (26, b'Z')] {
+            buf[at] = sep;
+        }
+        std::str::from_utf8(buf).ok()
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<jiff::Timestamp, D::Error> {
@@ -619,5 +667,53 @@ mod tests {
         let json = serde_json::to_string(&e).unwrap();
         assert!(json.contains("\"ts\":\"2027-01-15T08:00:00.000000Z\""), "{json}");
         assert_eq!(serde_json::from_str::<EventEnvelope>(&json).unwrap(), e);
+    }
+
+    /// The fast path writes what jiff writes, from 1970 to 9999 (and jiff writes the rest).
+    #[test]
+    fn timestamps_are_written_as_jiff_writes_them() {
+        let jiff = |ts: jiff::Timestamp| ts.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let max = jiff::Timestamp::MAX.as_second();
+        let mut cases: Vec<(i64, i32)> = vec![
+            (0, 0),
+            (0, 999_999_999),
+            (951_782_400, 1_000),     // 2000-02-29
+            (4_107_542_399, 999_999), // 2100-02-28T23:59:59
+            (4_107_542_400, 0),
+            (253_402_300_799, 999_999_999), // 9999-12-31T23:59:59
+            (-1, 500_000_000),
+            (-62_135_596_800, 0),
+        ];
+        for _ in 0..20_000 {
+            let secs = i64::try_from(next() % u64::try_from(max).unwrap()).unwrap();
+            let secs = if next() % 4 == 0 { -secs } else { secs };
+            let nanos = i32::try_from(next() % 1_000_000_000).unwrap();
+            cases.push((secs, nanos));
+        }
+        for (secs, nanos) in cases {
+            let nanos = if secs < 0 { -nanos } else { nanos };
+            let Ok(ts) = jiff::Timestamp::new(secs, nanos) else { continue };
+            let mut buf = [0; 27];
+            if let Some(text) = fixed_micros::write_utc(ts, &mut buf) {
+                assert_eq!(text, jiff(ts), "{secs}.{nanos}");
+            } else {
+                assert!(secs < 0, "{secs}");
+            }
+            let json = serde_json::to_string(&EventEnvelope {
+                v: EVENT_SCHEMA_VERSION,
+                ts,
+                run: "r".into(),
+                event: Event::TaskStarted { task: "t".into() },
+            })
+            .unwrap();
+            assert!(json.contains(&format!("\"ts\":\"{}\"", jiff(ts))), "{json}");
+        }
     }
 }

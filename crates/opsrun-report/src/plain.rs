@@ -14,7 +14,7 @@ use opsrun_event::{
 
 use crate::summary::RunSummary;
 use crate::task_output::TaskOutput;
-use crate::text::{clean_line, clean_text, coarse_duration, duration};
+use crate::text::{clean_line, clean_line_cow, clean_text, coarse_duration, duration};
 use crate::writer::Console;
 use crate::{ReportOptions, Reporter};
 
@@ -160,12 +160,12 @@ impl Drop for PlainReporter {
 impl PlainState {
     /// Writes a status line for `task`; further lines of `text` are indented under it.
     fn status(&mut self, task: &str, text: &str) {
-        let task = clean_line(task);
+        let task = clean_line_cow(task);
         let mut lines = text.split('\n');
         let first = lines.next().unwrap_or_default();
-        self.console.line(opsrun_event::Stream::Stderr, &format!("[{task}] {first}"));
+        self.console.line_of(opsrun_event::Stream::Stderr, &["[", &task, "] ", first]);
         for line in lines {
-            self.console.line(opsrun_event::Stream::Stderr, &format!("[{task}]   {line}"));
+            self.console.line_of(opsrun_event::Stream::Stderr, &["[", &task, "]   ", line]);
         }
     }
 
@@ -224,8 +224,14 @@ impl PlainState {
                 self.status(task, &text);
             }
             Event::CommandStarted { task, command, silent, .. } if !*silent && !self.options.quiet => {
-                let command = dedent(&clean_text(command)).replace('\n', "\n  ");
-                self.status(task, &format!("$ {command}"));
+                if is_plain_line(command) {
+                    // What the general case makes of a line of printable text, without copies.
+                    let task = clean_line_cow(task);
+                    self.console.line_of(opsrun_event::Stream::Stderr, &["[", &task, "] $ ", command.trim_start()]);
+                } else {
+                    let command = dedent(&clean_text(command)).replace('\n', "\n  ");
+                    self.status(task, &format!("$ {command}"));
+                }
             }
             // A task's own output is passed on as it printed it (go-task's output styles), quiet
             // or not: scripts capture it.
@@ -237,6 +243,9 @@ impl PlainState {
             Event::CommandFinished { task, index, exit_code, status, duration_ms } => {
                 for out in self.task_output.command_finished(task, *status != CommandStatus::Succeeded) {
                     self.write_task_line(out);
+                }
+                if *status == CommandStatus::Succeeded {
+                    return;
                 }
                 let took = duration(*duration_ms);
                 let n = index + 1;
@@ -324,7 +333,11 @@ impl PlainState {
                     {
                         return;
                     }
-                    TaskOutcome::Ok => format!("ok in {took}"),
+                    TaskOutcome::Ok => {
+                        let task = clean_line_cow(task);
+                        self.console.line_of(opsrun_event::Stream::Stderr, &["[", &task, "] ok in ", &took]);
+                        return;
+                    }
                     TaskOutcome::UpToDate | TaskOutcome::Resumed if was_skipped => return,
                     TaskOutcome::UpToDate | TaskOutcome::Resumed => outcome.label().to_owned(),
                     TaskOutcome::Failed => with_message(format!("FAILED after {took}")),
@@ -393,6 +406,12 @@ impl PlainState {
             self.status(&task, &text);
         }
     }
+}
+
+/// True for one line of printable ASCII (tabs too): text that cleaning leaves as it is, and in
+/// which there is nothing to dedent.
+fn is_plain_line(text: &str) -> bool {
+    text.bytes().all(|b| (b' '..0x7f).contains(&b) || b == b'\t')
 }
 
 /// A multi-line script as it reads in the tasks file, without the indentation it shares.

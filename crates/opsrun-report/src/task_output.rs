@@ -17,12 +17,15 @@ use opsrun_event::{OutputStyle, PlannedTask, Stream};
 pub(crate) struct TaskOutput {
     styles: HashMap<String, (OutputStyle, String)>,
     groups: HashMap<String, Vec<(Stream, String)>>,
+    /// Some task of the run has the `group` style.
+    any_group: bool,
 }
 
 impl TaskOutput {
     /// A new run: its tasks' styles.
     pub(crate) fn start(&mut self, tasks: &[PlannedTask]) {
         self.groups.clear();
+        self.any_group = tasks.iter().any(|t| matches!(t.output, OutputStyle::Group { .. }));
         self.styles = tasks
             .iter()
             .map(|t| {
@@ -47,6 +50,9 @@ impl TaskOutput {
     /// A command of `task` ended (`failed` or not): its held-back group, framed by the
     /// `begin` and `end` lines.
     pub(crate) fn command_finished(&mut self, task: &str, failed: bool) -> Vec<(Stream, String)> {
+        if !self.any_group {
+            return Vec::new();
+        }
         let lines = self.groups.remove(task).unwrap_or_default();
         let Some((OutputStyle::Group { begin, end, error_only }, _)) = self.styles.get(task) else {
             return lines;

@@ -50,6 +50,8 @@ pub(crate) struct Console {
     pending: Vec<(Stream, Vec<u8>)>,
     /// Total bytes in `pending`.
     size: usize,
+    /// Emptied buffers of written parts, for the next ones.
+    spare: Vec<Vec<u8>>,
 }
 
 /// Past this much unwritten text, a line is written at once, whatever the engine does.
@@ -57,15 +59,25 @@ const CONSOLE_BUFFER: usize = 64 * 1024;
 
 impl Console {
     pub(crate) fn new(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Self {
-        Self { out, err, pending: Vec::new(), size: 0 }
+        Self { out, err, pending: Vec::new(), size: 0, spare: Vec::new() }
     }
 
     /// Adds `text` and a newline for `stream`.
     pub(crate) fn line(&mut self, stream: Stream, text: &str) {
+        self.line_of(stream, &[text]);
+    }
+
+    /// Adds the line made of `pieces` and a newline for `stream` (without putting it together
+    /// first).
+    pub(crate) fn line_of(&mut self, stream: Stream, pieces: &[&str]) {
         let part = self.part(stream);
-        part.extend_from_slice(text.as_bytes());
+        let mut len = 1;
+        for piece in pieces {
+            part.extend_from_slice(piece.as_bytes());
+            len += piece.len();
+        }
         part.push(b'\n');
-        self.grew(text.len() + 1);
+        self.grew(len);
     }
 
     /// Adds `text` as is for `stream`.
@@ -76,7 +88,8 @@ impl Console {
 
     fn part(&mut self, stream: Stream) -> &mut Vec<u8> {
         if self.pending.last().is_none_or(|(s, _)| *s != stream) {
-            self.pending.push((stream, Vec::new()));
+            let buf = self.spare.pop().unwrap_or_default();
+            self.pending.push((stream, buf));
         }
         let (_, part) = self.pending.last_mut().expect("a part was just pushed");
         part
@@ -91,13 +104,18 @@ impl Console {
 
     /// Writes everything pending, in order, and flushes both streams.
     pub(crate) fn flush(&mut self) {
-        for (stream, part) in self.pending.drain(..) {
+        for (stream, mut part) in self.pending.drain(..) {
             let target = match stream {
                 Stream::Stdout => &mut self.out,
                 Stream::Stderr => &mut self.err,
             };
             let _ = target.write_all(&part);
             let _ = target.flush();
+            // Kept for the next parts, unless it grew big (a task's flood of output).
+            if self.spare.len() < 2 && part.capacity() <= CONSOLE_BUFFER * 2 {
+                part.clear();
+                self.spare.push(part);
+            }
         }
         self.size = 0;
     }
