@@ -561,7 +561,7 @@ mod tests {
         let (_tx, rx) = watch::channel(Shutdown::Running);
         // Field 5 of /proc/PID/stat is the process group (no `ps` needed).
         let mut c =
-            cmd("test \"$(cut -d' ' -f5 /proc/$$/stat)\" = \"$(cut -d' ' -f5 /proc/$PPID/stat)\" || exit 7; sleep 30");
+            cmd("test \"$(cut -d' ' -f5 /proc/$$/stat)\" = \"$(cut -d' ' -f5 /proc/$PPID/stat)\" || exit 7; exec sleep 30");
         c.interactive = true;
         c.deadline = Some(Instant::now() + Duration::from_millis(500));
         let f = run_shell(&c, rx, |_, _| {}).await;
