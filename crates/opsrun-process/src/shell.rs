@@ -560,8 +560,9 @@ mod tests {
     async fn an_interactive_command_stays_in_our_group_and_still_times_out() {
         let (_tx, rx) = watch::channel(Shutdown::Running);
         // Field 5 of /proc/PID/stat is the process group (no `ps` needed).
-        let mut c =
-            cmd("test \"$(cut -d' ' -f5 /proc/$$/stat)\" = \"$(cut -d' ' -f5 /proc/$PPID/stat)\" || exit 7; exec sleep 30");
+        let mut c = cmd(
+            "test \"$(cut -d' ' -f5 /proc/$$/stat)\" = \"$(cut -d' ' -f5 /proc/$PPID/stat)\" || exit 7; exec sleep 30",
+        );
         c.interactive = true;
         c.deadline = Some(Instant::now() + Duration::from_millis(500));
         let f = run_shell(&c, rx, |_, _| {}).await;
