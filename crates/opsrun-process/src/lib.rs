@@ -8,6 +8,11 @@
 //! an async context (the resolver's dynamic variables): the same runner on a thread of its own,
 //! so it works whether or not the caller is itself inside a tokio runtime.
 //!
+//! A command's environment is opsrun's own, as it was when the first command started, with
+//! [`ShellCommand::env`] added: a program embedding opsrun passes its commands' variables
+//! there, not through `std::env::set_var` once commands have run (on Linux the environment
+//! array is built once per set of added variables rather than copied for every command).
+//!
 //! ```
 //! use std::time::{Duration, Instant};
 //! use opsrun_process::{Exit, ShellCommand, capture};

@@ -26,7 +26,8 @@ pub struct ShellCommand {
     pub script: String,
     /// Its working directory.
     pub dir: PathBuf,
-    /// Variables added to (or replacing) opsrun's environment.
+    /// Variables added to (or replacing) opsrun's environment (as it was when the first
+    /// command started; see the crate docs). Later pairs win.
     pub env: Vec<(String, String)>,
     /// End the command (TERM, grace, KILL) at this instant.
     pub deadline: Option<Instant>,
