@@ -2,7 +2,7 @@
 //!
 //! On Linux a command is started with `posix_spawn` directly: the argument and environment
 //! arrays are built without copying opsrun's whole environment per command (the environment a
-//! command gets is built once per distinct set of added variables, see [`env_block`]), stdin is
+//! command gets is built once per distinct set of added variables, see `env::block`), stdin is
 //! one `/dev/null` descriptor opened once per process, the working directory is set with
 //! `posix_spawn_file_actions_addchdir_np`, and the shell's exit is watched through a pidfd
 //! registered with the runtime (no `SIGCHLD` handler, no reaper queue). Elsewhere the shell is
@@ -117,16 +117,28 @@ impl Drop for Child {
 /// script or a variable).
 pub(crate) fn spawn(spec: &Spawn<'_>) -> io::Result<Child> {
     let (pid, stdout, stderr) = os::spawn(spec)?;
-    let stdout = stdout.map(receiver).transpose()?;
-    let stderr = stderr.map(receiver).transpose()?;
-    #[cfg(target_os = "linux")]
-    let exit = match os::pidfd_open(pid) {
-        Some(fd) => Exit::Pidfd(os::watch(fd)?),
-        None => Exit::Signal(None),
-    };
-    #[cfg(not(target_os = "linux"))]
-    let exit = Exit::Signal(None);
-    Ok(Child { pid, stdout, stderr, exit, status: None })
+    let mut child = Child { pid, stdout: None, stderr: None, exit: Exit::Signal(None), status: None };
+    let watched = (|| {
+        child.stdout = stdout.map(receiver).transpose()?;
+        child.stderr = stderr.map(receiver).transpose()?;
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = os::pidfd_open(pid) {
+            child.exit = Exit::Pidfd(os::watch(fd)?);
+        }
+        Ok(())
+    })();
+    if let Err(e) = watched {
+        // Started but it cannot be followed (out of descriptors, say): it is ended rather than
+        // left running unseen, and reaped when `child` drops.
+        let target = nix::unistd::Pid::from_raw(pid);
+        let _ = if spec.new_group {
+            nix::sys::signal::killpg(target, nix::sys::signal::Signal::SIGKILL)
+        } else {
+            nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL)
+        };
+        return Err(e);
+    }
+    Ok(child)
 }
 
 /// The read end of a pipe (already non-blocking) as a runtime pipe.
