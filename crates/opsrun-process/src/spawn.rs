@@ -14,9 +14,12 @@
 //! This is the only module of the workspace with `unsafe` code: the FFI calls above, each with
 //! the reason it is sound next to it.
 
+#[cfg(target_os = "linux")]
 use std::ffi::{CString, OsStr};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
+#[cfg(target_os = "linux")]
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::ExitStatus;
