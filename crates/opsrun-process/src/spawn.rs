@@ -554,6 +554,24 @@ mod tests {
         assert_eq!(output(&cmd).await, (Exit::Code(0), vec!["wrapped".to_string(), "inside".to_string()]));
     }
 
+    /// The wait used without pidfds (another Unix, an old kernel): SIGCHLD, then `waitpid`.
+    #[tokio::test]
+    async fn without_a_pidfd_sigchld_wakes_the_wait() {
+        let spec = super::Spawn {
+            program: "/bin/sh",
+            args: &["-c", "sleep 0.2; exit 3"],
+            dir: &std::env::temp_dir(),
+            env: &[],
+            new_group: true,
+            piped: false,
+        };
+        let (pid, _, _) = super::os::spawn(&spec).unwrap();
+        let mut child = super::Child { pid, stdout: None, stderr: None, exit: super::Exit::Signal(None), status: None };
+        assert_eq!(child.try_wait().unwrap(), None, "still sleeping");
+        let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+        assert_eq!(status.code(), Some(3));
+    }
+
     #[tokio::test]
     async fn a_nul_byte_is_a_spawn_failure_not_a_panic() {
         let cmd = ShellCommand::new("echo a\0b", std::env::temp_dir());
