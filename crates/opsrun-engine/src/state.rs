@@ -430,7 +430,7 @@ impl StateWal {
 
 /// Timestamps in the state as jiff writes them (RFC 3339, UTC, the nanoseconds without their
 /// trailing zeros), two of them in each of a task's log lines: written without building a
-/// civil datetime each time (as `opsrun_event` writes an event's time).
+/// civil datetime each time, by the same [`opsrun_event::write_utc`] that writes an event's time.
 mod timestamp {
     use serde::Serializer;
 
@@ -450,54 +450,9 @@ mod timestamp {
         }
     }
 
-    /// `ts` as jiff's `Display` writes it, from 1970 to 9999 (`None` otherwise): the date from
-    /// the day number (Howard Hinnant's `civil_from_days`), then the time.
+    /// `ts` as jiff's `Display` writes it, from 1970 to 9999 (`None` otherwise).
     pub(super) fn write_utc(ts: jiff::Timestamp, buf: &mut [u8; 30]) -> Option<&str> {
-        let secs = ts.as_second();
-        if secs < 0 {
-            return None;
-        }
-        let (days, time) = (secs / 86_400, secs % 86_400);
-        let z = days + 719_468;
-        let (era, doe) = (z / 146_097, z % 146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        if year > 9999 {
-            return None;
-        }
-        let mut put = |at: usize, width: usize, mut value: i64| {
-            for i in (at..at + width).rev() {
-                buf[i] = b'0' + u8::try_from(value % 10).unwrap_or(0);
-                value /= 10;
-            }
-        };
-        put(0, 4, year);
-        put(5, 2, month);
-        put(8, 2, day);
-        put(11, 2, time / 3600);
-        put(14, 2, time / 60 % 60);
-        put(17, 2, time % 60);
-        let mut nanos = i64::from(ts.subsec_nanosecond());
-        let mut end = 19;
-        if nanos > 0 {
-            let mut digits = 9;
-            while nanos % 10 == 0 {
-                nanos /= 10;
-                digits -= 1;
-            }
-            put(20, digits, nanos);
-            end = 20 + digits;
-            buf[19] = b'.';
-        }
-        for (at, sep) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')] {
-            buf[at] = sep;
-        }
-        buf[end] = b'Z';
-        std::str::from_utf8(&buf[..=end]).ok()
+        opsrun_event::write_utc(ts, opsrun_event::Fraction::Trimmed, buf)
     }
 }
 

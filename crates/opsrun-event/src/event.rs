@@ -598,52 +598,17 @@ mod fixed_micros {
     const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
     pub(super) fn serialize<S: Serializer>(ts: &jiff::Timestamp, s: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0; 27];
+        let mut buf = [0; 30];
         match write_utc(*ts, &mut buf) {
             Some(text) => s.serialize_str(text),
             None => s.collect_str(&ts.strftime(FORMAT)),
         }
     }
 
-    /// `ts` in [`FORMAT`] without parsing the format or building a civil datetime for every
-    /// event (a task's events are five of them): the date from the day number (Howard
-    /// Hinnant's `civil_from_days`), the time and the microseconds (truncated, as jiff does)
-    /// from the seconds. `None` before 1970 or after 9999, which jiff writes.
-    pub(super) fn write_utc(ts: jiff::Timestamp, buf: &mut [u8; 27]) -> Option<&str> {
-        let secs = ts.as_second();
-        if secs < 0 {
-            return None;
-        }
-        let (days, time) = (secs / 86_400, secs % 86_400);
-        let z = days + 719_468;
-        let (era, doe) = (z / 146_097, z % 146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        if year > 9999 {
-            return None;
-        }
-        let micros = i64::from(ts.subsec_nanosecond()) / 1000;
-        let mut put = |at: usize, width: usize, mut value: i64| {
-            for i in (at..at + width).rev() {
-                buf[i] = b'0' + u8::try_from(value % 10).unwrap_or(0);
-                value /= 10;
-            }
-        };
-        put(0, 4, year);
-        put(5, 2, month);
-        put(8, 2, day);
-        put(11, 2, time / 3600);
-        put(14, 2, time / 60 % 60);
-        put(17, 2, time % 60);
-        put(20, 6, micros);
-        for (at, sep) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (26, b'Z')] {
-            buf[at] = sep;
-        }
-        std::str::from_utf8(buf).ok()
+    /// `ts` in [`FORMAT`] (see [`crate::write_utc`]); `None` before 1970 or after 9999, which
+    /// jiff writes.
+    pub(super) fn write_utc(ts: jiff::Timestamp, buf: &mut [u8; 30]) -> Option<&str> {
+        crate::write_utc(ts, crate::Fraction::Micros, buf)
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<jiff::Timestamp, D::Error> {
@@ -700,7 +665,7 @@ mod tests {
         for (secs, nanos) in cases {
             let nanos = if secs < 0 { -nanos } else { nanos };
             let Ok(ts) = jiff::Timestamp::new(secs, nanos) else { continue };
-            let mut buf = [0; 27];
+            let mut buf = [0; 30];
             if let Some(text) = fixed_micros::write_utc(ts, &mut buf) {
                 assert_eq!(text, jiff(ts), "{secs}.{nanos}");
             } else {

@@ -28,5 +28,7 @@
 #![warn(missing_docs)]
 
 mod event;
+mod utc;
 
 pub use event::*;
+pub use utc::{Fraction, write_utc};
