@@ -191,7 +191,12 @@ fn pipe_pair() -> io::Result<(OwnedFd, OwnedFd)> {
 #[cfg(target_os = "linux")]
 /// `bytes` as a C string, or the error `std::process::Command` gives for a NUL byte.
 fn c_string(bytes: &[u8]) -> io::Result<CString> {
-    CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "nul byte found in provided data"))
+    CString::new(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a nul byte (\\0) in the script, its directory or an environment variable: a command line cannot hold one",
+        )
+    })
 }
 
 #[cfg(target_os = "linux")]
