@@ -5,15 +5,25 @@
  * inherits this program's stdin, stdout and stderr, and is reaped with waitpid(-1), which makes
  * room for the next one. It exits 0 when every child exited 0, and 1 otherwise. This is the least
  * a task runner that runs each no-op task as `/bin/sh -c CMD` can cost; the harness times this
- * whole process, exactly as it times opsrun. */
+ * whole process, exactly as it times opsrun.
+ *
+ * `floor COUNT JOBS capture` does the same but captures each child's stdout and stderr as a task
+ * runner that shows, logs or masks output must: two pipes per child, read with poll(2) until both
+ * reach end of file, then waitpid on that child. Its ratio to the plain floor is the cost of
+ * capturing output, before any bookkeeping. */
+
+#define _GNU_SOURCE
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -27,14 +37,95 @@ static long positive(const char *text, const char *what) {
     return value;
 }
 
+/* One running child of the capture mode: its pid and the read ends of its two pipes (-1 once
+ * at end of file). */
+struct child {
+    pid_t pid;
+    int fds[2];
+};
+
+static int capture(long count, long jobs, char **child_argv) {
+    struct child *children = calloc((size_t)jobs, sizeof *children);
+    struct pollfd *polled = calloc((size_t)jobs * 2, sizeof *polled);
+    long *owner = calloc((size_t)jobs * 2, sizeof *owner);
+    if (children == NULL || polled == NULL || owner == NULL) {
+        perror("floor: calloc");
+        return 1;
+    }
+    static char buffer[16384];
+    long started = 0, running = 0;
+    int failed = 0;
+    while (started < count || running > 0) {
+        for (long i = 0; i < jobs && started < count; i++) {
+            if (children[i].pid != 0) continue;
+            int out[2], err[2];
+            if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+                perror("floor: pipe2");
+                return 1;
+            }
+            posix_spawn_file_actions_t actions;
+            posix_spawn_file_actions_init(&actions);
+            posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+            posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+            int error = posix_spawn(&children[i].pid, "/bin/sh", &actions, NULL, child_argv, environ);
+            posix_spawn_file_actions_destroy(&actions);
+            if (error != 0) {
+                fprintf(stderr, "floor: posix_spawn /bin/sh: %s\n", strerror(error));
+                return 1;
+            }
+            close(out[1]);
+            close(err[1]);
+            children[i].fds[0] = out[0];
+            children[i].fds[1] = err[0];
+            started++;
+            running++;
+        }
+        nfds_t n = 0;
+        for (long i = 0; i < jobs; i++) {
+            for (int k = 0; k < 2; k++) {
+                if (children[i].pid != 0 && children[i].fds[k] >= 0) {
+                    polled[n].fd = children[i].fds[k];
+                    polled[n].events = POLLIN;
+                    owner[n++] = i * 2 + k;
+                }
+            }
+        }
+        if (poll(polled, n, -1) < 0) {
+            if (errno == EINTR) continue;
+            perror("floor: poll");
+            return 1;
+        }
+        for (nfds_t j = 0; j < n; j++) {
+            if (polled[j].revents == 0) continue;
+            if (read(polled[j].fd, buffer, sizeof buffer) > 0) continue;
+            struct child *child = &children[owner[j] / 2];
+            close(polled[j].fd);
+            child->fds[owner[j] % 2] = -1;
+            if (child->fds[0] < 0 && child->fds[1] < 0) {
+                int status;
+                if (waitpid(child->pid, &status, 0) < 0) {
+                    perror("floor: waitpid");
+                    return 1;
+                }
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = 1;
+                child->pid = 0;
+                running--;
+            }
+        }
+    }
+    return failed;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: floor COUNT JOBS\n");
+    int captured = argc == 4 && strcmp(argv[3], "capture") == 0;
+    if (argc != 3 && !captured) {
+        fprintf(stderr, "usage: floor COUNT JOBS [capture]\n");
         return 2;
     }
     long count = positive(argv[1], "COUNT");
     long jobs = positive(argv[2], "JOBS");
     char *child_argv[] = {"sh", "-c", "true", NULL};
+    if (captured) return capture(count, jobs, child_argv);
     long started = 0, running = 0;
     int failed = 0;
     while (started < count || running > 0) {

@@ -1,7 +1,10 @@
 //! The spawning workloads: start-up, a 200-long chain and 500 parallel no-op tasks, each opsrun
 //! invocation exactly as a user types it, paired against the C spawn floor and, when installed,
 //! against go-task and just. The `extra` rows repeat the old `--output plain -q --force` runs,
-//! for comparison with earlier tables.
+//! for comparison with earlier tables; the `reference` rows time no opsrun: the floor capturing
+//! output through pipes, and just, each against the plain floor.
+
+use std::path::Path;
 
 use super::floor::Floor;
 use super::suite::{Bench, Runner, Target, Versus};
@@ -70,7 +73,9 @@ impl Bench<'_> {
             self.compare("chain, extra", &mut opsrun, &mut floor)
         };
         let extra = format!("extra: chain, `opsrun run {target} {}`", OLD_FLAGS.join(" "));
-        rows.push(self.pair_row(extra, floor_label, result, Target::None));
+        rows.push(self.pair_row(extra, floor_label.clone(), result, Target::None));
+        rows.push(self.capture_row("chain", CHAIN_LENGTH, 1));
+        rows.push(self.just_floor_row(&dir, &args, &floor_label));
         Ok(rows)
     }
 
@@ -105,6 +110,33 @@ impl Bench<'_> {
         };
         let extra = format!("extra: fan-out, `opsrun run all -j {jobs} {}`", OLD_FLAGS.join(" "));
         rows.push(self.pair_row(extra, floor_label, result, Target::None));
+        rows.push(self.capture_row("fan-out", FAN_OUT_DEPS, self.jobs));
         Ok(rows)
+    }
+
+    /// Reference, no opsrun in it: the floor capturing its children's output through pipes, paired
+    /// against the plain floor, which tells what capturing output costs by itself.
+    fn capture_row(&mut self, workload: &str, count: usize, jobs: usize) -> Row {
+        let result = {
+            let mut capturing = Self::side(Floor::capture_label(count, jobs), || self.floor_capturing(count, jobs));
+            let mut floor = Self::side(Floor::label(count, jobs), || self.floor(count, jobs));
+            self.compare(&format!("{workload}, capture"), &mut capturing, &mut floor)
+        };
+        let title = format!("reference: {workload}, {} (no opsrun)", Floor::capture_label(count, jobs));
+        self.pair_row(title, Floor::label(count, jobs), result, Target::None)
+    }
+
+    /// Reference, no opsrun in it: just on the chain, paired against the floor.
+    fn just_floor_row(&mut self, dir: &Path, args: &[&str], floor_label: &str) -> Row {
+        let title = format!("reference: chain, just `just {}` (no opsrun)", args.join(" "));
+        let Some(just) = self.just else {
+            return Row { other: "just: not installed".into(), ..Row::new(title) };
+        };
+        let result = {
+            let mut just = Self::side("just", || Self::tool(just, dir, args));
+            let mut floor = Self::side(floor_label, || self.floor(CHAIN_LENGTH, 1));
+            self.compare("chain, just", &mut just, &mut floor)
+        };
+        self.pair_row(title, floor_label, result, Target::None)
     }
 }

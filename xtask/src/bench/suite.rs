@@ -188,6 +188,12 @@ impl Bench<'_> {
         command
     }
 
+    pub(super) fn floor_capturing(&self, count: usize, jobs: usize) -> Command {
+        let mut command = self.floor.capturing(count, jobs);
+        clean_env(&mut command);
+        command
+    }
+
     /// A side that runs a fresh `build()` command per run.
     pub(super) fn side<'c>(label: impl Into<String>, mut build: impl FnMut() -> Command + 'c) -> Side<'c> {
         Side::new(label, move || process::run(&mut build()).map(|finished| finished.usage))
