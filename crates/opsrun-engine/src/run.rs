@@ -827,6 +827,10 @@ type WalSlot = Arc<std::sync::Mutex<Option<crate::state::StateWal>>>;
 impl EventSink for WalFlush {
     fn emit(&self, _: &EventEnvelope) {}
 
+    /// Output is not the change log's: without this, the default would build an event per line
+    /// only to drop it.
+    fn emit_output(&self, _: &opsrun_event::OutputLines<'_>) {}
+
     fn flush(&self) {
         if let Some(wal) = lock(&self.0).as_mut() {
             let _ = wal.write_pending();

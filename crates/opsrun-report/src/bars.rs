@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use opsrun_event::{CommandStatus, Event, EventEnvelope, EventSink, SkipReason, Stream, TaskOutcome};
+use opsrun_event::{CommandStatus, Event, EventEnvelope, EventSink, OutputLines, SkipReason, Stream, TaskOutcome};
 
 use crate::board::{Activity, Board, GateView, ProbeView};
 use crate::summary::RunSummary;
@@ -157,6 +157,23 @@ impl EventSink for BarsReporter {
     fn emit(&self, event: &EventEnvelope) {
         self.lock().handle(event, Instant::now());
     }
+
+    /// What [`BarsState::handle`] does with an output event, for a batch of lines at once.
+    fn emit_output(&self, output: &OutputLines<'_>) {
+        let mut state = self.lock();
+        state.summary.output(output.task, output.lines);
+        if state.finished {
+            return;
+        }
+        let BarsState { task_output, pending, .. } = &mut *state;
+        task_output.lines(output.task, output.stream, output.lines, |stream, pieces| {
+            pending.push((stream, pieces.concat()));
+        });
+        let now = Instant::now();
+        if state.last_flush.is_none_or(|last| now.saturating_duration_since(last) >= BATCH) {
+            state.flush_lines(now);
+        }
+    }
 }
 
 impl Reporter for BarsReporter {
@@ -299,9 +316,9 @@ impl BarsState {
                 }
             }
             Event::Output { task, stream, line } => {
-                if let Some((stream, text)) = self.task_output.line(task, *stream, line) {
-                    self.pending.push((stream, text.into_owned()));
-                }
+                let pending = &mut self.pending;
+                self.task_output
+                    .lines(task, *stream, &[line], |stream, pieces| pending.push((stream, pieces.concat())));
             }
             Event::CommandFinished { task, status, .. } => {
                 let failed = *status != CommandStatus::Succeeded;

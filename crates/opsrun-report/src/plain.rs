@@ -124,12 +124,8 @@ impl EventSink for PlainReporter {
         if state.finished {
             return;
         }
-        let state = &mut *state;
-        for line in output.lines {
-            if let Some((stream, text)) = state.task_output.line(output.task, output.stream, line) {
-                state.console.line(stream, &text);
-            }
-        }
+        let PlainState { task_output, console, .. } = &mut *state;
+        task_output.lines(output.task, output.stream, output.lines, |stream, pieces| console.line_of(stream, pieces));
     }
 
     fn flush(&self) {
@@ -236,9 +232,8 @@ impl PlainState {
             // A task's own output is passed on as it printed it (go-task's output styles), quiet
             // or not: scripts capture it.
             Event::Output { task, stream, line } => {
-                if let Some((stream, text)) = self.task_output.line(task, *stream, line) {
-                    self.console.line(stream, &text);
-                }
+                let console = &mut self.console;
+                self.task_output.lines(task, *stream, &[line], |stream, pieces| console.line_of(stream, pieces));
             }
             Event::CommandFinished { task, index, exit_code, status, duration_ms } => {
                 for out in self.task_output.command_finished(task, *status != CommandStatus::Succeeded) {

@@ -6,8 +6,6 @@
 //!
 //! Shared by the plain and bars renderers so the two cannot disagree.
 
-use std::borrow::Cow;
-
 use std::collections::HashMap;
 
 use opsrun_event::{OutputStyle, PlannedTask, Stream};
@@ -35,15 +33,31 @@ impl TaskOutput {
             .collect();
     }
 
-    /// A line `task` printed: what to write now, on which stream.
-    pub(crate) fn line<'l>(&mut self, task: &str, stream: Stream, line: &'l str) -> Option<(Stream, Cow<'l, str>)> {
+    /// Lines `task` printed on `stream`, read together: each is handed to `write` now, with the
+    /// stream it goes to and its text in pieces (the prefix first, without putting them
+    /// together), or held back for the task's group. The style is looked up once per batch.
+    pub(crate) fn lines<L: AsRef<str>>(
+        &mut self,
+        task: &str,
+        stream: Stream,
+        lines: &[L],
+        mut write: impl FnMut(Stream, &[&str]),
+    ) {
         match self.styles.get(task) {
-            Some((OutputStyle::Prefixed, prefix)) => Some((Stream::Stdout, Cow::Owned(format!("[{prefix}] {line}")))),
-            Some((OutputStyle::Group { .. }, _)) => {
-                self.groups.entry(task.to_string()).or_default().push((Stream::Stdout, line.to_string()));
-                None
+            Some((OutputStyle::Prefixed, prefix)) => {
+                for line in lines {
+                    write(Stream::Stdout, &["[", prefix, "] ", line.as_ref()]);
+                }
             }
-            Some((OutputStyle::Interleaved | _, _)) | None => Some((stream, Cow::Borrowed(line))),
+            Some((OutputStyle::Group { .. }, _)) => {
+                let group = self.groups.entry(task.to_string()).or_default();
+                group.extend(lines.iter().map(|line| (Stream::Stdout, line.as_ref().to_string())));
+            }
+            Some((OutputStyle::Interleaved | _, _)) | None => {
+                for line in lines {
+                    write(stream, &[line.as_ref()]);
+                }
+            }
         }
     }
 
@@ -72,5 +86,63 @@ impl TaskOutput {
             out.push((Stream::Stdout, e.clone()));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(task: &str, prefix: &str, output: OutputStyle) -> PlannedTask {
+        PlannedTask {
+            task: task.into(),
+            deps: Vec::new(),
+            gate: None,
+            desc: None,
+            label: None,
+            prefix: prefix.into(),
+            output,
+            on_demand: false,
+            interactive: false,
+        }
+    }
+
+    /// Each style's lines, written in pieces or held back for the group, per batch.
+    #[test]
+    fn a_batch_of_lines_is_written_or_held_back_by_the_tasks_style() {
+        let mut output = TaskOutput::default();
+        let group = OutputStyle::Group { begin: Some("<<".into()), end: Some(">>".into()), error_only: false };
+        output.start(&[
+            planned("plain", "", OutputStyle::Interleaved),
+            planned("pre", "", OutputStyle::Prefixed),
+            planned("named", "api", OutputStyle::Prefixed),
+            planned("grouped", "", group),
+        ]);
+        let mut written = Vec::new();
+        let mut write = |stream: Stream, pieces: &[&str]| written.push((stream, pieces.concat()));
+        output.lines("plain", Stream::Stderr, &["a", "b"], &mut write);
+        output.lines("pre", Stream::Stderr, &["c"], &mut write);
+        output.lines("named", Stream::Stdout, &["d"], &mut write);
+        output.lines("grouped", Stream::Stderr, &["e", "f"], &mut write);
+        output.lines("unknown", Stream::Stdout, &["g"], &mut write);
+        assert_eq!(
+            written,
+            [
+                (Stream::Stderr, "a".to_string()),
+                (Stream::Stderr, "b".to_string()),
+                (Stream::Stdout, "[pre] c".to_string()),
+                (Stream::Stdout, "[api] d".to_string()),
+                (Stream::Stdout, "g".to_string()),
+            ]
+        );
+        assert_eq!(
+            output.command_finished("grouped", false),
+            [
+                (Stream::Stdout, "<<".to_string()),
+                (Stream::Stdout, "e".to_string()),
+                (Stream::Stdout, "f".to_string()),
+                (Stream::Stdout, ">>".to_string()),
+            ]
+        );
     }
 }
