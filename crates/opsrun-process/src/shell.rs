@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::watch;
 
 use opsrun_event::Stream;
@@ -167,8 +167,8 @@ pub async fn run_shell_batched(
     let mut guard = GroupGuard(pgid);
     // Both pipes are read in this loop rather than by helper tasks: one command costs no extra
     // task spawns or channels (`Lines::fill` is cancellation-safe).
-    let mut stdout = child.stdout.take().map(|s| Lines::new(BufReader::with_capacity(READ_CHUNK, s)));
-    let mut stderr = child.stderr.take().map(|s| Lines::new(BufReader::with_capacity(READ_CHUNK, s)));
+    let mut stdout = child.stdout.take().map(Lines::new);
+    let mut stderr = child.stderr.take().map(Lines::new);
 
     let deadline = cmd.deadline.map(tokio::time::Instant::from_std);
     let mut ending: Option<Exit> = None;
@@ -298,7 +298,7 @@ async fn wait_child(
 const KEPT_DRAIN_QUIET: Duration = Duration::from_millis(50);
 
 /// Reads and drops a kept background process's output until it ends (or the runtime does).
-fn keep_reading<R: AsyncBufRead + Unpin + Send + 'static>(lines: Option<Lines<R>>) {
+fn keep_reading<R: AsyncRead + Unpin + Send + 'static>(lines: Option<Lines<R>>) {
     if let Some(mut lines) = lines
         && let Ok(runtime) = tokio::runtime::Handle::try_current()
     {
@@ -352,8 +352,11 @@ const READ_CHUNK: usize = 16 * 1024;
 /// A pipe read line by line, each line bounded by [`MAX_LINE`].
 struct Lines<R> {
     reader: R,
+    /// What the last read brought, [`READ_CHUNK`] bytes at most: read into the vector's spare
+    /// capacity, never zeroed first (a command that prints nothing costs no 16 KiB memset).
+    chunk: Vec<u8>,
     /// The line read so far (kept across cancelled reads: [`Lines::fill`] is cancellation-safe,
-    /// as bytes are consumed from the reader only once they are copied here).
+    /// as a cancelled read reads nothing).
     partial: Partial,
     /// Complete lines read by the last [`Lines::fill`], for the caller to take.
     ready: Vec<String>,
@@ -367,18 +370,20 @@ struct Partial {
     dropped: usize,
 }
 
-impl<R: AsyncBufRead + Unpin> Lines<R> {
+impl<R: AsyncRead + Unpin> Lines<R> {
     fn new(reader: R) -> Self {
-        Self { reader, partial: Partial::default(), ready: Vec::new() }
+        Self { reader, chunk: Vec::new(), partial: Partial::default(), ready: Vec::new() }
     }
 
     /// Waits for the pipe to have something, then moves every complete line it holds into
     /// `ready` (without line endings) in one go, rather than one wake-up per line. At the end
     /// of the pipe, an unterminated last line is moved too, and the result is `false`.
     async fn fill(&mut self) -> bool {
-        let Self { reader, partial, ready } = self;
-        let available = match reader.fill_buf().await {
-            Ok(available) if !available.is_empty() => available,
+        let Self { reader, chunk, partial, ready } = self;
+        chunk.clear();
+        chunk.reserve(READ_CHUNK);
+        let available = match reader.read_buf(chunk).await {
+            Ok(read) if read > 0 => &chunk[..read],
             _ => {
                 if !partial.is_empty() {
                     ready.push(partial.take());
@@ -399,8 +404,6 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
             rest = after;
         }
         partial.append(rest);
-        let used = available.len();
-        reader.consume(used);
         true
     }
 }
@@ -442,7 +445,7 @@ fn text_of(bytes: &[u8]) -> String {
 
 /// Reads the next chunk of a pipe into its `ready` lines; `false` at its end. Pending forever
 /// once the pipe is gone, so the `select!` branch goes quiet.
-async fn fill_lines<R: AsyncBufRead + Unpin>(lines: &mut Option<Lines<R>>) -> bool {
+async fn fill_lines<R: AsyncRead + Unpin>(lines: &mut Option<Lines<R>>) -> bool {
     let Some(l) = lines.as_mut() else { return std::future::pending().await };
     l.fill().await
 }
