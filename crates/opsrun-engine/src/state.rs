@@ -276,7 +276,11 @@ fn replay_lines(text: &[u8], state: &mut State) {
     // Tasks whose last readable line was replayed, by the key as written (as parsed for a line
     // whose key could not be read without parsing it).
     let mut replayed: std::collections::HashSet<std::borrow::Cow<'_, [u8]>> = std::collections::HashSet::new();
-    for line in text.rsplit(|b| *b == b'\n') {
+    let mut end = text.len();
+    let starts = memchr::memrchr_iter(b'\n', text).map(|i| i + 1).chain(std::iter::once(0));
+    for start in starts {
+        let line = &text[start..end];
+        end = start.saturating_sub(1);
         if line.is_empty() {
             continue;
         }
