@@ -100,20 +100,22 @@ impl JournalInner {
             None => self.output.entry(output.task.to_string()).or_default(),
         };
         let mut journaled = 0;
-        for line in output.lines {
-            let size = line.len() as u64 + 1;
-            if budget.left_out.0 > 0 || budget.bytes + size > JOURNAL_OUTPUT_BYTES {
-                break;
+        if budget.left_out.0 == 0 {
+            for line in output.lines {
+                let size = line.len() as u64 + 1;
+                if budget.bytes + size > JOURNAL_OUTPUT_BYTES {
+                    break;
+                }
+                budget.bytes += size;
+                journaled += 1;
             }
-            budget.bytes += size;
-            journaled += 1;
         }
-        let rest = &output.lines[journaled..];
+        let (kept, rest) = output.lines.split_at(journaled);
         budget.left_out.0 += rest.len() as u64;
-        budget.left_out.1 += rest.iter().map(|l| l.len() as u64 + 1).sum::<u64>();
+        budget.left_out.1 += rest.bytes_with_newlines() as u64;
         // Only the last lines can end up in the tail; the oldest entry's string is reused, so
         // a task printing millions of lines costs no allocation per line here.
-        for line in &rest[rest.len().saturating_sub(JOURNAL_OUTPUT_TAIL)..] {
+        for line in rest.last(JOURNAL_OUTPUT_TAIL) {
             let mut text = if budget.tail.len() >= JOURNAL_OUTPUT_TAIL {
                 budget.tail.pop_front().map(|(_, _, t)| t).unwrap_or_default()
             } else {
@@ -123,7 +125,7 @@ impl JournalInner {
             text.push_str(line);
             budget.tail.push_back((output.ts, output.stream, text));
         }
-        let kept = OutputLines { lines: &output.lines[..journaled], ..*output };
+        let kept = OutputLines { lines: kept, ..*output };
         for envelope in kept.envelopes() {
             self.push(&envelope);
         }
@@ -178,7 +180,7 @@ impl EventSink for RunJournal {
                 run: &event.run,
                 task,
                 stream: *stream,
-                lines: std::slice::from_ref(line),
+                lines: opsrun_event::LineSlice::one(line),
             }),
             Event::TaskFinished { task, .. } => {
                 inner.end_output(task, &event.run);
@@ -248,6 +250,26 @@ enum TaskLog {
 
 impl TaskLog {
     /// Appends one line to an open log, until it holds [`MAX_LOG_BYTES`]; then one note.
+    /// [`TaskLog::write_line`] for each of `lines`: at once when they all fit.
+    fn write_lines(&mut self, lines: opsrun_event::LineSlice<'_>) {
+        if let TaskLog::Open { buf, written, capped: false, .. } = self
+            && *written + lines.bytes_with_newlines() as u64 <= MAX_LOG_BYTES
+        {
+            if !lines.is_empty() {
+                *written += lines.bytes_with_newlines() as u64;
+                buf.extend_from_slice(lines.joined().as_bytes());
+                buf.push(b'\n');
+                if buf.len() >= WRITE_BUFFER {
+                    self.write_out();
+                }
+            }
+            return;
+        }
+        for line in lines {
+            self.write_line(line);
+        }
+    }
+
     fn write_line(&mut self, line: &str) {
         let TaskLog::Open { buf, written, capped, .. } = self else { return };
         if *capped {
@@ -414,9 +436,7 @@ impl EventSink for TaskLogs {
         let log = logs.get(output.task);
         // Output is worth keeping: the log is created by its first line.
         self.open(output.task, log);
-        for line in output.lines {
-            log.write_line(line);
-        }
+        log.write_lines(output.lines);
     }
 
     fn flush(&self) {

@@ -166,7 +166,7 @@ struct EmitterInner {
 /// An event, or a command's lines read together, waiting for the batched sinks.
 enum Queued {
     Event(EventEnvelope),
-    Output { ts: jiff::Timestamp, task: String, stream: opsrun_event::Stream, lines: Vec<String> },
+    Output { ts: jiff::Timestamp, task: String, stream: opsrun_event::Stream, lines: opsrun_event::LineBuf },
 }
 
 /// Past this many queued events, the emitting code delivers them itself (a command printing
@@ -205,9 +205,9 @@ impl Emitter {
     /// The lines a command printed on `stream`, read together: masked, then one
     /// [`Event::Output`] each for every sink (see [`EventSink::emit_output`]). Takes the lines
     /// out of `lines`.
-    pub(crate) fn emit_output(&self, task: &str, stream: opsrun_event::Stream, lines: &mut Vec<String>) {
+    pub(crate) fn emit_output(&self, task: &str, stream: opsrun_event::Stream, lines: &mut opsrun_event::LineBuf) {
         let mut lines = std::mem::take(lines);
-        self.masker.mask_each(&mut lines);
+        self.masker.mask_lines(&mut lines);
         let task = self.masker.mask(task);
         let ts = jiff::Timestamp::now();
         self.inner.now.emit_output(&opsrun_event::OutputLines {
@@ -215,7 +215,7 @@ impl Emitter {
             run: &self.run,
             task: &task,
             stream,
-            lines: &lines,
+            lines: lines.as_slice(),
         });
         let count = lines.len();
         self.enqueue(Queued::Output { ts, task, stream, lines }, count);
@@ -243,10 +243,15 @@ impl Emitter {
         for item in &batch {
             match item {
                 Queued::Event(envelope) => self.inner.later.emit(envelope),
-                Queued::Output { ts, task, stream, lines } => self
-                    .inner
-                    .later
-                    .emit_output(&opsrun_event::OutputLines { ts: *ts, run: &self.run, task, stream: *stream, lines }),
+                Queued::Output { ts, task, stream, lines } => {
+                    self.inner.later.emit_output(&opsrun_event::OutputLines {
+                        ts: *ts,
+                        run: &self.run,
+                        task,
+                        stream: *stream,
+                        lines: lines.as_slice(),
+                    })
+                }
             }
         }
         // The emptied batch is the next queue (unless one was started meanwhile), so that a

@@ -54,7 +54,7 @@ pub struct OutputLines<'a> {
     /// Which stream.
     pub stream: Stream,
     /// The lines, in order.
-    pub lines: &'a [String],
+    pub lines: crate::LineSlice<'a>,
 }
 
 impl OutputLines<'_> {
@@ -64,7 +64,7 @@ impl OutputLines<'_> {
             v: EVENT_SCHEMA_VERSION,
             ts: self.ts,
             run: self.run.to_string(),
-            event: Event::Output { task: self.task.to_string(), stream: self.stream, line: line.clone() },
+            event: Event::Output { task: self.task.to_string(), stream: self.stream, line: line.to_string() },
         })
     }
 }

@@ -28,7 +28,9 @@
 #![warn(missing_docs)]
 
 mod event;
+mod lines;
 mod utc;
 
 pub use event::*;
+pub use lines::{LineBuf, LineIter, LineSlice};
 pub use utc::{Fraction, write_utc};

@@ -14,7 +14,7 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::watch;
 
-use opsrun_event::Stream;
+use opsrun_event::{LineBuf, Stream};
 
 use crate::Shutdown;
 use crate::spawn::{self, Spawn};
@@ -112,8 +112,8 @@ pub async fn run_shell_reporting(
     mut on_line: impl FnMut(Stream, String),
 ) -> Finished {
     run_shell_batched(cmd, shutdown, on_spawn, |stream, lines| {
-        for line in lines.drain(..) {
-            on_line(stream, line);
+        for line in lines.as_slice() {
+            on_line(stream, line.to_string());
         }
     })
     .await
@@ -121,7 +121,7 @@ pub async fn run_shell_reporting(
 
 /// [`run_shell_reporting`] handing over the lines read together from one stream at once:
 /// `on_lines` gets every complete line the pipe held (a few hundred for a command printing
-/// fast), and takes what it keeps out of the vector.
+/// fast) in one buffer, and takes what it keeps out of it.
 #[expect(
     clippy::too_many_lines,
     reason = "one select loop over exit, both pipes, shutdown, deadline and kill timer; splitting it would share all its state"
@@ -130,7 +130,7 @@ pub async fn run_shell_batched(
     cmd: &ShellCommand,
     mut shutdown: watch::Receiver<Shutdown>,
     on_spawn: impl FnOnce(i32),
-    mut on_lines: impl FnMut(Stream, &mut Vec<String>),
+    mut on_lines: impl FnMut(Stream, &mut LineBuf),
 ) -> Finished {
     if let Shutdown::Graceful(_) | Shutdown::Kill = *shutdown.borrow() {
         return Finished { exit: Exit::Interrupted, stragglers_killed: false, background_kept: false };
@@ -359,7 +359,7 @@ struct Lines<R> {
     /// as a cancelled read reads nothing).
     partial: Partial,
     /// Complete lines read by the last [`Lines::fill`], for the caller to take.
-    ready: Vec<String>,
+    ready: LineBuf,
 }
 
 /// A line being read, bounded by [`MAX_LINE`].
@@ -372,7 +372,7 @@ struct Partial {
 
 impl<R: AsyncRead + Unpin> Lines<R> {
     fn new(reader: R) -> Self {
-        Self { reader, chunk: Vec::new(), partial: Partial::default(), ready: Vec::new() }
+        Self { reader, chunk: Vec::new(), partial: Partial::default(), ready: LineBuf::new() }
     }
 
     /// Waits for the pipe to have something, then moves every complete line it holds into
@@ -386,22 +386,35 @@ impl<R: AsyncRead + Unpin> Lines<R> {
             Ok(read) if read > 0 => &chunk[..read],
             _ => {
                 if !partial.is_empty() {
-                    ready.push(partial.take());
+                    ready.push(&partial.take());
                 }
                 return false;
             }
         };
         let mut rest = available;
-        while let Some(end) = memchr::memchr(b'\n', rest) {
-            let (text, after) = (&rest[..end], &rest[end + 1..]);
-            if partial.is_empty() && text.len() <= MAX_LINE {
-                // The common case: a whole line in the buffer, copied once.
-                ready.push(text_of(text.strip_suffix(b"\r").unwrap_or(text)));
-            } else {
-                partial.append(text);
-                ready.push(partial.take());
+        // The first line may end one begun by an earlier read.
+        if !partial.is_empty() {
+            let Some(end) = memchr::memchr(b'\n', rest) else {
+                partial.append(rest);
+                return true;
+            };
+            partial.append(&rest[..end]);
+            ready.push(&partial.take());
+            rest = &rest[end + 1..];
+        }
+        // Every complete line left (each shorter than the read, so within MAX_LINE): copied at
+        // once when they are valid UTF-8 without carriage returns, the common case.
+        if let Some(last) = memchr::memrchr(b'\n', rest) {
+            let whole = &rest[..last];
+            match std::str::from_utf8(whole) {
+                Ok(text) if memchr::memchr(b'\r', whole).is_none() => ready.push(text),
+                _ => {
+                    for line in whole.split(|&b| b == b'\n') {
+                        ready.push(&String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)));
+                    }
+                }
             }
-            rest = after;
+            rest = &rest[last + 1..];
         }
         partial.append(rest);
         true
@@ -435,14 +448,6 @@ impl Partial {
     }
 }
 
-/// `bytes` as text (invalid UTF-8 replaced).
-fn text_of(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
-}
-
 /// Reads the next chunk of a pipe into its `ready` lines; `false` at its end. Pending forever
 /// once the pipe is gone, so the `select!` branch goes quiet.
 async fn fill_lines<R: AsyncRead + Unpin>(lines: &mut Option<Lines<R>>) -> bool {
@@ -455,7 +460,7 @@ fn deliver<R>(
     lines: &mut Option<Lines<R>>,
     more: bool,
     stream: Stream,
-    on_lines: &mut impl FnMut(Stream, &mut Vec<String>),
+    on_lines: &mut impl FnMut(Stream, &mut LineBuf),
 ) {
     if let Some(l) = lines.as_mut()
         && !l.ready.is_empty()
@@ -595,5 +600,36 @@ mod tests {
         c.dir = PathBuf::from("/nonexistent/opsrun");
         let f = run_shell(&c, rx, |_, _| {}).await;
         assert!(matches!(f.exit, Exit::SpawnFailed(ref e) if e.contains("does not exist")));
+    }
+
+    /// Hands out its chunks one read at a time, as a pipe does.
+    struct Chunks(std::collections::VecDeque<Vec<u8>>);
+
+    impl AsyncRead for Chunks {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            if let Some(chunk) = self.0.pop_front() {
+                buf.put_slice(&chunk);
+            }
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Whole lines in one chunk go over at once, the rest one by one: what is read is the same.
+    #[tokio::test]
+    async fn lines_are_the_same_however_the_reads_cut_them() {
+        // (An empty read is the end of the pipe.)
+        let chunks: [&[u8]; 4] = [b"one\ntwo\n\nthr", b"ee\r\nfour\r\nfive\n", b"bad \xff byte\nsix", b"\nseven"];
+        let mut lines = Lines::new(Chunks(chunks.iter().map(|c| c.to_vec()).collect()));
+        let mut read = Vec::new();
+        while lines.fill().await {
+            read.extend(lines.ready.as_slice().iter().map(str::to_string));
+            lines.ready.clear();
+        }
+        read.extend(lines.ready.as_slice().iter().map(str::to_string));
+        assert_eq!(read, ["one", "two", "", "three", "four", "five", "bad \u{fffd} byte", "six", "seven"]);
     }
 }

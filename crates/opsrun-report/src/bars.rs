@@ -317,8 +317,9 @@ impl BarsState {
             }
             Event::Output { task, stream, line } => {
                 let pending = &mut self.pending;
-                self.task_output
-                    .lines(task, *stream, &[line], |stream, pieces| pending.push((stream, pieces.concat())));
+                self.task_output.lines(task, *stream, opsrun_event::LineSlice::one(line), |stream, pieces| {
+                    pending.push((stream, pieces.concat()));
+                });
             }
             Event::CommandFinished { task, status, .. } => {
                 let failed = *status != CommandStatus::Succeeded;

@@ -233,7 +233,9 @@ impl PlainState {
             // or not: scripts capture it.
             Event::Output { task, stream, line } => {
                 let console = &mut self.console;
-                self.task_output.lines(task, *stream, &[line], |stream, pieces| console.line_of(stream, pieces));
+                self.task_output.lines(task, *stream, opsrun_event::LineSlice::one(line), |stream, pieces| {
+                    console.line_of(stream, pieces);
+                });
             }
             Event::CommandFinished { task, index, exit_code, status, duration_ms } => {
                 for out in self.task_output.command_finished(task, *status != CommandStatus::Succeeded) {

@@ -70,7 +70,7 @@ impl RunSummary {
                 record.started = true;
                 record.skipped = Some(*reason);
             }
-            Event::Output { task, line, .. } => self.output(task, std::slice::from_ref(line)),
+            Event::Output { task, line, .. } => self.output(task, opsrun_event::LineSlice::one(line)),
             Event::TaskFinished { task, outcome, duration_ms, message, gate_attempts, log } => {
                 let record = self.task_mut(task);
                 record.outcome = Some(*outcome);
@@ -123,10 +123,10 @@ impl RunSummary {
     /// Output lines of `task`: counted, and the last ones kept as printed (cleaned when shown);
     /// the oldest kept line's string is reused, so a task printing millions of lines costs no
     /// allocation per line here.
-    pub fn output(&mut self, task: &str, lines: &[String]) {
+    pub fn output(&mut self, task: &str, lines: opsrun_event::LineSlice<'_>) {
         let record = self.task_mut(task);
         record.output_lines += lines.len() as u64;
-        for line in &lines[lines.len().saturating_sub(OUTPUT_TAIL_LINES)..] {
+        for line in lines.last(OUTPUT_TAIL_LINES) {
             let mut kept = if record.tail.len() == OUTPUT_TAIL_LINES {
                 record.tail.pop_front().unwrap_or_default()
             } else {

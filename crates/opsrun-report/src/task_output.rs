@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use opsrun_event::{OutputStyle, PlannedTask, Stream};
+use opsrun_event::{LineSlice, OutputStyle, PlannedTask, Stream};
 
 /// The output style of each task of a run, and the groups being held back.
 #[derive(Default)]
@@ -36,26 +36,27 @@ impl TaskOutput {
     /// Lines `task` printed on `stream`, read together: each is handed to `write` now, with the
     /// stream it goes to and its text in pieces (the prefix first, without putting them
     /// together), or held back for the task's group. The style is looked up once per batch.
-    pub(crate) fn lines<L: AsRef<str>>(
+    pub(crate) fn lines(
         &mut self,
         task: &str,
         stream: Stream,
-        lines: &[L],
+        lines: LineSlice<'_>,
         mut write: impl FnMut(Stream, &[&str]),
     ) {
         match self.styles.get(task) {
             Some((OutputStyle::Prefixed, prefix)) => {
                 for line in lines {
-                    write(Stream::Stdout, &["[", prefix, "] ", line.as_ref()]);
+                    write(Stream::Stdout, &["[", prefix, "] ", line]);
                 }
             }
             Some((OutputStyle::Group { .. }, _)) => {
                 let group = self.groups.entry(task.to_string()).or_default();
-                group.extend(lines.iter().map(|line| (Stream::Stdout, line.as_ref().to_string())));
+                group.extend(lines.iter().map(|line| (Stream::Stdout, line.to_string())));
             }
+            // As printed: all of them in one piece.
             Some((OutputStyle::Interleaved | _, _)) | None => {
-                for line in lines {
-                    write(stream, &[line.as_ref()]);
+                if !lines.is_empty() {
+                    write(stream, &[lines.joined()]);
                 }
             }
         }
@@ -120,16 +121,16 @@ mod tests {
         ]);
         let mut written = Vec::new();
         let mut write = |stream: Stream, pieces: &[&str]| written.push((stream, pieces.concat()));
-        output.lines("plain", Stream::Stderr, &["a", "b"], &mut write);
-        output.lines("pre", Stream::Stderr, &["c"], &mut write);
-        output.lines("named", Stream::Stdout, &["d"], &mut write);
-        output.lines("grouped", Stream::Stderr, &["e", "f"], &mut write);
-        output.lines("unknown", Stream::Stdout, &["g"], &mut write);
+        let batch = |lines: &[&str]| lines.iter().copied().collect::<opsrun_event::LineBuf>();
+        output.lines("plain", Stream::Stderr, batch(&["a", "b"]).as_slice(), &mut write);
+        output.lines("pre", Stream::Stderr, batch(&["c"]).as_slice(), &mut write);
+        output.lines("named", Stream::Stdout, batch(&["d"]).as_slice(), &mut write);
+        output.lines("grouped", Stream::Stderr, batch(&["e", "f"]).as_slice(), &mut write);
+        output.lines("unknown", Stream::Stdout, batch(&["g"]).as_slice(), &mut write);
         assert_eq!(
             written,
             [
-                (Stream::Stderr, "a".to_string()),
-                (Stream::Stderr, "b".to_string()),
+                (Stream::Stderr, "a\nb".to_string()),
                 (Stream::Stdout, "[pre] c".to_string()),
                 (Stream::Stdout, "[api] d".to_string()),
                 (Stream::Stdout, "g".to_string()),

@@ -124,18 +124,18 @@ impl Masker {
         if ranges.is_empty() { text } else { replace_ranges(&text, &ranges) }
     }
 
-    /// Masks each of `texts` in place (one lock for all of them: a chunk of output lines).
-    pub fn mask_each(&self, texts: &mut [String]) {
+    /// Masks each of `lines` in place, line by line as [`Masker::mask`] would (a chunk of output
+    /// lines: one lock, and one scan of them all when none holds a secret).
+    pub fn mask_lines(&self, lines: &mut opsrun_event::LineBuf) {
         let secrets = self.lock();
-        if secrets.matcher.is_none() {
+        let Some(matcher) = &secrets.matcher else { return };
+        if !matcher.is_match(lines.as_slice().joined()) {
             return;
         }
-        for text in texts {
-            let ranges = secrets.ranges(text);
-            if !ranges.is_empty() {
-                *text = replace_ranges(text, &ranges);
-            }
-        }
+        lines.replace_each(|line| {
+            let ranges = secrets.ranges(line);
+            (!ranges.is_empty()).then(|| replace_ranges(line, &ranges))
+        });
     }
 
     /// True when `text` contains no secret.
@@ -200,8 +200,13 @@ mod tests {
         assert_eq!(m.mask("xabcdefghy"), "x****y");
         assert_eq!(m.mask("abcd bcdefgh"), "**** ****");
         assert_eq!(m.mask("no secret here"), "no secret here");
-        let mut lines = vec!["a abcd".to_string(), "clean".to_string(), "bcdefgh!".to_string()];
-        m.mask_each(&mut lines);
-        assert_eq!(lines, ["a ****", "clean", "****!"]);
+        let mut lines: opsrun_event::LineBuf = ["a abcd", "clean", "bcdefgh!"].into_iter().collect();
+        m.mask_lines(&mut lines);
+        assert_eq!(lines.as_slice().iter().collect::<Vec<_>>(), ["a ****", "clean", "****!"]);
+        // A secret of two lines is masked line by line, never across the line break.
+        m.add("first line\nsecond line");
+        let mut lines: opsrun_event::LineBuf = ["x first line", "second line y"].into_iter().collect();
+        m.mask_lines(&mut lines);
+        assert_eq!(lines.as_slice().iter().collect::<Vec<_>>(), ["x ****", "**** y"]);
     }
 }

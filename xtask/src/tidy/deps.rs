@@ -25,7 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("opsrun-event", &[]),
     ("opsrun-template", &[]),
     ("opsrun-process", &["opsrun-event"]),
-    ("opsrun-spec", &["opsrun-template", "opsrun-process"]),
+    ("opsrun-spec", &["opsrun-template", "opsrun-process", "opsrun-event"]),
     ("opsrun-plan", &["opsrun-spec"]),
     ("opsrun-engine", &["opsrun-spec", "opsrun-plan", "opsrun-event", "opsrun-process"]),
     ("opsrun-report", &["opsrun-event"]),
