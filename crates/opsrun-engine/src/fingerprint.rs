@@ -82,7 +82,12 @@ impl Fingerprint {
         put(&mut parts, "checks", &mut p);
         hash_gate(&mut p, task, &norm);
         put(&mut parts, "gate", &mut p);
-        parts.insert("sources".to_string(), sources_part.finalize().to_hex()[..16].to_string());
+        let sources_hex = if task.sources.is_empty() {
+            empty_digest()[..16].to_string()
+        } else {
+            sources_part.finalize().to_hex()[..16].to_string()
+        };
+        parts.insert("sources".to_string(), sources_hex);
         let mut deps: Vec<&String> = dep_digests.iter().collect();
         deps.sort();
         for d in deps {
@@ -128,10 +133,20 @@ impl Part {
 
     /// The first `len` hex digits of the digest of the fields so far; the part is empty again.
     fn digest(&mut self, len: usize) -> String {
+        if self.buf.is_empty() {
+            // Most tasks leave most parts empty (no env, checks, gate, sources): hashed once.
+            return empty_digest()[..len].to_string();
+        }
         let hex = blake3::hash(&self.buf).to_hex();
         self.buf.clear();
         hex[..len].to_string()
     }
+}
+
+/// The hex digest of no bytes.
+fn empty_digest() -> &'static str {
+    static EMPTY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| blake3::hash(b"").to_hex().to_string())
 }
 
 /// Replaces the project's root directory in hashed text with a placeholder.

@@ -250,7 +250,7 @@ impl Emitter {
                         task,
                         stream: *stream,
                         lines: lines.as_slice(),
-                    })
+                    });
                 }
             }
         }
