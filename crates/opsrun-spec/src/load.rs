@@ -262,7 +262,9 @@ impl Loader {
         }
 
         // Each raw task is dropped once lowered, so a big file does not hold both forms whole.
-        self.spec_tasks.reserve(raw.tasks.len());
+        // Exactly: `reserve` rounds the entries up to the hash table's capacity (1,792 tasks'
+        // room for 1,000), and a task is large.
+        self.spec_tasks.reserve_exact(raw.tasks.len());
         for (name, raw_task) in std::mem::take(&mut raw.tasks) {
             if include.excludes.iter().any(|e| e == name.get_ref()) {
                 continue;
@@ -499,7 +501,11 @@ impl Loader {
         let status = self.tmpl_list(&raw.status, file);
         let sources = self.tmpl_list(&raw.sources, file);
         let generates = self.tmpl_list(&raw.generates, file);
-        let timeout = raw.timeout.as_ref().and_then(|t| self.duration_spec(t.get_ref(), &loc(file, t.span()), true));
+        let timeout = raw
+            .timeout
+            .as_ref()
+            .and_then(|t| self.duration_spec(t.get_ref(), &loc(file, t.span()), true))
+            .map(Box::new);
         let retries = match raw.retries.as_ref().map(|r| (r.get_ref(), loc(file, r.span()))) {
             None => Retries::default(),
             Some((RawRetries::Attempts(n), _)) => Retries { attempts: *n, delay: Duration::ZERO },
@@ -517,8 +523,9 @@ impl Loader {
                     .help("a stage that fails that often needs a fix or a health gate, not more retries"),
             );
         }
-        let dir = raw.dir.as_ref().and_then(|d| self.tmpl(d.get_ref(), &loc(file, d.span()), true));
-        let confirm = raw.confirm.as_ref().and_then(|c| self.tmpl(c.get_ref(), &loc(file, c.span()), true));
+        let dir = raw.dir.as_ref().and_then(|d| self.tmpl(d.get_ref(), &loc(file, d.span()), true)).map(Box::new);
+        let confirm =
+            raw.confirm.as_ref().and_then(|c| self.tmpl(c.get_ref(), &loc(file, c.span()), true)).map(Box::new);
         let health = raw.health.as_ref().and_then(|h| self.health(h.get_ref(), &loc(file, h.span()))).map(Box::new);
         let vars = self.var_map(&raw.vars, file);
         let mut env = IndexMap::new();
@@ -546,8 +553,8 @@ impl Loader {
             self.aliases.insert(alias.clone(), full.clone());
             aliases.push(alias);
         }
-        let label = raw.label.as_ref().and_then(|l| self.tmpl(l.get_ref(), &loc(file, l.span()), true));
-        let prefix = raw.prefix.as_ref().and_then(|p| self.tmpl(p.get_ref(), &loc(file, p.span()), true));
+        let label = raw.label.as_ref().and_then(|l| self.tmpl(l.get_ref(), &loc(file, l.span()), true)).map(Box::new);
+        let prefix = raw.prefix.as_ref().and_then(|p| self.tmpl(p.get_ref(), &loc(file, p.span()), true)).map(Box::new);
         let requires = raw
             .requires
             .as_ref()
@@ -563,14 +570,16 @@ impl Loader {
             })
             .unwrap_or_default();
         let needs = match raw.requires.as_ref().map(Spanned::get_ref) {
-            Some(r) => Needs {
+            Some(r) => Some(Needs {
                 tools: r.tools.clone(),
                 env: r.env.clone(),
                 files: self.tmpl_list(&r.files, file),
                 endpoints: self.tmpl_list(&r.endpoints, file),
-            },
-            None => Needs::default(),
-        };
+            }),
+            None => None,
+        }
+        .filter(|n| !(n.tools.is_empty() && n.env.is_empty() && n.files.is_empty() && n.endpoints.is_empty()))
+        .map(Box::new);
         let platforms = raw.platforms.iter().filter_map(|p| self.platform(p.get_ref(), &loc(file, p.span()))).collect();
         let run = raw.run.as_ref().and_then(|r| self.run_policy(r, file));
         let method = raw.method.as_ref().and_then(|m| self.method(m, file));

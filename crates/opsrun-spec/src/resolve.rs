@@ -556,13 +556,16 @@ impl<'s> Resolver<'s> {
                 error_only: *error_only,
             },
         };
-        let mut needs =
-            ResolvedNeeds { tools: task.needs.tools.clone(), env: task.needs.env.clone(), ..ResolvedNeeds::default() };
-        for f in &task.needs.files {
-            needs.files.push(dir.join(r(f, &mut scope)?));
-        }
-        for e in &task.needs.endpoints {
-            needs.endpoints.push(r(e, &mut scope)?);
+        let mut needs = ResolvedNeeds::default();
+        if let Some(task_needs) = &task.needs {
+            needs.tools.clone_from(&task_needs.tools);
+            needs.env.clone_from(&task_needs.env);
+            for f in &task_needs.files {
+                needs.files.push(dir.join(r(f, &mut scope)?));
+            }
+            for e in &task_needs.endpoints {
+                needs.endpoints.push(r(e, &mut scope)?);
+            }
         }
         needs.preconditions = task
             .preconditions
