@@ -401,6 +401,19 @@ impl Loader {
         raw.iter().filter_map(|(k, v)| Some((k.clone(), self.var_def(v, location.clone())?))).collect()
     }
 
+    /// The vars of a dependency or a call: `None` when it gives none.
+    fn call_vars(
+        &mut self,
+        raw: &IndexMap<String, RawVar>,
+        location: &Location,
+    ) -> Option<Box<IndexMap<String, VarDef>>> {
+        if raw.is_empty() {
+            return None;
+        }
+        let vars = self.unspanned_vars(raw, location);
+        (!vars.is_empty()).then(|| Box::new(vars))
+    }
+
     /// Parses a template. `exact` means `location` covers exactly this string literal, so an
     /// error inside the template can be pointed at precisely.
     fn tmpl(&mut self, source: &str, location: &Location, exact: bool) -> Option<Tmpl> {
@@ -465,10 +478,10 @@ impl Loader {
         for d in std::mem::take(&mut raw.deps) {
             let dloc = loc(file, d.span());
             let (dep_name, vars, silent, for_each) = match d.into_inner() {
-                RawDep::Name(n) => (n, IndexMap::new(), false, None),
+                RawDep::Name(n) => (n, None, false, None),
                 RawDep::Table(t) => (
                     t.task,
-                    self.unspanned_vars(&t.vars, &dloc),
+                    self.call_vars(&t.vars, &dloc),
                     t.silent,
                     t.for_each.as_ref().and_then(|f| self.for_spec(f, &dloc)).map(Box::new),
                 ),
@@ -684,7 +697,7 @@ impl Loader {
                 let call = |this: &mut Self, name: &str, vars| {
                     let target =
                         this.task_ref(name.to_string(), task, namespace, &location, RefKind::Cmd { recover, index })?;
-                    Some(CmdKind::Task { target, vars: this.unspanned_vars(vars, &location) })
+                    Some(CmdKind::Task { target, vars: this.call_vars(vars, &location) })
                 };
                 let (kind, defer, silent) = match (&t.cmd, &t.task, &t.defer) {
                     (Some(cmd), None, None) => (CmdKind::Shell(self.tmpl(cmd, &location, false)?), false, t.silent),
@@ -1506,6 +1519,64 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(e) => e.diagnostics.iter().map(|d| d.message.clone()).collect(),
         }
+    }
+
+    #[test]
+    fn boxed_and_absent_parts_of_a_task_load_as_written() {
+        // The optional parts kept boxed (or `None` when absent) to keep a task small.
+        let text = "
+            [tasks.full]
+            dir = 'sub/{{.X}}'
+            timeout = '90s'
+            confirm = 'Really?'
+            label = 'full {{.X}}'
+            prefix = 'f'
+            requires = { vars = ['X'], tools = ['kubectl'], files = ['{{.X}}.yaml'] }
+            deps = [{ task = 'plain', vars = { Y = '1' } }, 'plain']
+            cmds = [{ task = 'plain', vars = { Z = 'z' } }, { task = 'plain' }, 'echo {{if .X}}{{.X}}{{end}} {{printf \"%d\" 3}}']
+            vars = { X = 'x' }
+            [tasks.plain]
+            requires = { vars = ['X'] }
+            cmds = ['true']
+            [tasks.templated]
+            timeout = '{{.T}}'
+        ";
+        let spec = load_str(Path::new("/tmp/opsrun-load/tasks.toml"), text).expect("loads");
+        let full = &spec.tasks["full"];
+        assert_eq!(full.dir.as_ref().map(|t| t.source()), Some("sub/{{.X}}"));
+        assert!(matches!(full.timeout.as_deref(), Some(DurationSpec::Fixed(d)) if *d == Duration::from_secs(90)));
+        assert_eq!(full.confirm.as_ref().map(|t| t.source()), Some("Really?"));
+        assert_eq!(full.label.as_ref().map(|t| t.source()), Some("full {{.X}}"));
+        assert_eq!(full.prefix.as_ref().map(|t| t.source()), Some("f"));
+        assert_eq!(full.requires.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["X"]);
+        let needs = full.needs.as_deref().expect("tools and files are needs");
+        assert_eq!(needs.tools, ["kubectl"]);
+        assert_eq!(needs.files.iter().map(Tmpl::source).collect::<Vec<_>>(), ["{{.X}}.yaml"]);
+        let dep_vars: Vec<Option<Vec<&str>>> =
+            full.deps.iter().map(|d| d.vars.as_ref().map(|v| v.keys().map(String::as_str).collect())).collect();
+        assert_eq!(dep_vars, [Some(vec!["Y"]), None]);
+        let call_vars: Vec<Option<Vec<&str>>> = full.cmds[..2]
+            .iter()
+            .map(|c| match &c.kind {
+                CmdKind::Task { target, vars } => {
+                    assert_eq!(target.name, "plain");
+                    vars.as_ref().map(|v| v.keys().map(String::as_str).collect())
+                }
+                CmdKind::Shell(_) => panic!("a call"),
+            })
+            .collect();
+        assert_eq!(call_vars, [Some(vec!["Z"]), None]);
+        assert!(
+            matches!(&full.cmds[2].kind, CmdKind::Shell(t) if t.source() == "echo {{if .X}}{{.X}}{{end}} {{printf \"%d\" 3}}")
+        );
+
+        let plain = &spec.tasks["plain"];
+        assert!(plain.dir.is_none() && plain.timeout.is_none() && plain.confirm.is_none());
+        assert!(plain.label.is_none() && plain.prefix.is_none());
+        assert!(plain.needs.is_none(), "`requires` with only vars needs nothing of the machine");
+        assert!(
+            matches!(spec.tasks["templated"].timeout.as_deref(), Some(DurationSpec::Template(t)) if t.source() == "{{.T}}")
+        );
     }
 
     #[test]

@@ -440,8 +440,9 @@ pub enum CmdKind {
     Task {
         /// The task called.
         target: TaskRef,
-        /// Vars given to the call.
-        vars: IndexMap<String, VarDef>,
+        /// Vars given to the call; `None` when none are (boxed: most calls give none, and a
+        /// shell command, the usual kind, is no larger than this variant).
+        vars: Option<Box<IndexMap<String, VarDef>>>,
     },
 }
 
@@ -460,8 +461,8 @@ impl CmdKind {
 pub struct Dep {
     /// The task depended on.
     pub target: TaskRef,
-    /// Vars given to the dependency.
-    pub vars: IndexMap<String, VarDef>,
+    /// Vars given to the dependency; `None` when none are (boxed: most dependencies give none).
+    pub vars: Option<Box<IndexMap<String, VarDef>>>,
     /// Do not echo the dependency's commands.
     pub silent: bool,
     /// One dependency per item (boxed: most dependencies have no loop).

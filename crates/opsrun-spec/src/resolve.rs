@@ -500,7 +500,7 @@ impl<'s> Resolver<'s> {
                 scope.set_extra(binding);
                 let name = self.target_name(&d.target, &mut scope, &task_name)?;
                 let mut vars = IndexMap::new();
-                for (k, def) in &d.vars {
+                for (k, def) in d.vars.iter().flat_map(|v| v.iter()) {
                     vars.insert(k.clone(), self.eval_def(k, def, &mut scope, &task_name)?);
                 }
                 deps.push(ResolvedDep { task: name, vars, silent: d.silent });
@@ -764,7 +764,7 @@ impl<'s> Resolver<'s> {
                     CmdKind::Task { target, vars } => {
                         let name = self.target_name(target, scope, ctx.task_name)?;
                         let mut values = IndexMap::new();
-                        for (k, def) in vars {
+                        for (k, def) in vars.iter().flat_map(|v| v.iter()) {
                             values.insert(k.clone(), self.eval_def(k, def, scope, ctx.task_name)?);
                         }
                         (ResolvedCmdKind::Task { name, vars: values }, None)
