@@ -582,17 +582,20 @@ impl Loader {
                     .collect()
             })
             .unwrap_or_default();
-        let needs = match raw.requires.as_ref().map(Spanned::get_ref) {
-            Some(r) => Some(Needs {
-                tools: r.tools.clone(),
-                env: r.env.clone(),
-                files: self.tmpl_list(&r.files, file),
-                endpoints: self.tmpl_list(&r.endpoints, file),
-            }),
-            None => None,
-        }
-        .filter(|n| !(n.tools.is_empty() && n.env.is_empty() && n.files.is_empty() && n.endpoints.is_empty()))
-        .map(Box::new);
+        let needs = raw
+            .requires
+            .as_ref()
+            .map(|r| {
+                let r = r.get_ref();
+                Needs {
+                    tools: r.tools.clone(),
+                    env: r.env.clone(),
+                    files: self.tmpl_list(&r.files, file),
+                    endpoints: self.tmpl_list(&r.endpoints, file),
+                }
+            })
+            .filter(|n| !(n.tools.is_empty() && n.env.is_empty() && n.files.is_empty() && n.endpoints.is_empty()))
+            .map(Box::new);
         let platforms = raw.platforms.iter().filter_map(|p| self.platform(p.get_ref(), &loc(file, p.span()))).collect();
         let run = raw.run.as_ref().and_then(|r| self.run_policy(r, file));
         let method = raw.method.as_ref().and_then(|m| self.method(m, file));
