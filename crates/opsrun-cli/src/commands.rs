@@ -34,51 +34,52 @@ pub(crate) fn list(cli: &Cli, ctx: &Context, args: &ListArgs) -> Result<u8> {
         // As go-task sorts: names without a namespace first, then namespaced ones, byte order.
         tasks.sort_by(|a, b| (a.name.contains(':'), a.name.as_str()).cmp(&(b.name.contains(':'), b.name.as_str())));
     }
-    let rows: Vec<Row<'_>> = tasks
-        .into_iter()
-        .map(|t| Row {
-            name: &t.name,
-            desc: t.desc.as_deref(),
-            summary: t.summary.as_deref(),
-            aliases: &t.aliases,
-            deps: t.deps.iter().map(|d| d.target.name.as_str()).collect(),
-            internal: t.internal,
-            gate: t.health.is_some(),
-        })
-        .collect();
     let mut out = std::io::stdout().lock();
     if args.json || cli.output == "json" {
+        let rows: Vec<Row<'_>> = tasks
+            .into_iter()
+            .map(|t| Row {
+                name: &t.name,
+                desc: t.desc.as_deref(),
+                summary: t.summary.as_deref(),
+                aliases: &t.aliases,
+                deps: t.deps.iter().map(|d| d.target.name.as_str()).collect(),
+                internal: t.internal,
+                gate: t.health.is_some(),
+            })
+            .collect();
         let _ = writeln!(out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
         return Ok(exit::OK);
     }
-    if rows.is_empty() {
+    if tasks.is_empty() {
         let _ =
             writeln!(out, "no tasks with a description in {} (use --all to list every task)", ctx.spec.file.display());
         return Ok(exit::OK);
     }
     // A `desc` is shown as its first line, control characters escaped, wrapped under itself.
+    // Written as it is made: the list of a big file is not held whole a second time.
     let columns = crate::text::width();
-    let width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0);
-    let mut text = String::with_capacity(rows.len() * 64);
-    text.push_str(&format!("tasks in {}:\n", ctx.spec.file.display()));
-    let row = |text: &mut String, name: &str, body: String| {
+    let width = tasks.iter().map(|t| t.name.chars().count()).max().unwrap_or(0);
+    let mut out = std::io::BufWriter::with_capacity(16 * 1024, out);
+    let _ = writeln!(out, "tasks in {}:", ctx.spec.file.display());
+    let row = |out: &mut std::io::BufWriter<_>, name: &str, body: String| {
         let name = crate::text::escape_controls(name);
-        text.push_str(&format!("  {name:width$}  {}\n", crate::text::wrap(&body, columns, width + 4)));
+        let _ = writeln!(out, "  {name:width$}  {}", crate::text::wrap(&body, columns, width + 4));
     };
-    for r in &rows {
+    for t in tasks {
         let aliases =
-            if r.aliases.is_empty() { String::new() } else { format!(" (aliases: {})", r.aliases.join(", ")) };
-        let gate = if r.gate { " [gate]" } else { "" };
-        row(&mut text, r.name, format!("{}{aliases}{gate}", crate::text::first_line(r.desc.unwrap_or(""))));
+            if t.aliases.is_empty() { String::new() } else { format!(" (aliases: {})", t.aliases.join(", ")) };
+        let gate = if t.health.is_some() { " [gate]" } else { "" };
+        row(&mut out, &t.name, format!("{}{aliases}{gate}", crate::text::first_line(t.desc.as_deref().unwrap_or(""))));
     }
     if !ctx.spec.pipelines.is_empty() {
-        text.push_str("pipelines:\n");
+        let _ = writeln!(out, "pipelines:");
         for p in ctx.spec.pipelines.values() {
             let desc = crate::text::first_line(p.desc.as_deref().unwrap_or(""));
-            row(&mut text, &p.name, format!("{desc} (targets: {})", p.targets.join(", ")));
+            row(&mut out, &p.name, format!("{desc} (targets: {})", p.targets.join(", ")));
         }
     }
-    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
     Ok(exit::OK)
 }
 

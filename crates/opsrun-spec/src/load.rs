@@ -262,7 +262,9 @@ impl Loader {
         }
 
         // Each raw task is dropped once lowered, so a big file does not hold both forms whole.
-        self.spec_tasks.reserve(raw.tasks.len());
+        // Exactly: `reserve` rounds the entries up to the hash table's capacity (1,792 tasks'
+        // room for 1,000), and a task is large.
+        self.spec_tasks.reserve_exact(raw.tasks.len());
         for (name, raw_task) in std::mem::take(&mut raw.tasks) {
             if include.excludes.iter().any(|e| e == name.get_ref()) {
                 continue;
@@ -399,6 +401,19 @@ impl Loader {
         raw.iter().filter_map(|(k, v)| Some((k.clone(), self.var_def(v, location.clone())?))).collect()
     }
 
+    /// The vars of a dependency or a call: `None` when it gives none.
+    fn call_vars(
+        &mut self,
+        raw: &IndexMap<String, RawVar>,
+        location: &Location,
+    ) -> Option<Box<IndexMap<String, VarDef>>> {
+        if raw.is_empty() {
+            return None;
+        }
+        let vars = self.unspanned_vars(raw, location);
+        (!vars.is_empty()).then(|| Box::new(vars))
+    }
+
     /// Parses a template. `exact` means `location` covers exactly this string literal, so an
     /// error inside the template can be pointed at precisely.
     fn tmpl(&mut self, source: &str, location: &Location, exact: bool) -> Option<Tmpl> {
@@ -463,10 +478,10 @@ impl Loader {
         for d in std::mem::take(&mut raw.deps) {
             let dloc = loc(file, d.span());
             let (dep_name, vars, silent, for_each) = match d.into_inner() {
-                RawDep::Name(n) => (n, IndexMap::new(), false, None),
+                RawDep::Name(n) => (n, None, false, None),
                 RawDep::Table(t) => (
                     t.task,
-                    self.unspanned_vars(&t.vars, &dloc),
+                    self.call_vars(&t.vars, &dloc),
                     t.silent,
                     t.for_each.as_ref().and_then(|f| self.for_spec(f, &dloc)).map(Box::new),
                 ),
@@ -499,7 +514,11 @@ impl Loader {
         let status = self.tmpl_list(&raw.status, file);
         let sources = self.tmpl_list(&raw.sources, file);
         let generates = self.tmpl_list(&raw.generates, file);
-        let timeout = raw.timeout.as_ref().and_then(|t| self.duration_spec(t.get_ref(), &loc(file, t.span()), true));
+        let timeout = raw
+            .timeout
+            .as_ref()
+            .and_then(|t| self.duration_spec(t.get_ref(), &loc(file, t.span()), true))
+            .map(Box::new);
         let retries = match raw.retries.as_ref().map(|r| (r.get_ref(), loc(file, r.span()))) {
             None => Retries::default(),
             Some((RawRetries::Attempts(n), _)) => Retries { attempts: *n, delay: Duration::ZERO },
@@ -517,8 +536,9 @@ impl Loader {
                     .help("a stage that fails that often needs a fix or a health gate, not more retries"),
             );
         }
-        let dir = raw.dir.as_ref().and_then(|d| self.tmpl(d.get_ref(), &loc(file, d.span()), true));
-        let confirm = raw.confirm.as_ref().and_then(|c| self.tmpl(c.get_ref(), &loc(file, c.span()), true));
+        let dir = raw.dir.as_ref().and_then(|d| self.tmpl(d.get_ref(), &loc(file, d.span()), true)).map(Box::new);
+        let confirm =
+            raw.confirm.as_ref().and_then(|c| self.tmpl(c.get_ref(), &loc(file, c.span()), true)).map(Box::new);
         let health = raw.health.as_ref().and_then(|h| self.health(h.get_ref(), &loc(file, h.span()))).map(Box::new);
         let vars = self.var_map(&raw.vars, file);
         let mut env = IndexMap::new();
@@ -546,8 +566,8 @@ impl Loader {
             self.aliases.insert(alias.clone(), full.clone());
             aliases.push(alias);
         }
-        let label = raw.label.as_ref().and_then(|l| self.tmpl(l.get_ref(), &loc(file, l.span()), true));
-        let prefix = raw.prefix.as_ref().and_then(|p| self.tmpl(p.get_ref(), &loc(file, p.span()), true));
+        let label = raw.label.as_ref().and_then(|l| self.tmpl(l.get_ref(), &loc(file, l.span()), true)).map(Box::new);
+        let prefix = raw.prefix.as_ref().and_then(|p| self.tmpl(p.get_ref(), &loc(file, p.span()), true)).map(Box::new);
         let requires = raw
             .requires
             .as_ref()
@@ -562,15 +582,20 @@ impl Loader {
                     .collect()
             })
             .unwrap_or_default();
-        let needs = match raw.requires.as_ref().map(Spanned::get_ref) {
-            Some(r) => Needs {
-                tools: r.tools.clone(),
-                env: r.env.clone(),
-                files: self.tmpl_list(&r.files, file),
-                endpoints: self.tmpl_list(&r.endpoints, file),
-            },
-            None => Needs::default(),
-        };
+        let needs = raw
+            .requires
+            .as_ref()
+            .map(|r| {
+                let r = r.get_ref();
+                Needs {
+                    tools: r.tools.clone(),
+                    env: r.env.clone(),
+                    files: self.tmpl_list(&r.files, file),
+                    endpoints: self.tmpl_list(&r.endpoints, file),
+                }
+            })
+            .filter(|n| !(n.tools.is_empty() && n.env.is_empty() && n.files.is_empty() && n.endpoints.is_empty()))
+            .map(Box::new);
         let platforms = raw.platforms.iter().filter_map(|p| self.platform(p.get_ref(), &loc(file, p.span()))).collect();
         let run = raw.run.as_ref().and_then(|r| self.run_policy(r, file));
         let method = raw.method.as_ref().and_then(|m| self.method(m, file));
@@ -675,7 +700,7 @@ impl Loader {
                 let call = |this: &mut Self, name: &str, vars| {
                     let target =
                         this.task_ref(name.to_string(), task, namespace, &location, RefKind::Cmd { recover, index })?;
-                    Some(CmdKind::Task { target, vars: this.unspanned_vars(vars, &location) })
+                    Some(CmdKind::Task { target, vars: this.call_vars(vars, &location) })
                 };
                 let (kind, defer, silent) = match (&t.cmd, &t.task, &t.defer) {
                     (Some(cmd), None, None) => (CmdKind::Shell(self.tmpl(cmd, &location, false)?), false, t.silent),
@@ -1497,6 +1522,64 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(e) => e.diagnostics.iter().map(|d| d.message.clone()).collect(),
         }
+    }
+
+    #[test]
+    fn boxed_and_absent_parts_of_a_task_load_as_written() {
+        // The optional parts kept boxed (or `None` when absent) to keep a task small.
+        let text = "
+            [tasks.full]
+            dir = 'sub/{{.X}}'
+            timeout = '90s'
+            confirm = 'Really?'
+            label = 'full {{.X}}'
+            prefix = 'f'
+            requires = { vars = ['X'], tools = ['kubectl'], files = ['{{.X}}.yaml'] }
+            deps = [{ task = 'plain', vars = { Y = '1' } }, 'plain']
+            cmds = [{ task = 'plain', vars = { Z = 'z' } }, { task = 'plain' }, 'echo {{if .X}}{{.X}}{{end}} {{printf \"%d\" 3}}']
+            vars = { X = 'x' }
+            [tasks.plain]
+            requires = { vars = ['X'] }
+            cmds = ['true']
+            [tasks.templated]
+            timeout = '{{.T}}'
+        ";
+        let spec = load_str(Path::new("/tmp/opsrun-load/tasks.toml"), text).expect("loads");
+        let full = &spec.tasks["full"];
+        assert_eq!(full.dir.as_ref().map(|t| t.source()), Some("sub/{{.X}}"));
+        assert!(matches!(full.timeout.as_deref(), Some(DurationSpec::Fixed(d)) if *d == Duration::from_secs(90)));
+        assert_eq!(full.confirm.as_ref().map(|t| t.source()), Some("Really?"));
+        assert_eq!(full.label.as_ref().map(|t| t.source()), Some("full {{.X}}"));
+        assert_eq!(full.prefix.as_ref().map(|t| t.source()), Some("f"));
+        assert_eq!(full.requires.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["X"]);
+        let needs = full.needs.as_deref().expect("tools and files are needs");
+        assert_eq!(needs.tools, ["kubectl"]);
+        assert_eq!(needs.files.iter().map(Tmpl::source).collect::<Vec<_>>(), ["{{.X}}.yaml"]);
+        let dep_vars: Vec<Option<Vec<&str>>> =
+            full.deps.iter().map(|d| d.vars.as_ref().map(|v| v.keys().map(String::as_str).collect())).collect();
+        assert_eq!(dep_vars, [Some(vec!["Y"]), None]);
+        let call_vars: Vec<Option<Vec<&str>>> = full.cmds[..2]
+            .iter()
+            .map(|c| match &c.kind {
+                CmdKind::Task { target, vars } => {
+                    assert_eq!(target.name, "plain");
+                    vars.as_ref().map(|v| v.keys().map(String::as_str).collect())
+                }
+                CmdKind::Shell(_) => panic!("a call"),
+            })
+            .collect();
+        assert_eq!(call_vars, [Some(vec!["Z"]), None]);
+        assert!(
+            matches!(&full.cmds[2].kind, CmdKind::Shell(t) if t.source() == "echo {{if .X}}{{.X}}{{end}} {{printf \"%d\" 3}}")
+        );
+
+        let plain = &spec.tasks["plain"];
+        assert!(plain.dir.is_none() && plain.timeout.is_none() && plain.confirm.is_none());
+        assert!(plain.label.is_none() && plain.prefix.is_none());
+        assert!(plain.needs.is_none(), "`requires` with only vars needs nothing of the machine");
+        assert!(
+            matches!(spec.tasks["templated"].timeout.as_deref(), Some(DurationSpec::Template(t)) if t.source() == "{{.T}}")
+        );
     }
 
     #[test]

@@ -343,8 +343,8 @@ pub struct Task {
     pub vars: IndexMap<String, VarDef>,
     /// Task-level environment.
     pub env: IndexMap<String, VarDef>,
-    /// Working directory, relative to the file's directory.
-    pub dir: Option<Tmpl>,
+    /// Working directory, relative to the file's directory (boxed).
+    pub dir: Option<Box<Tmpl>>,
     /// All must pass before anything of the task runs.
     pub preconditions: Vec<Precondition>,
     /// Up-to-date commands: all exiting 0 means the task is skipped.
@@ -353,8 +353,8 @@ pub struct Task {
     pub sources: Vec<Tmpl>,
     /// Globs that must exist for a sources check to count as up to date.
     pub generates: Vec<Tmpl>,
-    /// Limit for the whole task (all commands).
-    pub timeout: Option<DurationSpec>,
+    /// Limit for the whole task (all commands; boxed).
+    pub timeout: Option<Box<DurationSpec>>,
     /// Retries of the command list on failure.
     pub retries: Retries,
     /// Do not echo commands.
@@ -365,21 +365,24 @@ pub struct Task {
     pub internal: bool,
     /// Other names.
     pub aliases: Vec<String>,
-    /// A question that must be answered yes before the task runs.
-    pub confirm: Option<Tmpl>,
+    /// A question that must be answered yes before the task runs (boxed).
+    pub confirm: Option<Box<Tmpl>>,
     /// Commands emergency recovery runs instead of `cmds`.
     pub recover: Vec<Cmd>,
     /// The health gate run after the commands (boxed: most tasks have none).
     pub health: Option<Box<HealthSpec>>,
-    /// A display name used instead of the task name in output (a template).
-    pub label: Option<Tmpl>,
-    /// The prefix of `prefixed` output (a template; default: the label or task name).
-    pub prefix: Option<Tmpl>,
+    /// A display name used instead of the task name in output (a template; boxed).
+    pub label: Option<Box<Tmpl>>,
+    /// The prefix of `prefixed` output (a template; default: the label or task name). Boxed, as
+    /// are `dir`, `timeout`, `confirm` and `label`: most tasks have none, and a task is in memory
+    /// once per task of the file.
+    pub prefix: Option<Box<Tmpl>>,
     /// Variables that must be set before anything runs.
     pub requires: Vec<Requirement>,
     /// What the machine must provide before a run that includes the task starts
-    /// (`requires.tools`, `env`, `files`, `endpoints`), checked by `opsrun preflight`.
-    pub needs: Needs,
+    /// (`requires.tools`, `env`, `files`, `endpoints`), checked by `opsrun preflight`; `None`
+    /// when it asks for none (boxed: most tasks ask for none).
+    pub needs: Option<Box<Needs>>,
     /// The platforms the task runs on (empty: all); elsewhere it is skipped.
     pub platforms: Vec<Platform>,
     /// Commands get opsrun's stdin and terminal.
@@ -437,8 +440,9 @@ pub enum CmdKind {
     Task {
         /// The task called.
         target: TaskRef,
-        /// Vars given to the call.
-        vars: IndexMap<String, VarDef>,
+        /// Vars given to the call; `None` when none are (boxed: most calls give none, and a
+        /// shell command, the usual kind, is no larger than this variant).
+        vars: Option<Box<IndexMap<String, VarDef>>>,
     },
 }
 
@@ -457,8 +461,8 @@ impl CmdKind {
 pub struct Dep {
     /// The task depended on.
     pub target: TaskRef,
-    /// Vars given to the dependency.
-    pub vars: IndexMap<String, VarDef>,
+    /// Vars given to the dependency; `None` when none are (boxed: most dependencies give none).
+    pub vars: Option<Box<IndexMap<String, VarDef>>>,
     /// Do not echo the dependency's commands.
     pub silent: bool,
     /// One dependency per item (boxed: most dependencies have no loop).

@@ -500,7 +500,7 @@ impl<'s> Resolver<'s> {
                 scope.set_extra(binding);
                 let name = self.target_name(&d.target, &mut scope, &task_name)?;
                 let mut vars = IndexMap::new();
-                for (k, def) in &d.vars {
+                for (k, def) in d.vars.iter().flat_map(|v| v.iter()) {
                     vars.insert(k.clone(), self.eval_def(k, def, &mut scope, &task_name)?);
                 }
                 deps.push(ResolvedDep { task: name, vars, silent: d.silent });
@@ -556,13 +556,16 @@ impl<'s> Resolver<'s> {
                 error_only: *error_only,
             },
         };
-        let mut needs =
-            ResolvedNeeds { tools: task.needs.tools.clone(), env: task.needs.env.clone(), ..ResolvedNeeds::default() };
-        for f in &task.needs.files {
-            needs.files.push(dir.join(r(f, &mut scope)?));
-        }
-        for e in &task.needs.endpoints {
-            needs.endpoints.push(r(e, &mut scope)?);
+        let mut needs = ResolvedNeeds::default();
+        if let Some(task_needs) = &task.needs {
+            needs.tools.clone_from(&task_needs.tools);
+            needs.env.clone_from(&task_needs.env);
+            for f in &task_needs.files {
+                needs.files.push(dir.join(r(f, &mut scope)?));
+            }
+            for e in &task_needs.endpoints {
+                needs.endpoints.push(r(e, &mut scope)?);
+            }
         }
         needs.preconditions = task
             .preconditions
@@ -761,7 +764,7 @@ impl<'s> Resolver<'s> {
                     CmdKind::Task { target, vars } => {
                         let name = self.target_name(target, scope, ctx.task_name)?;
                         let mut values = IndexMap::new();
-                        for (k, def) in vars {
+                        for (k, def) in vars.iter().flat_map(|v| v.iter()) {
                             values.insert(k.clone(), self.eval_def(k, def, scope, ctx.task_name)?);
                         }
                         (ResolvedCmdKind::Task { name, vars: values }, None)

@@ -8,7 +8,8 @@ use super::error::Span;
 use super::functions::Func;
 use super::value::Value;
 
-/// A node of the template body.
+/// A node of the template body. Actions and conditionals are boxed, so that a node is 24 bytes
+/// rather than 88: every template of a tasks file is kept parsed, and most of its nodes are text.
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
     /// Literal text: a byte range of the source.
@@ -17,11 +18,11 @@ pub(crate) enum Node {
         end: usize,
     },
     /// `{{pipeline}}`: prints the result unless the pipeline declares a variable.
-    Action(Action),
+    Action(Box<Action>),
     /// `{{if}}` with its `{{else if}}` chain.
-    If(Conditional),
+    If(Box<Conditional>),
     /// `{{with}}` with its `{{else with}}` chain.
-    With(Conditional),
+    With(Box<Conditional>),
     /// Boxed: it is the largest node, and the rarest of those that are not text or an action.
     Range(Box<RangeNode>),
     Break,
@@ -98,7 +99,8 @@ pub(crate) enum Term {
     Dot,
     /// `$` or `$name`.
     Var(String),
-    Literal(Value),
+    /// A constant (boxed: a `Value` is 72 bytes, and most operands are `.NAME` fields).
+    Literal(Box<Value>),
     /// A function used as an argument, called with no arguments (`eq OS "linux"`).
     Call(&'static Func, Span),
     /// `( pipeline )`.

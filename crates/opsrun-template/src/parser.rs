@@ -100,7 +100,7 @@ impl Parser {
             };
             let Tok::Keyword(keyword) = first.tok else {
                 let pipe = self.action_pipeline(&tokens, span, 1, "action")?;
-                nodes.push(Node::Action(Action { pipe, span }));
+                nodes.push(Node::Action(Box::new(Action { pipe, span })));
                 continue;
             };
             match keyword {
@@ -170,7 +170,7 @@ impl Parser {
         };
         self.vars.truncate(mark);
         self.depth -= 1;
-        let cond = Conditional { branches: vec![Branch { pipe, body }], otherwise };
+        let cond = Box::new(Conditional { branches: vec![Branch { pipe, body }], otherwise });
         Ok(match control {
             Control::With => Node::With(cond),
             _ => Node::If(cond),
@@ -371,11 +371,11 @@ impl Parser {
                 })?;
                 (Term::Call(func, span), false)
             }
-            Tok::Str(s) => (Term::Literal(Value::Str(s.clone())), false),
-            Tok::Int(i) => (Term::Literal(Value::Int(*i)), false),
-            Tok::Float(f) => (Term::Literal(Value::Float(*f)), false),
-            Tok::Bool(b) => (Term::Literal(Value::Bool(*b)), false),
-            Tok::Nil => (Term::Literal(Value::Nil), false),
+            Tok::Str(s) => (Term::Literal(Box::new(Value::Str(s.clone()))), false),
+            Tok::Int(i) => (Term::Literal(Box::new(Value::Int(*i))), false),
+            Tok::Float(f) => (Term::Literal(Box::new(Value::Float(*f))), false),
+            Tok::Bool(b) => (Term::Literal(Box::new(Value::Bool(*b))), false),
+            Tok::Nil => (Term::Literal(Box::new(Value::Nil)), false),
             Tok::LParen => {
                 self.enter(span)?;
                 let inner = self.pipeline(c, Some(span))?;

@@ -360,7 +360,7 @@ impl<'a> Renderer<'a, '_> {
                 };
                 self.fields_of(datum, fields, Some(name), op.span)
             }
-            Term::Literal(value) => Ok(Datum::Val(value.clone())),
+            Term::Literal(value) => Ok(Datum::Val((**value).clone())),
             Term::Call(func, span) => {
                 let value = self.call(func, &[], *span, dot, None)?;
                 self.fields_of(Datum::Val(value), fields, None, op.span)
