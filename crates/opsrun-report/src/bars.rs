@@ -158,7 +158,7 @@ impl EventSink for BarsReporter {
         self.lock().handle(event, Instant::now());
     }
 
-    /// What [`BarsState::handle`] does with an output event, for a batch of lines at once.
+    /// What the renderer does with an output event, for a batch of lines at once.
     fn emit_output(&self, output: &OutputLines<'_>) {
         let mut state = self.lock();
         state.summary.output(output.task, output.lines);
