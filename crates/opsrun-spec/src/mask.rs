@@ -115,7 +115,17 @@ impl Masker {
 
     /// `text` with every secret replaced by [`MASK`].
     pub fn mask(&self, text: &str) -> String {
-        self.mask_owned(text.to_string())
+        self.mask_cow(text).into_owned()
+    }
+
+    /// [`Masker::mask`] without a copy when `text` holds no secret.
+    pub fn mask_cow<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        let ranges = self.lock().ranges(text);
+        if ranges.is_empty() {
+            std::borrow::Cow::Borrowed(text)
+        } else {
+            std::borrow::Cow::Owned(replace_ranges(text, &ranges))
+        }
     }
 
     /// [`Masker::mask`] for an owned string (no copy when it holds no secret).
