@@ -102,7 +102,7 @@ enum CmdsEnd {
 
 impl Unit {
     #[expect(clippy::too_many_lines, reason = "a task's life in order: skip checks, preconditions, commands, gate")]
-    pub(crate) async fn run(self) -> UnitResult {
+    pub(crate) async fn run(mut self) -> UnitResult {
         let started = Instant::now();
         // Borrowed from the plan (kept alive by this Arc), not copied: a task's fixed cost.
         let plan = Arc::clone(&self.plan);
@@ -119,8 +119,9 @@ impl Unit {
         tracing::trace!(task = %key, parts = ?fingerprint.parts, "fingerprint");
         let mut env = env_pairs(task);
         env.extend(self.run_env.iter().cloned());
+        let node = self.node;
         let result = |outcome, executed, message: Option<String>, gate_attempts, fingerprint: Fingerprint| UnitResult {
-            node: self.node,
+            node,
             outcome,
             fingerprint,
             executed,
@@ -204,7 +205,9 @@ impl Unit {
             let (tx, rx) = oneshot::channel();
             (Some(tx), Some(rx))
         };
-        let changed = self.prior.as_ref().map(|p| fingerprint.changed_parts(&p.parts)).unwrap_or_default();
+        // The prior record is not needed past this point: let go of it, so that the dispatcher
+        // replaces it in place with the `running` record (no unit shares it any more).
+        let changed = self.prior.take().map(|p| fingerprint.changed_parts(&p.parts)).unwrap_or_default();
         // The parts go to the `running` record, and stay there for the outcome's (see
         // `UnitResult::fingerprint`): not copied.
         let parts = std::mem::take(&mut fingerprint.parts);
