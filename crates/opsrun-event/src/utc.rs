@@ -79,3 +79,53 @@ pub fn write_utc(ts: jiff::Timestamp, fraction: Fraction, buf: &mut [u8; 30]) ->
     buf[end] = b'Z';
     std::str::from_utf8(&buf[..=end]).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both fractions, byte for byte what jiff writes, from 1970 to 9999 (`None` before 1970).
+    #[test]
+    fn writes_what_jiff_writes() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let max = u64::try_from(jiff::Timestamp::MAX.as_second()).unwrap();
+        let mut cases: Vec<(i64, i32)> = vec![
+            (0, 0),
+            (0, 999_999_999),
+            (0, 100_000_000),
+            (0, 1),
+            (951_782_400, 1_000),     // 2000-02-29
+            (4_107_542_399, 999_999), // 2100-02-28T23:59:59
+            (4_107_542_400, 0),
+            (253_402_300_799, 999_999_999), // 9999-12-31T23:59:59
+            (-1, -500_000_000),
+            (-62_135_596_800, 0),
+        ];
+        for _ in 0..20_000 {
+            let secs = i64::try_from(next() % max).unwrap();
+            let secs = if next() % 4 == 0 { -secs } else { secs };
+            // Every number of trailing zeros.
+            let nanos =
+                i32::try_from(next() % 1_000_000_000).unwrap() / 10_i32.pow(u32::try_from(next() % 10).unwrap());
+            cases.push((secs, if secs < 0 { -nanos } else { nanos }));
+        }
+        for (secs, nanos) in cases {
+            let Ok(ts) = jiff::Timestamp::new(secs, nanos) else { continue };
+            let mut buf = [0; 30];
+            match write_utc(ts, Fraction::Micros, &mut buf) {
+                Some(text) => assert_eq!(text, ts.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(), "{secs}.{nanos}"),
+                None => assert!(secs < 0, "{secs}"),
+            }
+            match write_utc(ts, Fraction::Trimmed, &mut buf) {
+                Some(text) => assert_eq!(text, ts.to_string(), "{secs}.{nanos}"),
+                None => assert!(secs < 0, "{secs}"),
+            }
+        }
+    }
+}
