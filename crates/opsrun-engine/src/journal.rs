@@ -249,7 +249,6 @@ enum TaskLog {
 }
 
 impl TaskLog {
-    /// Appends one line to an open log, until it holds [`MAX_LOG_BYTES`]; then one note.
     /// [`TaskLog::write_line`] for each of `lines`: at once when they all fit.
     fn write_lines(&mut self, lines: opsrun_event::LineSlice<'_>) {
         if let TaskLog::Open { buf, written, capped: false, .. } = self
@@ -270,6 +269,7 @@ impl TaskLog {
         }
     }
 
+    /// Appends one line to an open log, until it holds [`MAX_LOG_BYTES`]; then one note.
     fn write_line(&mut self, line: &str) {
         let TaskLog::Open { buf, written, capped, .. } = self else { return };
         if *capped {
