@@ -54,7 +54,7 @@ impl Fingerprint {
         root: &Path,
         sources: &SourceCache,
     ) -> Fingerprint {
-        let sources_part = hash_sources(&task.dir, &task.sources, root, sources);
+        let sources_hex = sources_part(&task.dir, &task.sources, root, sources);
         let root = root.to_string_lossy();
         let norm = Normalizer { root: root.trim_end_matches('/') };
         let mut parts = BTreeMap::new();
@@ -82,11 +82,6 @@ impl Fingerprint {
         put(&mut parts, "checks", &mut p);
         hash_gate(&mut p, task, &norm);
         put(&mut parts, "gate", &mut p);
-        let sources_hex = if task.sources.is_empty() {
-            empty_digest()[..16].to_string()
-        } else {
-            sources_part.finalize().to_hex()[..16].to_string()
-        };
         parts.insert("sources".to_string(), sources_hex);
         let mut deps: Vec<&String> = dep_digests.iter().collect();
         deps.sort();
@@ -217,6 +212,14 @@ fn hash_gate(p: &mut Part, task: &ResolvedTask, norm: &Normalizer<'_>) {
             g.fatal_exit_codes, g.fatal_patterns, g.error_exit_codes, g.success_threshold
         ));
     }
+}
+
+/// The `sources` part: [`hash_sources`]'s digest (the empty one, known, without globs).
+fn sources_part(dir: &Path, globs: &[String], root: &Path, cache: &SourceCache) -> String {
+    if globs.is_empty() {
+        return empty_digest()[..16].to_string();
+    }
+    hash_sources(dir, globs, root, cache).finalize().to_hex()[..16].to_string()
 }
 
 /// Hashes the sorted list of files matching `globs` (relative to `dir`) with their content:
