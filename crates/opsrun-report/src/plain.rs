@@ -14,7 +14,7 @@ use opsrun_event::{
 
 use crate::summary::RunSummary;
 use crate::task_output::TaskOutput;
-use crate::text::{clean_line, clean_line_cow, clean_text, coarse_duration, duration};
+use crate::text::{clean_line, clean_line_cow, clean_text, coarse_duration, duration, is_plain_line};
 use crate::writer::Console;
 use crate::{ReportOptions, Reporter};
 
@@ -221,7 +221,8 @@ impl PlainState {
             }
             Event::CommandStarted { task, command, silent, .. } if !*silent && !self.options.quiet => {
                 if is_plain_line(command) {
-                    // What the general case makes of a line of printable text, without copies.
+                    // What the general case makes of one line of printable text (nothing to
+                    // clean or dedent but its leading blanks), without copies.
                     let task = clean_line_cow(task);
                     self.console.line_of(opsrun_event::Stream::Stderr, &["[", &task, "] $ ", command.trim_start()]);
                 } else {
@@ -405,12 +406,6 @@ impl PlainState {
     }
 }
 
-/// True for one line of printable ASCII (tabs too): text that cleaning leaves as it is, and in
-/// which there is nothing to dedent.
-fn is_plain_line(text: &str) -> bool {
-    text.bytes().all(|b| (b' '..0x7f).contains(&b) || b == b'\t')
-}
-
 /// A multi-line script as it reads in the tasks file, without the indentation it shares.
 fn dedent(text: &str) -> String {
     let trimmed = text.trim_matches('\n');
@@ -433,6 +428,15 @@ fn dedent(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::testing::{SharedBuf, envelope};
+
+    /// The shortcut for a command of one plain line writes what the general case would.
+    #[test]
+    fn a_plain_command_line_is_shown_as_the_general_case_shows_it() {
+        for command in ["true", "  helm upgrade --install cilium", "a\tb  ", "\techo x"] {
+            assert!(is_plain_line(command));
+            assert_eq!(dedent(&clean_text(command)).replace('\n', "\n  "), command.trim_start(), "{command:?}");
+        }
+    }
 
     fn reporter() -> (PlainReporter, SharedBuf, SharedBuf) {
         let (out, err) = (SharedBuf::default(), SharedBuf::default());

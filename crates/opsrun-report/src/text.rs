@@ -9,9 +9,14 @@ pub(crate) fn clean_line(line: &str) -> String {
     clean_line_cow(line).into_owned()
 }
 
+/// One line of printable ASCII (tabs too): what [`clean_line`] leaves as it is.
+pub(crate) fn is_plain_line(text: &str) -> bool {
+    text.bytes().all(|b| (b' '..0x7f).contains(&b) || b == b'\t')
+}
+
 /// [`clean_line`] without a copy for the common line: printable ASCII (and tabs) only.
 pub(crate) fn clean_line_cow(line: &str) -> std::borrow::Cow<'_, str> {
-    if line.bytes().all(|b| (b' '..0x7f).contains(&b) || b == b'\t') {
+    if is_plain_line(line) {
         return std::borrow::Cow::Borrowed(line);
     }
     let stripped = console::strip_ansi_codes(line);
