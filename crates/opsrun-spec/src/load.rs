@@ -407,9 +407,6 @@ impl Loader {
         raw: &IndexMap<String, RawVar>,
         location: &Location,
     ) -> Option<Box<IndexMap<String, VarDef>>> {
-        if raw.is_empty() {
-            return None;
-        }
         let vars = self.unspanned_vars(raw, location);
         (!vars.is_empty()).then(|| Box::new(vars))
     }
